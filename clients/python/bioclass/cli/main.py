@@ -1,0 +1,211 @@
+"""The `bioclass` command: serve, models, predict, evaluate, frameworks, register.
+
+Errors print one line (`bioclass: error: ...`) and exit non-zero; never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bioclass.cli.output import Progress, number, table
+from bioclass.errors import BioclassError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except BioclassError as exc:
+        if exc.code.name == "UNAVAILABLE":
+            print(f"bioclass: error: cannot reach a bioclass server at {args.server}: {exc}", file=sys.stderr)
+        else:
+            print(f"bioclass: error: {exc.code.name}: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"bioclass: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bioclass.client import default_address
+
+    parser = argparse.ArgumentParser(prog="bioclass", description="Biomedical image classification server and client.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        if name != "serve":
+            sub.add_argument("--server", default=default_address(),
+                             help="server address (default: $BIOCLASS_SERVER or 127.0.0.1:50051)")
+        return sub
+
+    serve = command("serve", run_serve, "Run the server with the built-in model zoo (and any --zoo folders).")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 50051; 0 picks a free one)")
+    serve.add_argument("--zoo", action="append", default=[], metavar="DIR", help="extra zoo folder (repeatable)")
+    serve.add_argument("--no-builtin", action="store_true", help="do not serve the built-in zoo")
+    serve.add_argument("--work-dir", default=None, help="writable folder for registered models and jobs")
+    serve.add_argument("--max-pixels", type=int, default=None, help="largest image (width x height) accepted")
+    serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+    models = command("models", run_models, "List the models a server serves.")
+    models.add_argument("--framework", default="", help="only models of this framework")
+    models.add_argument("--tag", action="append", default=[], help="only models with this tag (repeatable)")
+    models.add_argument("--json", action="store_true", help="one JSON object per model")
+
+    frameworks = command("frameworks", run_frameworks, "List the frameworks a server supports.")
+    frameworks.add_argument("--json", action="store_true")
+
+    predict = command("predict", run_predict, "Classify images (files or folders).")
+    predict.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR")
+    predict.add_argument("--model", required=True, help="model id")
+    predict.add_argument("--top", type=int, default=3, help="labels to show per image (default 3)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per image and line")
+    predict.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    evaluate = command("evaluate", run_evaluate, "Evaluate and compare models on a class-per-folder dataset.")
+    evaluate.add_argument("dataset", metavar="DATASET_DIR")
+    evaluate.add_argument("--model", action="append", required=True, help="model id (repeat to compare)")
+    evaluate.add_argument("--top", type=int, default=2, help="k of the top-k accuracy (default 2)")
+    evaluate.add_argument("--on-server", action="store_true", help="DATASET_DIR is a folder on the server")
+    evaluate.add_argument("--json", action="store_true")
+
+    register = command("register", run_register, "Upload a model (card and weights) to a server.")
+    register.add_argument("card", help="card.yaml")
+    register.add_argument("weights", help="weights file")
+    register.add_argument("--overwrite", action="store_true")
+    return parser
+
+
+def run_serve(args) -> int:
+    import logging
+
+    from bioclass.server.main import run
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    overrides = {key: value for key, value in (("host", args.host), ("port", args.port),
+                                               ("work_dir", args.work_dir), ("max_pixels", args.max_pixels))
+                 if value is not None}
+    return run(overrides, extra_zoos=[Path(z) for z in args.zoo], builtin=not args.no_builtin)
+
+
+def _client(args):
+    from bioclass.client import Client
+
+    return Client(args.server)
+
+
+def run_models(args) -> int:
+    with _client(args) as client:
+        response = client.list_models(args.framework, args.tag)
+    if args.json:
+        for m in response.models:
+            print(json.dumps({"id": m.id, "name": m.name, "framework": m.framework, "tags": list(m.tags),
+                              "labels": list(m.labels), "state": _state_name(m.state), "error": m.error}))
+        return 0
+    rows = [[m.id, m.framework, _state_name(m.state), ", ".join(m.labels)] for m in response.models]
+    print(table(rows, ["ID", "FRAMEWORK", "STATE", "LABELS"]))
+    for problem in response.problems:
+        print(f"problem: {problem.path}: {problem.reason}", file=sys.stderr)
+    return 0
+
+
+def run_frameworks(args) -> int:
+    with _client(args) as client:
+        frameworks = client.frameworks()
+    if args.json:
+        for f in frameworks:
+            print(json.dumps({"name": f.name, "available": f.available, "version": f.version,
+                              "formats": list(f.formats)}))
+        return 0
+    rows = [[f.name, "yes" if f.available else "no", f.version or "-", ", ".join(f.formats)] for f in frameworks]
+    print(table(rows, ["FRAMEWORK", "INSTALLED", "VERSION", "FORMATS"]))
+    return 0
+
+
+def run_predict(args) -> int:
+    from bioclass.datasets import image_files
+    from bioclass.images import count_pages
+
+    items = []
+    for path in image_files(args.images):
+        pages = count_pages(path) if path.suffix.lower() in (".tif", ".tiff") else 1
+        items.extend((path, str(path) if pages == 1 else f"{path}[{page}]", page) for page in range(pages))
+    progress = Progress(len(items), enabled=False if args.no_progress else None)
+    failures = 0
+    with _client(args) as client:
+        for prediction in client.predict_many(items, args.model, args.top):
+            progress.step()
+            failures += bool(prediction.error)
+            _print_prediction(prediction, args.json)
+    progress.finish()
+    if failures:
+        print(f"bioclass: error: {failures} of {len(items)} images could not be classified", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _print_prediction(prediction, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(prediction.as_dict()), flush=True)
+    elif prediction.error:
+        print(f"{prediction.name}: error: {prediction.error_code}: {prediction.error}", flush=True)
+    else:
+        ranked = ", ".join(f"{s.label} {s.probability:.3f}" for s in prediction.top)
+        print(f"{prediction.name}: {ranked}", flush=True)
+
+
+def run_evaluate(args) -> int:
+    with _client(args) as client:
+        response = client.evaluate(args.dataset, args.model, args.top, on_server=args.on_server)
+    if args.json:
+        from google.protobuf.json_format import MessageToDict
+
+        print(json.dumps(MessageToDict(response, preserving_proto_field_name=True,
+                                       always_print_fields_with_no_presence=True)))
+        return 0
+    print(_comparison_table(response.evaluations))
+    for evaluation in response.evaluations:
+        print(f"\n{evaluation.model_id}: per class")
+        print(table([[c.label, number(c.precision), number(c.recall), number(c.f1), str(c.support), number(c.auroc)]
+                     for c in evaluation.per_class], ["CLASS", "PRECISION", "RECALL", "F1", "SUPPORT", "AUROC"]))
+        labels = list(evaluation.confusion.labels)
+        counts = list(evaluation.confusion.counts)
+        rows = [[label, *map(str, counts[i * len(labels):(i + 1) * len(labels)])] for i, label in enumerate(labels)]
+        print(f"\n{evaluation.model_id}: confusion matrix (rows: true, columns: predicted)")
+        print(table(rows, ["TRUE \\ PREDICTED", *labels]))
+    for skipped in response.skipped:
+        print(f"skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
+    return 0
+
+
+def _comparison_table(evaluations) -> str:
+    header = ["MODEL", "IMAGES", "ACC", "BAL_ACC", "PREC", "REC", "F1", "MCC", "KAPPA", "AUROC", "TOPK_ACC", "MS/IMG"]
+    rows = [[e.model_id, str(e.images), *(number(v) for v in (e.accuracy, e.balanced_accuracy, e.precision_macro,
+                                                               e.recall_macro, e.f1_macro, e.mcc, e.cohen_kappa,
+                                                               e.auroc)),
+             f"{number(e.top_k_accuracy)} (k={e.top_k})", number(e.ms_per_image, 2)] for e in evaluations]
+    return table(rows, header)
+
+
+def run_register(args) -> int:
+    with _client(args) as client:
+        card = client.register_model(args.card, args.weights, overwrite=args.overwrite)
+    print(f"registered {card.id} ({card.framework}) at {card.path}")
+    return 0
+
+
+def _state_name(state: int) -> str:
+    from bioclass.v1 import classifier_pb2
+
+    return classifier_pb2.ModelState.Name(state)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""The Python client: `Client("127.0.0.1:50051").predict(path_or_array, model=...)` and friends.
+
+Needs only grpcio, protobuf, numpy and Pillow. Failed calls raise BioclassError subclasses
+(NotFound, InvalidArgument, ...) carrying the server's status and message.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from bioclass.datasets import class_folder_samples
+from bioclass.errors import from_rpc_error
+from bioclass.images import ImageSource, to_image
+from bioclass.v1 import classifier_pb2 as pb
+from bioclass.v1 import classifier_pb2_grpc
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+CHUNK_BYTES = 1024 * 1024
+
+
+def default_address() -> str:
+    return os.environ.get("BIOCLASS_SERVER") or DEFAULT_ADDRESS
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    probability: float
+    index: int
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified image; `error` is set (and `top` empty) when the server could not classify it."""
+
+    name: str
+    model: str
+    top: list[LabelScore] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+    error_code: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.top[0].label if self.top else ""
+
+    @property
+    def probability(self) -> float:
+        return self.top[0].probability if self.top else float("nan")
+
+    def as_dict(self) -> dict:
+        if self.error:
+            return {"image": self.name, "model": self.model, "error": self.error, "code": self.error_code}
+        return {"image": self.name, "model": self.model,
+                "top": [{"label": s.label, "probability": s.probability} for s in self.top]}
+
+    @classmethod
+    def from_message(cls, message: pb.Prediction) -> "Prediction":
+        t = message.timings
+        return cls(name=message.name, model=message.model_id,
+                   top=[LabelScore(s.label, s.probability, s.index) for s in message.top],
+                   probabilities=list(message.probabilities),
+                   timings_ms={"decode": t.decode_ms, "preprocess": t.preprocess_ms, "queue": t.queue_ms,
+                               "inference": t.inference_ms, "total": t.total_ms})
+
+
+class Client:
+    """A connection to a bioclass server. Use as a context manager or call close()."""
+
+    def __init__(self, address: str | None = None, *, timeout: float | None = 60.0,
+                 max_message_bytes: int = 64 * 1024 * 1024):
+        self.address = address or default_address()
+        self.timeout = timeout
+        options = [("grpc.max_receive_message_length", max_message_bytes),
+                   ("grpc.max_send_message_length", max_message_bytes)]
+        self._channel = grpc.insecure_channel(self.address, options=options)
+        self._stub = classifier_pb2_grpc.ClassifierStub(self._channel)
+
+    # ---- catalogue -------------------------------------------------------------------------
+
+    def frameworks(self) -> list[pb.Framework]:
+        return list(self._call(self._stub.ListFrameworks, pb.ListFrameworksRequest()).frameworks)
+
+    def models(self, framework: str = "", tags: Iterable[str] = ()) -> list[pb.ModelSummary]:
+        return list(self.list_models(framework, tags).models)
+
+    def list_models(self, framework: str = "", tags: Iterable[str] = ()) -> pb.ListModelsResponse:
+        """Models and the zoo problems the server met."""
+        return self._call(self._stub.ListModels, pb.ListModelsRequest(framework=framework, tags=list(tags)))
+
+    def model(self, model_id: str) -> pb.ModelCard:
+        return self._call(self._stub.GetModel, pb.GetModelRequest(model_id=model_id))
+
+    # ---- prediction ------------------------------------------------------------------------
+
+    def predict(self, image: ImageSource, model: str, top_k: int = 5, *, name: str | None = None,
+                page: int = 0, axes: str | None = None) -> Prediction:
+        """Classify one image: a file path, file bytes, a numpy array (axes yx, yxc or cyx) or a PIL image."""
+        request = pb.PredictRequest(model_id=model, image=to_image(image, name, page, axes), top_k=top_k)
+        return Prediction.from_message(self._call(self._stub.Predict, request).prediction)
+
+    def predict_many(self, images: Iterable[ImageSource], model: str, top_k: int = 5) -> Iterator[Prediction]:
+        """Classify many images over one stream, lazily and in order; failures come back with `error` set.
+
+        Items may also be (source, name) or (source, name, page) tuples.
+        """
+        names: list[str] = []
+
+        def requests():
+            for item in images:
+                source, name, page = (tuple(item) + (None, 0))[:3] if isinstance(item, tuple) else (item, None, 0)
+                message = to_image(source, name, page)
+                names.append(message.name)
+                yield pb.PredictRequest(model_id=model, image=message, top_k=top_k)
+
+        try:
+            for response in self._stub.PredictStream(requests()):
+                if response.WhichOneof("result") == "error":
+                    yield Prediction(name=names[response.index], model=model, error=response.error.message,
+                                     error_code=response.error.code)
+                else:
+                    yield Prediction.from_message(response.prediction)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    # ---- evaluation and registration -------------------------------------------------------
+
+    def evaluate(self, dataset_dir: str | Path, models: Iterable[str], top_k: int = 2, *,
+                 on_server: bool = False) -> pb.EvaluateResponse:
+        """Evaluate models on a class-per-folder dataset: streamed from here, or read by the server."""
+        config = pb.EvaluateConfig(model_ids=list(models), top_k=top_k,
+                                   dataset_dir=str(dataset_dir) if on_server else "")
+
+        def requests():
+            yield pb.EvaluateRequest(config=config)
+            if not on_server:
+                root = Path(dataset_dir)
+                for path, label in class_folder_samples(root):
+                    image = to_image(path, name=str(path.relative_to(root)))
+                    yield pb.EvaluateRequest(sample=pb.LabelledImage(image=image, label=label))
+
+        return self._call(self._stub.Evaluate, requests(), timeout=None)
+
+    def register_model(self, card: str | Path, weights: str | Path, *, overwrite: bool = False) -> pb.ModelCard:
+        """Upload a model: a card (YAML text or file) and its weights file, streamed in chunks."""
+        card_yaml = Path(card).read_text(encoding="utf-8") if _is_file(card) else str(card)
+        data = Path(weights).read_bytes()
+        header = pb.RegisterModelHeader(card_yaml=card_yaml, sha256=hashlib.sha256(data).hexdigest(),
+                                        overwrite=overwrite)
+
+        def requests():
+            yield pb.RegisterModelRequest(header=header)
+            for start in range(0, len(data), CHUNK_BYTES):
+                yield pb.RegisterModelRequest(chunk=data[start:start + CHUNK_BYTES])
+
+        return self._call(self._stub.RegisterModel, requests(), timeout=None)
+
+    # ---- connection ------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Block until the server accepts calls; raises Unavailable after `timeout` seconds."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            from bioclass.errors import Unavailable
+
+            raise Unavailable(f"no bioclass server at {self.address} (waited {timeout:g} s)") from None
+
+    def _call(self, method, request, timeout: float | None | str = "default"):
+        try:
+            return method(request, timeout=self.timeout if timeout == "default" else timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _is_file(value: str | Path) -> bool:
+    try:
+        return "\n" not in str(value) and Path(value).is_file()
+    except OSError:
+        return False

@@ -1,0 +1,62 @@
+"""Keras 3 models (.keras, legacy .h5) and TensorFlow SavedModels, on the TensorFlow backend."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from bioclass.errors import FailedPrecondition  # noqa: E402
+from bioclass.server.cards import ModelCard  # noqa: E402
+
+
+class KerasModel:
+    def __init__(self, call):
+        self.call = call
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        output = self.call(batch)
+        if isinstance(output, dict):
+            output = next(iter(output.values()))
+        if isinstance(output, (list, tuple)):
+            output = output[0]
+        return np.asarray(output, dtype=np.float32)
+
+    def close(self) -> None:
+        self.call = None
+
+
+class Backend:
+    def load(self, card: ModelCard, weights: Path, threads: int) -> KerasModel:
+        _set_threads(threads)
+        if card.weight_format == "savedmodel":
+            return KerasModel(_saved_model_call(weights))
+        # safe_mode refuses Lambda layers and other deserialised Python code.
+        model = keras.models.load_model(str(weights), safe_mode=True, compile=False)
+        return KerasModel(lambda batch: model(batch, training=False))
+
+
+def _saved_model_call(folder: Path):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(folder))
+    signature = loaded.signatures.get("serving_default")
+    if signature is None:
+        raise FailedPrecondition("SavedModel has no serving_default signature")
+    input_name = next(iter(signature.structured_input_signature[1]))
+    return lambda batch: signature(**{input_name: tf.constant(batch)})
+
+
+def _set_threads(threads: int) -> None:
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # already initialised by an earlier model

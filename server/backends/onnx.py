@@ -1,0 +1,40 @@
+"""ONNX models through ONNX Runtime."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from bioclass.errors import FailedPrecondition
+from bioclass.server.cards import ModelCard
+
+
+class OnnxModel:
+    def __init__(self, session: ort.InferenceSession, input_name: str):
+        self.session = session
+        self.input_name = input_name
+        self.output_name = session.get_outputs()[0].name
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: batch})[0]
+
+    def close(self) -> None:
+        self.session = None
+
+
+class Backend:
+    def load(self, card: ModelCard, weights: Path, threads: int) -> OnnxModel:
+        options = ort.SessionOptions()
+        # One forward pass uses every core; the server runs passes of one model one at a time,
+        # so inter-op parallelism would only oversubscribe the CPU.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(weights), sess_options=options, providers=["CPUExecutionProvider"])
+        inputs = [i.name for i in session.get_inputs()]
+        name = card.input.tensor_name or inputs[0]
+        if name not in inputs:
+            raise FailedPrecondition(f"ONNX model has no input {name!r}; its inputs are {inputs}")
+        return OnnxModel(session, name)

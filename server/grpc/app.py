@@ -1,0 +1,80 @@
+"""Assemble and run the gRPC server: our API, health checking and reflection on one port."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from bioclass.server.grpc.servicer import ClassifierServicer
+from bioclass.server.service import ClassifierService
+from bioclass.server.settings import Settings
+from bioclass.v1 import classifier_pb2, classifier_pb2_grpc
+
+log = logging.getLogger("bioclass.server")
+
+
+def add_classifier(server: grpc.aio.Server, service: ClassifierService) -> str:
+    classifier_pb2_grpc.add_ClassifierServicer_to_server(ClassifierServicer(service), server)
+    return classifier_pb2.DESCRIPTOR.services_by_name["Classifier"].full_name
+
+
+# Each entry adds one gRPC service and returns its full name (for health and reflection).
+SERVICES: list[Callable[[grpc.aio.Server, ClassifierService], str]] = [add_classifier]
+
+
+def format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+class BioclassServer:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.service = ClassifierService(settings)
+        limit = settings.max_message_bytes
+        self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
+                                               ("grpc.max_send_message_length", limit)])
+        names = [add(self.server, self.service) for add in SERVICES]
+        self.health = health_aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.service_names = names
+        reflection.enable_server_reflection(
+            [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+            self.server)
+        self.port = self.server.add_insecure_port(format_address(settings.host, settings.port))
+        if not self.port:
+            raise OSError(f"cannot bind {format_address(settings.host, settings.port)}")
+
+    @property
+    def address(self) -> str:
+        return format_address(self.settings.host, self.port)
+
+    async def start(self) -> None:
+        await self.server.start()
+        for name in ["", *self.service_names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        self.service.close()
+
+
+async def serve(settings: Settings, on_ready: Callable[[BioclassServer], None] | None = None) -> None:
+    """Run until SIGINT or SIGTERM."""
+    server = BioclassServer(settings)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if on_ready:
+        on_ready(server)
+    await stop.wait()
+    log.info("shutting down")
+    await server.stop()

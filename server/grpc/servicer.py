@@ -1,0 +1,87 @@
+"""The bioclass.v1.Classifier servicer: decode the request, call the service, encode the answer."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from bioclass.errors import InvalidArgument, ResourceExhausted
+from bioclass.server.grpc import convert
+from bioclass.server.grpc.errors import streaming, unary
+from bioclass.server.service import ClassifierService
+from bioclass.v1 import classifier_pb2 as pb
+from bioclass.v1 import classifier_pb2_grpc
+
+
+class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
+    def __init__(self, service: ClassifierService):
+        self.service = service
+
+    @unary
+    async def ListFrameworks(self, request, context):
+        return pb.ListFrameworksResponse(frameworks=[convert.framework(f) for f in self.service.frameworks()])
+
+    @unary
+    async def ListModels(self, request, context):
+        runners = self.service.models(request.framework, list(request.tags))
+        problems = [pb.ZooProblem(path=p.path, reason=p.reason) for p in self.service.zoo.problems]
+        return pb.ListModelsResponse(models=[convert.summary(r) for r in runners], problems=problems)
+
+    @unary
+    async def GetModel(self, request, context):
+        return convert.model_card(self.service.model(request.model_id))
+
+    @unary
+    async def Predict(self, request, context):
+        result = await self.service.predict(request.model_id, request.image, request.top_k)
+        return pb.PredictResponse(prediction=convert.prediction(result))
+
+    @streaming
+    async def PredictStream(self, request_iterator, context):
+        async def requests():
+            async for request in request_iterator:
+                yield request.model_id, request.image, request.top_k
+
+        async for index, result in self.service.predict_stream(requests()):
+            if isinstance(result, Exception):
+                yield pb.PredictStreamResponse(index=index, error=pb.ItemError(code=result.code.name,
+                                                                               message=result.message))
+            else:
+                yield pb.PredictStreamResponse(index=index, prediction=convert.prediction(result))
+
+    @unary
+    async def Evaluate(self, request_iterator, context):
+        first = await anext(aiter(request_iterator), None)
+        if first is None or first.WhichOneof("item") != "config":
+            raise InvalidArgument("the first Evaluate message must carry the configuration")
+        config = first.config
+
+        async def samples() -> AsyncIterator:
+            async for request in request_iterator:
+                if request.WhichOneof("item") != "sample":
+                    raise InvalidArgument("only labelled images may follow the configuration")
+                yield request.sample.image, request.sample.label
+
+        result = await self.service.evaluate(list(config.model_ids), config.top_k, config.dataset_dir,
+                                             None if config.dataset_dir else samples())
+        return convert.evaluation(result)
+
+    @unary
+    async def RegisterModel(self, request_iterator, context):
+        header, chunks, size = None, [], 0
+        limit = self.service.settings.max_upload_bytes
+        async for request in request_iterator:
+            kind = request.WhichOneof("item")
+            if header is None:
+                if kind != "header":
+                    raise InvalidArgument("the first RegisterModel message must be the header")
+                header = request.header
+            elif kind == "chunk":
+                size += len(request.chunk)
+                if size > limit:
+                    raise ResourceExhausted(f"upload exceeds the server limit of {limit} bytes")
+                chunks.append(request.chunk)
+            else:
+                raise InvalidArgument("only weight chunks may follow the header")
+        if header is None:
+            raise InvalidArgument("RegisterModel received no header")
+        runner = await self.service.register(header.card_yaml, b"".join(chunks), header.sha256, header.overwrite)
+        return convert.model_card(runner)

@@ -1,0 +1,94 @@
+"""Deterministic preprocessing from a decoded image to the network input a card describes.
+
+Order: colour/channel conversion, intensity scaling, resize (bilinear on float32), mean/std,
+layout. Any image size, 8/16-bit or float, grayscale, RGB or RGBA is accepted.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image as PILImage
+
+from bioclass.errors import InvalidArgument
+from bioclass.server.cards import ModelCard
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def prepare(image: np.ndarray, card: ModelCard) -> np.ndarray:
+    """Float32 network input for one image, without the batch axis, in the card's layout."""
+    pixels = to_channels(image, card)
+    pixels = scale(pixels, image.dtype, card)
+    pixels = resize(pixels, card.input.size, card.preprocessing.resize)
+    pixels = normalise(pixels, card)
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1) if card.input.axes == "bchw" else pixels)
+
+
+def to_channels(image: np.ndarray, card: ModelCard) -> np.ndarray:
+    """(H, W, C) float32 with the card's colour mode and channel count."""
+    pixels = image[..., None] if image.ndim == 2 else image
+    if pixels.ndim != 3:
+        raise InvalidArgument(f"model {card.id} expects a 2-D image (y, x[, c]); got {image.ndim} dimensions")
+    pixels = pixels.astype(np.float32, copy=False)
+    channels = pixels.shape[2]
+    if channels not in (1, 3, 4):
+        raise InvalidArgument(f"model {card.id} expects {_describe(card)} images; got an image with "
+                              f"{channels} channels (1, 3 or 4 can be converted)")
+    if channels == 4:
+        pixels = pixels[..., :3]  # alpha carries no class information
+    wanted = 1 if card.preprocessing.color == "gray" else 3
+    if pixels.shape[2] == 3 and wanted == 1:
+        pixels = (pixels @ _LUMA)[..., None]
+    if pixels.shape[2] != card.input.channels:
+        pixels = np.repeat(pixels, card.input.channels, axis=2) if pixels.shape[2] == 1 else (pixels @ _LUMA)[..., None]
+    return pixels
+
+
+def scale(pixels: np.ndarray, source_dtype: np.dtype, card: ModelCard) -> np.ndarray:
+    mode = card.preprocessing.scale
+    if mode == "range":
+        maximum = _DTYPE_MAX.get(np.dtype(source_dtype))
+        return pixels / maximum if maximum else pixels
+    if mode == "none":
+        return pixels
+    if mode == "minmax":
+        low, high = float(pixels.min()), float(pixels.max())
+    else:
+        low, high = (float(v) for v in np.percentile(pixels, card.preprocessing.percentiles))
+    return (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+
+
+def resize(pixels: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:
+    height, width = size
+    in_height, in_width = pixels.shape[:2]
+    if (in_height, in_width) == (height, width):
+        return pixels
+    if mode == "stretch":
+        return _resize_channels(pixels, width, height)
+    ratio = (min if mode == "pad" else max)(height / in_height, width / in_width)
+    scaled_h, scaled_w = max(1, round(in_height * ratio)), max(1, round(in_width * ratio))
+    scaled = _resize_channels(pixels, scaled_w, scaled_h)
+    if mode == "pad":
+        canvas = np.zeros((height, width, pixels.shape[2]), np.float32)
+        top, left = (height - scaled_h) // 2, (width - scaled_w) // 2
+        canvas[top:top + scaled_h, left:left + scaled_w] = scaled
+        return canvas
+    top, left = (scaled_h - height) // 2, (scaled_w - width) // 2
+    return scaled[top:top + height, left:left + width]
+
+
+def _resize_channels(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    planes = [np.asarray(PILImage.fromarray(np.ascontiguousarray(pixels[..., c]))
+                         .resize((width, height), PILImage.BILINEAR)) for c in range(pixels.shape[2])]
+    return np.stack(planes, axis=2)
+
+
+def normalise(pixels: np.ndarray, card: ModelCard) -> np.ndarray:
+    pre = card.preprocessing
+    if not pre.mean:
+        return pixels
+    return (pixels - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
+
+
+def _describe(card: ModelCard) -> str:
+    return f"{card.input.channels}-channel ({card.preprocessing.color})"

@@ -1,0 +1,260 @@
+"""The transport-neutral classifier service: what every RPC does, without any gRPC types.
+
+Servicers (our API, the Open Inference Protocol) decode their messages, call this layer and
+encode the result. Errors are raised as BioclassError subclasses carrying their status.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bioclass import images
+from bioclass.datasets import class_folder_samples
+from bioclass.errors import BioclassError, InvalidArgument, NotFound, PermissionDenied
+from bioclass.server import measures
+from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
+from bioclass.server.preprocess import prepare
+from bioclass.server.runner import ModelRunner
+from bioclass.server.settings import Settings
+from bioclass.server.zoo import ModelZoo
+from bioclass.v1 import image_pb2
+
+DEFAULT_TOP_K = 5
+DEFAULT_EVAL_TOP_K = 2
+
+
+@dataclass
+class Timings:
+    decode_ms: float = 0.0
+    preprocess_ms: float = 0.0
+    queue_ms: float = 0.0
+    inference_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass
+class PredictionResult:
+    name: str
+    model_id: str
+    labels: tuple[str, ...]
+    probabilities: np.ndarray
+    top_k: int
+    timings: Timings = field(default_factory=Timings)
+
+    def top(self) -> list[tuple[int, str, float]]:
+        order = np.argsort(-self.probabilities, kind="stable")[: self.top_k]
+        return [(int(i), self.labels[i], float(self.probabilities[i])) for i in order]
+
+
+@dataclass
+class EvaluationResult:
+    evaluations: list[tuple[str, measures.Measures, float]]  # model id, measures, ms per image
+    skipped: list[tuple[str, str]]
+
+
+class ClassifierService:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads)
+        self.zoo.scan()
+        # Decoding and preprocessing are CPU work: keep them off the event loop.
+        self._cpu = ThreadPoolExecutor(max_workers=max(2, settings.inference_threads), thread_name_prefix="decode")
+
+    # ---- catalogue -------------------------------------------------------------------------
+
+    def frameworks(self) -> list[FrameworkInfo]:
+        return list(FRAMEWORKS.values())
+
+    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[ModelRunner]:
+        if framework and framework not in FRAMEWORKS:
+            raise InvalidArgument(f"unknown framework {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
+        return self.zoo.select(framework, tags)
+
+    def model(self, model_id: str) -> ModelRunner:
+        if not model_id:
+            raise InvalidArgument("model_id is required")
+        return self.zoo.get(model_id)
+
+    # ---- prediction ------------------------------------------------------------------------
+
+    async def predict(self, model_id: str, image: image_pb2.Image, top_k: int = 0) -> PredictionResult:
+        runner = self.model(model_id)
+        started = time.perf_counter()
+        pixels, decode_ms = await self._run_cpu(images.decode, image, self.settings.max_pixels)
+        return await self._classify(runner, pixels, image.name, top_k, started, decode_ms)
+
+    async def predict_array(self, model_id: str, pixels: np.ndarray, name: str = "", top_k: int = 0) -> PredictionResult:
+        """Classify already-decoded pixels, (H, W) or (H, W, C)."""
+        return await self._classify(self.model(model_id), pixels, name, top_k, time.perf_counter(), 0.0)
+
+    async def _classify(self, runner: ModelRunner, pixels: np.ndarray, name: str, top_k: int,
+                        started: float, decode_ms: float) -> PredictionResult:
+        await runner.ensure_loaded()
+        batch, preprocess_ms = await self._run_cpu(prepare, pixels, runner.card)
+        queued = time.perf_counter()
+        probabilities, inference_ms = await runner.infer(batch[None])
+        waited_ms = (time.perf_counter() - queued) * 1000 - inference_ms
+        labels = runner.card.labels
+        timings = Timings(decode_ms, preprocess_ms, max(0.0, waited_ms), inference_ms,
+                          (time.perf_counter() - started) * 1000)
+        k = min(top_k or DEFAULT_TOP_K, len(labels))
+        return PredictionResult(name, runner.card.id, labels, probabilities[0], k, timings)
+
+    async def predict_stream(self, requests: AsyncIterator[tuple[str, image_pb2.Image, int]],
+                             ) -> AsyncIterator[tuple[int, PredictionResult | BioclassError]]:
+        """Results in request order; per-image problems are yielded, an unknown model raises."""
+        window = 2 * max(2, self.settings.inference_threads)
+        pending: deque[asyncio.Task] = deque()
+
+        async def one(model_id: str, image: image_pb2.Image, top_k: int) -> PredictionResult | BioclassError:
+            try:
+                return await self.predict(model_id, image, top_k)
+            except (NotFound, InvalidArgument) as exc:
+                if isinstance(exc, NotFound) or not model_id:
+                    raise
+                return exc
+            except BioclassError as exc:
+                if exc.code.name == "FAILED_PRECONDITION":
+                    raise
+                return exc
+
+        index = 0
+        try:
+            async for model_id, image, top_k in requests:
+                self.model(model_id)  # fail fast on an unknown model
+                pending.append(asyncio.ensure_future(one(model_id, image, top_k)))
+                while len(pending) >= window:
+                    yield index, await pending.popleft()
+                    index += 1
+            while pending:
+                yield index, await pending.popleft()
+                index += 1
+        finally:
+            for task in pending:
+                task.cancel()
+
+    # ---- evaluation ------------------------------------------------------------------------
+
+    async def evaluate(self, model_ids: list[str], top_k: int, dataset_dir: str,
+                       samples: AsyncIterator[tuple[image_pb2.Image, str]] | None) -> EvaluationResult:
+        if not model_ids:
+            raise InvalidArgument("evaluate needs at least one model id")
+        runners = [self.model(m) for m in dict.fromkeys(model_ids)]
+        labels = _shared_labels(runners)
+        for runner in runners:
+            await runner.ensure_loaded()
+        if dataset_dir:
+            samples = self._server_samples(dataset_dir)
+        elif samples is None:
+            raise InvalidArgument("give a dataset_dir or stream labelled images")
+        collector = _EvaluationCollector(runners, labels)
+        pending: deque[Awaitable] = deque()
+        async for image, label in samples:
+            pending.append(asyncio.ensure_future(self._evaluate_one(collector, image, label)))
+            while len(pending) >= 2 * max(2, self.settings.inference_threads):
+                await pending.popleft()
+        for task in pending:
+            await task
+        if not collector.truth:
+            raise InvalidArgument("no image of the dataset could be evaluated"
+                                  + (f" (e.g. {collector.skipped[0][0]}: {collector.skipped[0][1]})"
+                                     if collector.skipped else ""))
+        return collector.result(top_k or DEFAULT_EVAL_TOP_K)
+
+    async def _evaluate_one(self, collector: "_EvaluationCollector", image: image_pb2.Image, label: str) -> None:
+        truth = collector.class_index(label)
+        try:
+            pixels, _ = await self._run_cpu(images.decode, image, self.settings.max_pixels)
+            rows = []
+            for runner in collector.runners:
+                started = time.perf_counter()
+                batch, _ = await self._run_cpu(prepare, pixels, runner.card)
+                probabilities, _ = await runner.infer(batch[None])
+                rows.append((probabilities[0], (time.perf_counter() - started) * 1000))
+        except (InvalidArgument, BioclassError) as exc:
+            if exc.code.name not in ("INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"):
+                raise
+            collector.skipped.append((image.name, exc.message))
+            return
+        collector.add(truth, rows)
+
+    async def _server_samples(self, dataset_dir: str) -> AsyncIterator[tuple[image_pb2.Image, str]]:
+        root = Path(dataset_dir)
+        roots = self.settings.data_roots
+        if roots and not any(root.resolve().is_relative_to(r.resolve()) for r in roots):
+            raise PermissionDenied(f"dataset_dir {dataset_dir} is outside the server's data roots")
+        for path, label in class_folder_samples(root):
+            yield images.to_image(path, name=str(path.relative_to(root))), label
+
+    # ---- registration ----------------------------------------------------------------------
+
+    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> ModelRunner:
+        if not card_yaml:
+            raise InvalidArgument("the first message must be a header with the card")
+        return await self.zoo.register(card_yaml, weights, sha256, overwrite)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    async def _run_cpu(self, function, *args):
+        """Run CPU work in the pool; returns (result, milliseconds)."""
+        def timed():
+            started = time.perf_counter()
+            return function(*args), (time.perf_counter() - started) * 1000
+
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, timed)
+
+    def close(self) -> None:
+        self.zoo.close()
+        self._cpu.shutdown(wait=False, cancel_futures=True)
+
+
+def _shared_labels(runners: list[ModelRunner]) -> tuple[str, ...]:
+    labels = runners[0].card.labels
+    for runner in runners[1:]:
+        if {l.lower() for l in runner.card.labels} != {l.lower() for l in labels}:
+            raise InvalidArgument(f"models {runners[0].card.id} and {runner.card.id} have different labels "
+                                  f"({', '.join(labels)} vs {', '.join(runner.card.labels)}); "
+                                  "they cannot be compared on one dataset")
+    return labels
+
+
+class _EvaluationCollector:
+    """Probabilities of every model for every evaluated image, in the first model's label order."""
+
+    def __init__(self, runners: list[ModelRunner], labels: tuple[str, ...]):
+        self.runners = runners
+        self.labels = labels
+        self.index = {label.lower(): i for i, label in enumerate(labels)}
+        # Column order that maps each model's output onto the shared label order.
+        self.columns = [[[l.lower() for l in r.card.labels].index(label.lower()) for label in labels]
+                        for r in runners]
+        self.truth: list[int] = []
+        self.rows: list[list[np.ndarray]] = [[] for _ in runners]
+        self.ms: list[float] = [0.0 for _ in runners]
+        self.skipped: list[tuple[str, str]] = []
+
+    def class_index(self, label: str) -> int:
+        index = self.index.get(label.lower())
+        if index is None:
+            raise InvalidArgument(f"dataset class {label!r} is not a label of the models "
+                                  f"(labels: {', '.join(self.labels)})")
+        return index
+
+    def add(self, truth: int, rows: list[tuple[np.ndarray, float]]) -> None:
+        self.truth.append(truth)
+        for m, (probabilities, ms) in enumerate(rows):
+            self.rows[m].append(probabilities[self.columns[m]])
+            self.ms[m] += ms
+
+    def result(self, top_k: int) -> EvaluationResult:
+        truth = np.asarray(self.truth)
+        evaluations = [(runner.card.id, measures.compute(truth, np.stack(self.rows[m]), list(self.labels), top_k),
+                        self.ms[m] / len(truth)) for m, runner in enumerate(self.runners)]
+        return EvaluationResult(evaluations, self.skipped)
