@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from bioclass.errors import BioclassError, FailedPrecondition
-from bioclass.server.backends import LoadedModel, get_backend
 from bioclass.server.cards import ModelCard
+from bioclass.server.session import ModelSession, SessionCrashed
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ class ModelRunner:
         self.card = card
         self.folder = folder
         self.threads = threads
-        self.model: LoadedModel | None = None
+        self.model: ModelSession | None = None
         self.error = ""
         self._lock = asyncio.Lock()
         # One thread per model: passes of one model run in order, other models run beside it.
@@ -31,7 +31,7 @@ class ModelRunner:
     def state(self) -> str:
         return "FAILED" if self.error else ("LOADED" if self.model is not None else "AVAILABLE")
 
-    async def ensure_loaded(self) -> LoadedModel:
+    async def ensure_loaded(self) -> ModelSession:
         async with self._lock:
             if self.model is None and not self.error:
                 loop = asyncio.get_running_loop()
@@ -46,26 +46,31 @@ class ModelRunner:
             raise FailedPrecondition(f"model {self.card.id} cannot be loaded: {self.error}")
         return self.model
 
-    def _load(self) -> LoadedModel:
-        weights = self.folder / self.card.weights
-        if not weights.exists():
+    def _load(self) -> ModelSession:
+        if not (self.folder / self.card.weights).exists():
             raise FailedPrecondition(f"weights file {self.card.weights} is missing")
         started = time.perf_counter()
-        model = get_backend(self.card.framework).load(self.card, weights, self.threads)
-        self._check_output(model)
+        session = ModelSession(self.folder, self.threads)
+        try:
+            self._check_output(session)
+        except BaseException:
+            session.close()
+            raise
         log.info("loaded %s (%s) in %.2f s", self.card.id, self.card.framework, time.perf_counter() - started)
-        return model
+        return session
 
-    def _check_output(self, model: LoadedModel) -> None:
+    def _check_output(self, model: ModelSession) -> None:
         """A warm-up pass on zeros: proves the card and the network agree on shapes."""
         height, width = self.card.input.size
         shape = (1, self.card.input.channels, height, width) if self.card.input.axes == "bchw" \
             else (1, height, width, self.card.input.channels)
         try:
             output = model.forward(np.zeros(shape, np.float32))
-        except Exception as exc:  # noqa: BLE001
+        except SessionCrashed:
+            raise
+        except BioclassError as exc:
             raise FailedPrecondition(f"network rejects input {list(shape)} from the card: "
-                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+                                     f"{exc.message}") from None
         expected = len(self.card.labels)
         binary_sigmoid = self.card.output.activation == "sigmoid" and expected == 2
         if output.ndim != 2 or output.shape[1] not in ((expected, 1) if binary_sigmoid else (expected,)):
@@ -78,10 +83,20 @@ class ModelRunner:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._forward, model, batch)
 
-    def _forward(self, model: LoadedModel, batch: np.ndarray) -> tuple[np.ndarray, float]:
+    def _forward(self, model: ModelSession, batch: np.ndarray) -> tuple[np.ndarray, float]:
         started = time.perf_counter()
-        raw = model.forward(batch)
+        try:
+            raw = model.forward(batch)
+        except SessionCrashed:
+            self._drop_session(model)
+            raise
         return activate(raw, self.card.output.activation), (time.perf_counter() - started) * 1000
+
+    def _drop_session(self, session: ModelSession) -> None:
+        log.warning("model %s: its process died; it restarts on the next call", self.card.id)
+        if self.model is session:
+            self.model = None
+        session.close()
 
     def close(self) -> None:
         if self.model is not None:

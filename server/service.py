@@ -69,8 +69,10 @@ class ClassifierService:
 
     # ---- catalogue -------------------------------------------------------------------------
 
-    def frameworks(self) -> list[FrameworkInfo]:
-        return list(FRAMEWORKS.values())
+    def frameworks(self) -> list[tuple[FrameworkInfo, bool]]:
+        """Each framework, and whether a model of it is loaded."""
+        loaded = {r.card.framework for r in self.zoo.runners.values() if r.state == "LOADED"}
+        return [(info, info.name in loaded) for info in FRAMEWORKS.values()]
 
     def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[ModelRunner]:
         if framework and framework not in FRAMEWORKS:

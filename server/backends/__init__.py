@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-import sys
 from dataclasses import dataclass
 
 from bioclass.errors import FailedPrecondition
@@ -32,10 +31,6 @@ class FrameworkInfo:
             return importlib.metadata.version(self.package)
         except importlib.metadata.PackageNotFoundError:
             return ""
-
-    @property
-    def imported(self) -> bool:
-        return self.import_name in sys.modules
 
 
 FRAMEWORKS = {

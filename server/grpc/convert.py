@@ -13,9 +13,9 @@ from bioclass.v1 import classifier_pb2 as pb
 _STATES = {"AVAILABLE": pb.AVAILABLE, "LOADED": pb.LOADED, "FAILED": pb.FAILED}
 
 
-def framework(info: FrameworkInfo) -> pb.Framework:
+def framework(info: FrameworkInfo, loaded: bool) -> pb.Framework:
     return pb.Framework(name=info.name, available=info.available, version=info.version,
-                        formats=list(info.formats), imported=info.imported)
+                        formats=list(info.formats), imported=loaded)
 
 
 def summary(runner: ModelRunner) -> pb.ModelSummary:

@@ -17,7 +17,7 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
 
     @unary
     async def ListFrameworks(self, request, context):
-        return pb.ListFrameworksResponse(frameworks=[convert.framework(f) for f in self.service.frameworks()])
+        return pb.ListFrameworksResponse(frameworks=[convert.framework(f, loaded) for f, loaded in self.service.frameworks()])
 
     @unary
     async def ListModels(self, request, context):

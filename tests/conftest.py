@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny real models in every framework and a real server on a free port."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from models import build_all  # noqa: E402
+from server_process import ServerProcess  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = REPO.parent / "shared" / "datasets"
+SAMPLES = REPO / "model_zoo" / "samples"
+
+
+@pytest.fixture(scope="session")
+def test_zoo(tmp_path_factory) -> Path:
+    """A zoo with the brightness model in each framework and format, plus one broken card."""
+    zoo = tmp_path_factory.mktemp("zoo")
+    build_all(zoo)
+    broken = zoo / "broken-card"
+    broken.mkdir()
+    (broken / "card.yaml").write_text("id: Broken Card!\nframework: caffe\n")
+    corrupt = zoo / "corrupt-weights"
+    corrupt.mkdir()
+    (corrupt / "card.yaml").write_text((zoo / "brightness-onnx" / "card.yaml").read_text()
+                                       .replace("brightness-onnx", "corrupt-weights"))
+    (corrupt / "model.onnx").write_bytes(b"this is not an onnx file")
+    return zoo
+
+
+@pytest.fixture(scope="session")
+def server(test_zoo, tmp_path_factory):
+    """One server for the session, serving the built-in zoo and the test zoo."""
+    process = ServerProcess("--zoo", str(test_zoo), work_dir=tmp_path_factory.mktemp("work"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def client(server):
+    from bioclass.client import Client
+
+    with Client(server.address) as c:
+        yield c
