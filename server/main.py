@@ -10,7 +10,7 @@ from bioclass.server.grpc.app import BioclassServer, serve
 from bioclass.server.settings import Settings
 
 
-def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True) -> int:
+def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True, py4j_port: int | None = None) -> int:
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -20,6 +20,11 @@ def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True) -> int:
 
     def ready(server: BioclassServer) -> None:
         zoo = server.service.zoo
+        if py4j_port is not None:
+            from bioclass.py4j_gateway import start_gateway
+
+            gateway = start_gateway(py4j_port, server.address)
+            print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)
         print(f"bioclass ready on {server.address} ({len(zoo.runners)} models, {len(zoo.problems)} zoo problems)",
               flush=True)
 

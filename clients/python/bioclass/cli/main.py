@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-builtin", action="store_true", help="do not serve the built-in zoo")
     serve.add_argument("--work-dir", default=None, help="writable folder for registered models and jobs")
     serve.add_argument("--max-pixels", type=int, default=None, help="largest image (width x height) accepted")
+    serve.add_argument("--py4j-port", type=int, default=None, metavar="PORT",
+                       help="also expose the API to Java (Fiji, QuPath, Icy) through a py4j gateway on PORT")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
     models = command("models", run_models, "List the models a server serves.")
@@ -93,7 +95,8 @@ def run_serve(args) -> int:
     overrides = {key: value for key, value in (("host", args.host), ("port", args.port),
                                                ("work_dir", args.work_dir), ("max_pixels", args.max_pixels))
                  if value is not None}
-    return run(overrides, extra_zoos=[Path(z) for z in args.zoo], builtin=not args.no_builtin)
+    return run(overrides, extra_zoos=[Path(z) for z in args.zoo], builtin=not args.no_builtin,
+               py4j_port=args.py4j_port)
 
 
 def _client(args):
