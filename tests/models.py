@@ -110,3 +110,12 @@ def solid_image(value: float, size: int = 20, dtype=np.uint8, channels: int = 3)
     maximum = {np.uint8: 255, np.uint16: 65535}.get(dtype, 1.0)
     shape = (size, size, channels) if channels > 1 else (size, size)
     return np.full(shape, value * maximum).astype(dtype)
+
+
+if __name__ == "__main__":
+    # Run as a script so the test process never imports torch and TensorFlow together
+    # (TensorFlow imported before torchvision segfaults).
+    import sys
+
+    import timm  # noqa: F401 - torchvision (via timm) must be imported before TensorFlow
+    build_all(Path(sys.argv[1]))

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# bioclass in two commands on a fresh machine (Python 3.11 and pip):
+#   ./run.sh serve [ARGS...]   set up .venv, then serve the built-in model zoo on 127.0.0.1:50051
+#   ./run.sh test  [PYTEST...] set up .venv and the test tools (Java, ImageJ), then run the whole suite
+# The environment lives in .venv (BIOCLASS_VENV overrides); set-up is skipped when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+venv=${BIOCLASS_VENV:-.venv}
+python=${PYTHON:-python3}
+
+setup() {
+  local stamp="$venv/.bioclass-setup" wanted
+  wanted=$(cat setup.cfg requirements/constraints.txt plugins/napari/setup.cfg 2>/dev/null | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    return
+  fi
+  echo "setting up $venv (first run takes a few minutes)" >&2
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q -c requirements/constraints.txt -e '.[all,test]'
+  if [ -f plugins/napari/setup.cfg ]; then
+    "$venv/bin/python" -m pip install -q -c requirements/constraints.txt -e 'plugins/napari[testing]'
+  fi
+  echo "$wanted" > "$stamp"
+}
+
+command=${1:-serve}
+shift || true
+case "$command" in
+  serve)
+    setup
+    exec "$venv/bin/bioclass" serve "$@"
+    ;;
+  test)
+    setup
+    [ -x scripts/install_java_deps.sh ] && scripts/install_java_deps.sh
+    "$venv/bin/python" scripts/gen_protos.py --check
+    export QT_QPA_PLATFORM=offscreen
+    tests=(tests)
+    [ -d plugins/napari/tests ] && tests+=(plugins/napari/tests)
+    exec "$venv/bin/python" -m pytest -p no:cacheprovider "${tests[@]}" "$@"
+    ;;
+  *)
+    echo "usage: ./run.sh serve [bioclass serve options] | ./run.sh test [pytest options]" >&2
+    exit 2
+    ;;
+esac
