@@ -1,0 +1,69 @@
+"""Access control for every service on the port: bearer token, read-only mode, TLS credentials.
+
+One interceptor decides before any servicer runs, so a new RPC is covered without code of its own:
+a missing or wrong token is UNAUTHENTICATED (compared in constant time); in read-only mode the
+methods that write (uploads, training, repository changes) are PERMISSION_DENIED.
+"""
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+
+import grpc
+
+from bioclass.server.settings import Settings
+
+# Health checks stay open so that load balancers and probes need no secret.
+OPEN_METHODS = {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}
+
+WRITE_METHODS = {
+    "/bioclass.v1.Classifier/RegisterModel",
+    "/bioclass.v1.Training/Train",
+    "/bioclass.v1.Training/CancelJob",
+    "/bioclass.v1.Training/UploadDataset",
+    "/bioclass.v1.Training/AutoML",
+    "/inference.GRPCInferenceService/RepositoryModelLoad",
+    "/inference.GRPCInferenceService/RepositoryModelUnload",
+}
+
+
+class AccessInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, token: str | None, read_only: bool):
+        self._token = f"Bearer {token}".encode() if token else None
+        self._read_only = read_only
+
+    async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
+        handler = await continuation(details)
+        if handler is None or details.method in OPEN_METHODS:
+            return handler
+        if self._token is not None:
+            sent = dict(details.invocation_metadata or ()).get("authorization", "")
+            sent = sent.encode() if isinstance(sent, str) else sent
+            if not hmac.compare_digest(sent, self._token):
+                return _refuse(handler, grpc.StatusCode.UNAUTHENTICATED,
+                               "missing or wrong token: send 'authorization: Bearer <token>'")
+        if self._read_only and details.method in WRITE_METHODS:
+            return _refuse(handler, grpc.StatusCode.PERMISSION_DENIED,
+                           f"the server is read-only: {details.method.rsplit('/', 1)[-1]} is disabled")
+        return handler
+
+
+def _refuse(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+    async def abort(request_or_iterator, context):
+        await context.abort(code, message)
+
+    kind = {(False, False): grpc.unary_unary_rpc_method_handler, (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler, (True, True): grpc.stream_stream_rpc_method_handler}
+    factory = kind[(handler.request_streaming, handler.response_streaming)]
+    return factory(abort, request_deserializer=handler.request_deserializer,
+                   response_serializer=handler.response_serializer)
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS credentials when a certificate is configured; mutual TLS when a client CA is too."""
+    if not settings.tls_cert:
+        return None
+    key, cert = Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes()
+    client_ca = Path(settings.tls_client_ca).read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca,
+                                       require_client_auth=client_ca is not None)
