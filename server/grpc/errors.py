@@ -15,10 +15,15 @@ log = logging.getLogger("bioclass.server")
 
 async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: str) -> None:
     if isinstance(exc, BioclassError):
-        await context.abort(exc.code, exc.message)
+        await context.abort(exc.code, one_line(exc.message))
     log.exception("internal error in %s", method)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}: {type(exc).__name__}; "
                                                   "the server log has the details")
+
+
+def one_line(message: str) -> str:
+    """Statuses carry one line: library messages (YAML, Pillow) may span several."""
+    return " ".join(message.split()) or "error"
 
 
 def unary(method):
