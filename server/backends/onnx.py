@@ -32,9 +32,26 @@ class Backend:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        check_external_data(weights)
         session = ort.InferenceSession(str(weights), sess_options=options, providers=["CPUExecutionProvider"])
         inputs = [i.name for i in session.get_inputs()]
         name = card.input.tensor_name or inputs[0]
         if name not in inputs:
             raise FailedPrecondition(f"ONNX model has no input {name!r}; its inputs are {inputs}")
         return OnnxModel(session, name)
+
+
+def check_external_data(weights: Path) -> None:
+    """Refuse tensors stored outside the model's folder (an uploaded model must not read other files)."""
+    import onnx
+
+    folder = weights.resolve().parent
+    model = onnx.load(str(weights), load_external_data=False)
+    for tensor in onnx.external_data_helper._get_all_tensors(model):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        target = (folder / location).resolve()
+        if Path(location).is_absolute() or not target.is_relative_to(folder):
+            raise FailedPrecondition(f"tensor {tensor.name} refers to external data {location!r} outside the "
+                                     "model's folder")
