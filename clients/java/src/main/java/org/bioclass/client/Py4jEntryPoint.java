@@ -1,0 +1,17 @@
+package org.bioclass.client;
+
+/**
+ * The Python object behind a py4j gateway (bioclass.py4j_gateway.GatewayEntryPoint). Every method
+ * answers JSON; a failure answers {"error": {"code": ..., "message": ...}}.
+ */
+public interface Py4jEntryPoint {
+    String listModels();
+
+    String getModel(String modelId);
+
+    String predictEncoded(String modelId, byte[] data, String name, int topK);
+
+    /** dtype "uint8", "uint16" or "float32"; channels 0 for grayscale; data little-endian (y, x, c). */
+    String predictTensor(String modelId, String dtype, int height, int width, int channels, byte[] data,
+                         String name, int topK);
+}

@@ -1,0 +1,127 @@
+"""A py4j gateway for Java hosts (Fiji, QuPath, Icy) that can ship py4j's jar but not grpc-java.
+
+Java calls the entry point over a local socket; every call is forwarded to the Python `Client` and
+answered with a JSON string, so the Java side needs nothing but py4j. A failed call answers
+`{"error": {"code": "NOT_FOUND", "message": "..."}}` instead of raising, so Java gets the gRPC status
+name rather than a Python traceback. The Java side is org.bioclass.client.Py4jBioclassClient.
+
+    python -m bioclass.py4j_gateway --port 25334 --server 127.0.0.1:50051
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import threading
+
+import numpy as np
+from py4j.clientserver import ClientServer, JavaParameters, PythonParameters
+
+from bioclass.client import Client, Prediction, default_address
+from bioclass.errors import BioclassError
+
+_DTYPES = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2"), "float32": np.dtype("<f4")}
+
+
+class GatewayEntryPoint:
+    """What Java sees (interface org.bioclass.client.Py4jEntryPoint); every method returns JSON."""
+
+    def __init__(self, client: Client):
+        self._client = client
+
+    def listModels(self) -> str:  # noqa: N802 - Java naming, called from Java
+        return _answer(lambda: {"models": [_model_summary(m) for m in self._client.models()]})
+
+    def getModel(self, model_id: str) -> str:  # noqa: N802
+        return _answer(lambda: _model_card(self._client.model(model_id)))
+
+    def predictEncoded(self, model_id: str, data: bytes, name: str, top_k: int) -> str:  # noqa: N802
+        return _answer(lambda: _prediction(self._client.predict(bytes(data), model_id, top_k, name=name)))
+
+    def predictTensor(self, model_id: str, dtype: str, height: int, width: int, channels: int,  # noqa: N802
+                      data: bytes, name: str, top_k: int) -> str:
+        """Raw little-endian pixels; channels 0 means a grayscale (y, x) image."""
+        def predict():
+            array = _pixels(dtype, height, width, channels, bytes(data))
+            return _prediction(self._client.predict(array, model_id, top_k, name=name))
+
+        return _answer(predict)
+
+    class Java:
+        implements = ["org.bioclass.client.Py4jEntryPoint"]
+
+
+class Gateway:
+    """A running gateway: `.port` is the port Java connects to; `stop()` closes it and its client."""
+
+    def __init__(self, server: ClientServer, client: Client):
+        self._server = server
+        self._client = client
+        self.port: int = server.get_callback_server().get_listening_port()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._client.close()
+
+
+def start_gateway(port: int, server_address: str) -> Gateway:
+    """Serve the entry point on 127.0.0.1:`port` (0 picks a free port) in background threads."""
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # py4j logs every call at INFO
+    client = Client(server_address)
+    server = ClientServer(
+        java_parameters=JavaParameters(auto_convert=True),
+        python_parameters=PythonParameters(address="127.0.0.1", port=port, daemonize=True,
+                                           daemonize_connections=True),
+        python_server_entry_point=GatewayEntryPoint(client))
+    return Gateway(server, client)
+
+
+# ---- JSON answers ------------------------------------------------------------------------------
+
+def _answer(call) -> str:
+    try:
+        return json.dumps(call())
+    except BioclassError as exc:
+        return json.dumps({"error": {"code": exc.code.name, "message": exc.message}})
+    except (ValueError, TypeError) as exc:
+        return json.dumps({"error": {"code": "INVALID_ARGUMENT", "message": str(exc)}})
+
+
+def _pixels(dtype: str, height: int, width: int, channels: int, data: bytes) -> np.ndarray:
+    if dtype not in _DTYPES:
+        raise ValueError(f"unsupported dtype {dtype!r}: expected uint8, uint16 or float32")
+    shape = (height, width, channels) if channels else (height, width)
+    return np.frombuffer(data, dtype=_DTYPES[dtype]).reshape(shape)
+
+
+def _model_summary(model) -> dict:
+    return {"id": model.id, "name": model.name, "framework": model.framework, "labels": list(model.labels),
+            "tags": list(model.tags), "description": model.description, "error": model.error}
+
+
+def _model_card(card) -> dict:
+    return {"id": card.id, "name": card.name, "framework": card.framework, "labels": list(card.output.labels),
+            "tags": list(card.tags), "description": card.description, "error": card.error}
+
+
+def _prediction(prediction: Prediction) -> dict:
+    return {"name": prediction.name, "model": prediction.model,
+            "top": [{"label": s.label, "probability": s.probability, "index": s.index} for s in prediction.top]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bioclass.py4j_gateway", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=25334, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--server", default=None, help="bioclass server address (default $BIOCLASS_SERVER)")
+    args = parser.parse_args(argv)
+    gateway = start_gateway(args.port, args.server or default_address())
+    print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        gateway.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+package org.bioclass.imagej;
+
+import ij.ImagePlus;
+import ij.measure.ResultsTable;
+import ij.plugin.filter.PlugInFilter;
+import ij.process.ImageProcessor;
+import org.bioclass.client.BioclassException;
+import org.bioclass.client.GrpcBioclassClient;
+
+/**
+ * Plugins>bioclass>Classify Image (bioclass): classifies the current image, each slice of a stack,
+ * cropped to the ROI's bounds, and appends rows image, slice, rank, label, probability to Results.
+ * <pre>run("Classify Image (bioclass)", "server=127.0.0.1:50051 model=malaria-cnn-onnx top=2");</pre>
+ */
+public class Classify_Image implements PlugInFilter {
+    private static final String TITLE = "Classify Image (bioclass)";
+    private ImagePlus image;
+
+    @Override
+    public int setup(String arg, ImagePlus image) {
+        this.image = image;
+        return DOES_ALL | NO_CHANGES | NO_UNDO;
+    }
+
+    @Override
+    public void run(ImageProcessor ignored) {
+        String server = BioclassDialogs.askServer(TITLE);
+        if (server == null) {
+            return;
+        }
+        try (GrpcBioclassClient client = new GrpcBioclassClient(server)) {
+            BioclassDialogs.ModelChoice choice = BioclassDialogs.askModel(TITLE, client);
+            if (choice == null) {
+                return;
+            }
+            SliceClassifier classifier = new SliceClassifier(client, choice.modelId, choice.top);
+            ResultsTable table = ResultsTable.getResultsTable();
+            ResultsRows.add(table, image.getTitle(), classifier.classify(image));
+            table.show("Results");
+        } catch (BioclassException failure) {
+            Failures.report(failure);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package org.bioclass.qupath;
+
+import javafx.scene.control.MenuItem;
+import qupath.lib.common.Version;
+import qupath.lib.gui.QuPathGUI;
+import qupath.lib.gui.extensions.QuPathExtension;
+
+/** Adds Extensions>bioclass>Classify selected objects (glue only: the work is in RegionClassifier). */
+public class BioclassExtension implements QuPathExtension {
+    @Override
+    public void installExtension(QuPathGUI qupath) {
+        MenuItem classify = new MenuItem("Classify selected objects");
+        classify.setOnAction(event -> new ClassifyObjectsCommand(qupath).run());
+        qupath.getMenu("Extensions>bioclass", true).getItems().add(classify);
+    }
+
+    @Override
+    public String getName() {
+        return "bioclass";
+    }
+
+    @Override
+    public String getDescription() {
+        return "Classify objects with the models of a bioclass server";
+    }
+
+    @Override
+    public Version getQuPathVersion() {
+        return Version.parse("v0.5.0");
+    }
+}

@@ -1,0 +1,34 @@
+"""Builds the Java pieces once per session (each build script skips itself when up to date) and
+starts a server with a py4j gateway."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from java_builds import BUILD_SCRIPTS, CLIENT_BUILD, REPO, JavaBuild
+from server_process import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def java_build() -> JavaBuild:
+    if shutil.which("javac") is None:
+        pytest.skip("javac is not installed (run scripts/install_java_deps.sh)")
+    for script in BUILD_SCRIPTS:
+        done = subprocess.run(["bash", str(REPO / script)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{script} failed:\n{done.stdout}\n{done.stderr}"
+    dependencies = [Path(line) for line in (CLIENT_BUILD / "classpath.txt").read_text().split()]
+    return JavaBuild([CLIENT_BUILD / "bioclass-client.jar", *dependencies])
+
+
+@pytest.fixture(scope="session")
+def py4j_server(test_zoo, tmp_path_factory):
+    """A server started with --py4j-port 0; `.gateway_port` is the port its gateway announced."""
+    process = ServerProcess("--zoo", str(test_zoo), "--py4j-port", "0", work_dir=tmp_path_factory.mktemp("py4j"))
+    announced = [line for line in process.log_lines if "py4j gateway on" in line]
+    assert announced, "no gateway line in:\n" + process.log
+    process.gateway_port = int(announced[0].rsplit(":", 1)[1])
+    yield process
+    process.stop()
