@@ -11,9 +11,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from server_process import ServerProcess  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-DATASETS = REPO.parent / "shared" / "datasets"
-SAMPLES = REPO / "model_zoo" / "samples"
 
 
 @pytest.fixture(scope="session")

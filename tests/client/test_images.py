@@ -55,7 +55,7 @@ def test_float_and_multipage_tiff_and_page_out_of_range():
 
 
 def test_real_16bit_microscopy_sample(tmp_path):
-    from conftest import DATASETS
+    from paths import DATASETS
 
     path = next((DATASETS / "tiff16-samples").glob("*.tif"))
     out = decode(to_image(path), 50_000_000)

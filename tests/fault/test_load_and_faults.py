@@ -11,7 +11,7 @@ import pytest
 
 from bioclass.client import Client
 from bioclass.errors import BioclassError
-from conftest import SAMPLES
+from paths import SAMPLES
 from models import solid_image
 
 LOAD_SECONDS = float(os.environ.get("BIOCLASS_LOAD_SECONDS", "30"))

@@ -1,7 +1,7 @@
 """The built-in zoo: served by default, and its three malaria exports agree on the sample images."""
 import pytest
 
-from conftest import SAMPLES
+from paths import SAMPLES
 
 MALARIA = ["malaria-cnn-pytorch", "malaria-cnn-onnx", "malaria-cnn-keras"]
 WBC = ["wbc-cnn-onnx", "wbc-cnn-pytorch"]
