@@ -1,0 +1,200 @@
+"""The dock widget: connect to a server, pick a model, classify image layers.
+
+Thin on purpose: it gathers layers on the GUI thread, runs `layers.classify_jobs` in a napari
+worker thread, and shows what comes back in a table, in layer metadata and in the viewer's text
+overlay. Errors become a status line and a napari notification.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+                            QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
+
+from bioclass.client import Client, default_address
+from napari_bioclass.classify import describe_error
+from napari_bioclass.layers import (Job, classify_jobs, image_layers, job_for, result_text, shown_slice,
+                                    store_rows)
+from napari_bioclass.results_table import ResultsTable
+
+
+class ClassifierWidget(QWidget):
+    """The bioclass dock widget; `napari_viewer` is injected by napari when opened from the menu."""
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.client: Client | None = None
+        self.worker = None
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._classify_tab(), "Classify")
+        # Training / AutoML on a folder gets its own tab here once the server has a training API.
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        self.viewer.dims.events.current_step.connect(self.refresh_overlay)
+        self.viewer.layers.selection.events.active.connect(self.refresh_overlay)
+        self._set_busy(False)
+
+    # ---- layout ----------------------------------------------------------------------------
+
+    def _classify_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self._server_box())
+        buttons = QVBoxLayout()
+        self.classify_selected_button = _button("Classify selected layer(s)", self.classify_selected, buttons)
+        self.classify_slice_button = _button("Classify current slice", self.classify_current_slice, buttons)
+        self.classify_all_button = _button("Classify all image layers", self.classify_all, buttons)
+        self.stop_button = _button("Stop", self.stop, buttons)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.status = QLabel("Not connected.")
+        self.status.setWordWrap(True)
+        self.table = ResultsTable()
+        for widget in (self.progress, self.status, self.table):
+            layout.addWidget(widget)
+        return tab
+
+    def _server_box(self) -> QGroupBox:
+        box = QGroupBox("Server and model")
+        form = QFormLayout(box)
+        row = QHBoxLayout()
+        self.address = QLineEdit(default_address())
+        row.addWidget(self.address)
+        self.connect_button = _button("Connect", self.connect, row)
+        form.addRow("Address", row)
+        self.model_box = QComboBox()
+        # Long "id — name (framework)" entries must not widen the dock.
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(12)
+        form.addRow("Model", self.model_box)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 100)
+        self.top_k.setValue(5)
+        form.addRow("Top-k", self.top_k)
+        return box
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """(Re)connect to the address typed in and list its models, in the worker thread."""
+        if self.client is not None:
+            self.client.close()
+        self.client = Client(self.address.text().strip() or default_address())
+        self.model_box.clear()
+        self._start(self.client.models, on_returned=self._fill_models, message="Connecting...")
+
+    def classify_selected(self) -> None:
+        self._classify([job_for(layer) for layer in image_layers(self.viewer.layers.selection)])
+
+    def classify_current_slice(self) -> None:
+        point = self.viewer.dims.point
+        self._classify([job_for(layer, point) for layer in image_layers(self.viewer.layers.selection)])
+
+    def classify_all(self) -> None:
+        self._classify([job_for(layer) for layer in image_layers(self.viewer.layers)])
+
+    def stop(self) -> None:
+        """Stop a classification after the plane in flight; rows so far are kept."""
+        if self.worker is not None and hasattr(self.worker, "quit"):
+            self.worker.quit()
+
+    @property
+    def model(self) -> str:
+        return self.model_box.currentData() or ""
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None
+
+    # ---- running in the worker thread ------------------------------------------------------
+
+    def _classify(self, jobs: list[Job]) -> None:
+        if not self.model:
+            self._show_error("Connect to a server and choose a model first.")
+            return
+        if not jobs:
+            self._show_error("Select an image layer first.")
+            return
+        total = sum(job.plane_count for job in jobs)
+        self.table.clear_rows()
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self._start(classify_jobs, self.client, jobs, self.model, self.top_k.value(),
+                    on_yielded=self._add_row, on_returned=partial(self._report_done, self.model),
+                    on_aborted=self._report_stopped,
+                    message=f"Classifying {total} plane(s) with {self.model}...",
+                    _progress={"total": total, "desc": "bioclass"})
+
+    def _start(self, function, *args, on_returned=None, on_yielded=None, on_aborted=None, message: str,
+               **kwargs) -> None:
+        """Run `function` in a napari worker thread; its signals come back on the GUI thread."""
+        from napari.qt.threading import create_worker
+
+        # Connecting `errored` here also stops napari re-raising the error as a traceback.
+        handlers = {"returned": on_returned, "yielded": on_yielded, "aborted": on_aborted,
+                    "errored": self._on_error, "finished": self._on_finished}
+        self.status.setText(message)
+        self._set_busy(True)
+        self.worker = create_worker(function, *args, **kwargs,
+                                    _connect={name: slot for name, slot in handlers.items() if slot})
+
+    def _fill_models(self, models) -> None:
+        for model in models:
+            self.model_box.addItem(f"{model.id} — {model.name} ({model.framework})", model.id)
+            tooltip = "labels: " + ", ".join(model.labels)
+            self.model_box.setItemData(self.model_box.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
+        self.status.setText(f"Connected to {self.client.address}: {len(models)} model(s).")
+
+    def _add_row(self, job_and_row) -> None:
+        job, row = job_and_row
+        self.table.add_row(row)
+        store_rows(job.layer, [row])
+        self.progress.setValue(self.progress.value() + 1)
+        self.refresh_overlay()
+
+    def _on_error(self, error: Exception) -> None:
+        self._show_error(describe_error(error, self.client.address if self.client else ""))
+
+    def _report_done(self, model: str, _=None) -> None:
+        failed = self.table.texts("label").count("error")
+        note = f"; {failed} could not be classified (see the top-k column)" if failed else ""
+        self.status.setText(f"Done: {self.table.rowCount()} row(s) with {model}{note}.")
+
+    def _report_stopped(self) -> None:
+        self.status.setText(f"Stopped: {self.table.rowCount()} row(s).")
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self._set_busy(False)
+
+    def _show_error(self, message: str) -> None:
+        from napari.utils.notifications import show_error
+
+        self.status.setText(message)
+        show_error(message)
+
+    def _set_busy(self, busy: bool) -> None:
+        for button in (self.connect_button, self.classify_selected_button, self.classify_slice_button,
+                       self.classify_all_button):
+            button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+
+    # ---- visible result --------------------------------------------------------------------
+
+    def refresh_overlay(self, event=None) -> None:
+        """Show the active layer's results for the slice on screen in the viewer's text overlay."""
+        layer = self.viewer.layers.selection.active
+        text = ""
+        if image_layers([layer]):
+            text = result_text(layer, shown_slice(layer, self.viewer.dims.point))
+        self.viewer.text_overlay.text = text
+        self.viewer.text_overlay.visible = bool(text)
+
+
+def _button(text: str, slot, layout) -> QPushButton:
+    button = QPushButton(text)
+    button.clicked.connect(slot)
+    layout.addWidget(button)
+    return button
