@@ -60,3 +60,29 @@ def dead_address() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+MALARIA = REPO.parent / "shared" / "datasets" / "malaria-cells-50"
+MALARIA_CLASSES = ("Parasitized", "Uninfected")
+
+
+def unsorted_malaria(folder: Path, per_class: int, start: int = 0) -> dict[str, str]:
+    """Copy real malaria cells of both classes into one flat folder; returns image name -> true class."""
+    import shutil
+
+    if not MALARIA.is_dir():
+        pytest.skip(f"the malaria-cells-50 dataset is not at {MALARIA}")
+    folder.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for label in MALARIA_CLASSES:
+        for path in sorted((MALARIA / label).iterdir())[start:start + per_class]:
+            shutil.copy(path, folder / path.name)
+            truth[path.name] = label
+    return truth
+
+
+@pytest.fixture
+def unsorted(tmp_path) -> Path:
+    """Eight unsorted malaria cells, four of each class."""
+    unsorted_malaria(tmp_path / "unsorted", 4)
+    return tmp_path / "unsorted"

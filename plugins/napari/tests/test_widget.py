@@ -129,3 +129,19 @@ def test_stop_ends_a_long_batch_early(connected, qtbot):
     assert connected.table.rowCount() < 300
     assert connected.status.text() == f"Stopped: {connected.table.rowCount()} row(s)."
     assert not connected.stop_button.isEnabled() and connected.classify_all_button.isEnabled()
+
+
+def test_show_explanation_adds_an_overlay_over_the_shown_slice(connected, qtbot):
+    stack = np.zeros((2, 24, 32), np.uint8)
+    stack[1, :, :16] = 255  # slice 1: bright on the left only
+    connected.viewer.add_image(stack, name="half", scale=(1, 0.5, 0.5), translate=(0, 10, 20))
+    connected.viewer.dims.set_current_step(0, 1)
+    connected.explain_button.click()
+    finish(connected, qtbot)
+    overlay = connected.viewer.layers[-1]
+    assert overlay.name == "half explanation (bright)" and overlay.data.shape == (24, 32)
+    assert (overlay.colormap.name, overlay.blending, overlay.opacity) == ("inferno", "additive", 0.6)
+    assert tuple(overlay.scale) == (0.5, 0.5) and tuple(overlay.translate) == (10, 20)
+    assert overlay.metadata["bioclass_explanation"]["slice"] == [1]
+    assert connected.status.text().startswith("Explanation of half: bright (")
+    assert overlay.data[:, :16].mean() > overlay.data[:, 16:].mean()  # the bright half decides "bright"

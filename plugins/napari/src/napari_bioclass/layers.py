@@ -83,3 +83,25 @@ def result_text(layer, index: SliceIndex) -> str:
                    else f"{entry['label']} {entry['probability']:.2f}")
         lines.append(f"{layer.name}{where}: {outcome} ({entry['model']})")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ExplanationJob:
+    """One shown plane to explain, and where its map goes in world coordinates."""
+
+    name: str
+    plane: Any
+    slice: SliceIndex
+    scale: tuple[float, ...]
+    translate: tuple[float, ...]
+
+
+def explanation_job(layer, world_point: Iterable[float]) -> ExplanationJob:
+    """The plane of `layer` on screen; the map lies over it with the plane axes' scale and offset."""
+    index = shown_slice(layer, world_point)
+    plane = np.asarray(pixels(layer)[index])
+    spatial = slice(len(index), len(index) + 2)  # the two plane axes among the layer's dims
+    scale = np.asarray(layer.scale[spatial], dtype=float)
+    if layer.multiscale:  # the plane sent is the coarsest level
+        scale = scale * np.asarray(layer.downsample_factors[-1][spatial])
+    return ExplanationJob(layer.name, plane, index, tuple(scale), tuple(layer.translate[spatial]))

@@ -1,8 +1,10 @@
-"""The dock widget: connect to a server, pick a model, classify image layers.
+"""The dock widget: connect to a server and pick a model, then three tabs.
 
-Thin on purpose: it gathers layers on the GUI thread, runs `layers.classify_jobs` in a napari
-worker thread, and shows what comes back in a table, in layer metadata and in the viewer's text
-overlay. Errors become a status line and a napari notification.
+Classify: thin on purpose, it gathers layers on the GUI thread, runs `layers.classify_jobs` in a
+napari worker thread, and shows what comes back in a table, in layer metadata and in the viewer's
+text overlay; "Show explanation" adds the server's saliency map as an overlay layer.
+Annotate (`annotate_tab.py`) and Train (`train_tab.py`) share the connection and the model list.
+Errors become a status line and a napari notification.
 """
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ from functools import partial
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-                            QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
+                            QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
 from bioclass.client import Client, default_address
+from napari_bioclass.annotate_tab import AnnotateTab
 from napari_bioclass.classify import describe_error
-from napari_bioclass.layers import (Job, classify_jobs, image_layers, job_for, result_text, shown_slice,
-                                    store_rows)
+from napari_bioclass.controls import button
+from napari_bioclass.layers import (Job, classify_jobs, explanation_job, image_layers, job_for, result_text,
+                                    shown_slice, store_rows)
 from napari_bioclass.results_table import ResultsTable
+from napari_bioclass.threads import start_worker
+from napari_bioclass.train_tab import TrainTab
 
 
 class ClassifierWidget(QWidget):
@@ -29,8 +35,12 @@ class ClassifierWidget(QWidget):
         self.worker = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self._classify_tab(), "Classify")
-        # Training / AutoML on a folder gets its own tab here once the server has a training API.
+        self.annotate_tab = AnnotateTab(napari_viewer, self)
+        self.tabs.addTab(self.annotate_tab, "Annotate")
+        self.train_tab = TrainTab(self)
+        self.tabs.addTab(self.train_tab, "Train")
         layout = QVBoxLayout(self)
+        layout.addWidget(self._server_box())  # above the tabs: every tab uses the connection
         layout.addWidget(self.tabs)
         self.viewer.dims.events.current_step.connect(self.refresh_overlay)
         self.viewer.layers.selection.events.active.connect(self.refresh_overlay)
@@ -41,12 +51,12 @@ class ClassifierWidget(QWidget):
     def _classify_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        layout.addWidget(self._server_box())
         buttons = QVBoxLayout()
-        self.classify_selected_button = _button("Classify selected layer(s)", self.classify_selected, buttons)
-        self.classify_slice_button = _button("Classify current slice", self.classify_current_slice, buttons)
-        self.classify_all_button = _button("Classify all image layers", self.classify_all, buttons)
-        self.stop_button = _button("Stop", self.stop, buttons)
+        self.classify_selected_button = button("Classify selected layer(s)", self.classify_selected, buttons)
+        self.classify_slice_button = button("Classify current slice", self.classify_current_slice, buttons)
+        self.classify_all_button = button("Classify all image layers", self.classify_all, buttons)
+        self.explain_button = button("Show explanation (current slice)", self.show_explanation, buttons)
+        self.stop_button = button("Stop", self.stop, buttons)
         layout.addLayout(buttons)
         self.progress = QProgressBar()
         self.status = QLabel("Not connected.")
@@ -62,7 +72,7 @@ class ClassifierWidget(QWidget):
         row = QHBoxLayout()
         self.address = QLineEdit(default_address())
         row.addWidget(self.address)
-        self.connect_button = _button("Connect", self.connect, row)
+        self.connect_button = button("Connect", self.connect, row)
         form.addRow("Address", row)
         self.model_box = QComboBox()
         # Long "id — name (framework)" entries must not widen the dock.
@@ -94,6 +104,24 @@ class ClassifierWidget(QWidget):
 
     def classify_all(self) -> None:
         self._classify([job_for(layer) for layer in image_layers(self.viewer.layers)])
+
+    def show_explanation(self) -> None:
+        """The saliency map of the active layer's shown plane, as an overlay layer above it."""
+        layer = self.viewer.layers.selection.active
+        if not self.model or not image_layers([layer]):
+            self._show_error("Connect, choose a model and select an image layer first.")
+            return
+        job = explanation_job(layer, self.viewer.dims.point)
+        self._start(self.client.explain, job.plane, self.model, on_returned=partial(self._add_explanation, job),
+                    message=f"Explaining {job.name} with {self.model}...")
+
+    def refresh_models(self, select: str = "") -> None:
+        """List the server's models again (e.g. after training), keeping or selecting a model.
+
+        In its own worker, so it can run while a classification is in flight."""
+        if self.client is not None:
+            start_worker(self.client.models, returned=partial(self._fill_models, select=select or self.model),
+                         errored=self._on_error)
 
     def stop(self) -> None:
         """Stop a classification after the plane in flight; rows so far are kept."""
@@ -130,21 +158,19 @@ class ClassifierWidget(QWidget):
     def _start(self, function, *args, on_returned=None, on_yielded=None, on_aborted=None, message: str,
                **kwargs) -> None:
         """Run `function` in a napari worker thread; its signals come back on the GUI thread."""
-        from napari.qt.threading import create_worker
-
-        # Connecting `errored` here also stops napari re-raising the error as a traceback.
-        handlers = {"returned": on_returned, "yielded": on_yielded, "aborted": on_aborted,
-                    "errored": self._on_error, "finished": self._on_finished}
         self.status.setText(message)
         self._set_busy(True)
-        self.worker = create_worker(function, *args, **kwargs,
-                                    _connect={name: slot for name, slot in handlers.items() if slot})
+        self.worker = start_worker(function, *args, returned=on_returned, yielded=on_yielded, aborted=on_aborted,
+                                   errored=self._on_error, finished=self._on_finished, **kwargs)
 
-    def _fill_models(self, models) -> None:
+    def _fill_models(self, models, select: str = "") -> None:
+        self.model_box.clear()
         for model in models:
             self.model_box.addItem(f"{model.id} — {model.name} ({model.framework})", model.id)
             tooltip = "labels: " + ", ".join(model.labels)
             self.model_box.setItemData(self.model_box.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
+        if select and self.model_box.findData(select) >= 0:
+            self.model_box.setCurrentIndex(self.model_box.findData(select))
         self.status.setText(f"Connected to {self.client.address}: {len(models)} model(s).")
 
     def _add_row(self, job_and_row) -> None:
@@ -162,6 +188,16 @@ class ClassifierWidget(QWidget):
         note = f"; {failed} could not be classified (see the top-k column)" if failed else ""
         self.status.setText(f"Done: {self.table.rowCount()} row(s) with {model}{note}.")
 
+    def _add_explanation(self, job, explanation) -> None:
+        self.viewer.add_image(explanation.saliency, name=f"{job.name} explanation ({explanation.class_label})",
+                              colormap="inferno", blending="additive", opacity=0.6, contrast_limits=(0.0, 1.0),
+                              scale=job.scale, translate=job.translate,
+                              metadata={"bioclass_explanation": {"method": explanation.method,
+                                                                  "class": explanation.class_label,
+                                                                  "slice": list(job.slice)}})
+        self.status.setText(f"Explanation of {job.name}: {explanation.class_label} "
+                            f"({explanation.method}, {explanation.explain_ms:.0f} ms).")
+
     def _report_stopped(self) -> None:
         self.status.setText(f"Stopped: {self.table.rowCount()} row(s).")
 
@@ -176,9 +212,9 @@ class ClassifierWidget(QWidget):
         show_error(message)
 
     def _set_busy(self, busy: bool) -> None:
-        for button in (self.connect_button, self.classify_selected_button, self.classify_slice_button,
-                       self.classify_all_button):
-            button.setEnabled(not busy)
+        for push in (self.connect_button, self.classify_selected_button, self.classify_slice_button,
+                     self.classify_all_button, self.explain_button):
+            push.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
 
     # ---- visible result --------------------------------------------------------------------
@@ -192,9 +228,3 @@ class ClassifierWidget(QWidget):
         self.viewer.text_overlay.text = text
         self.viewer.text_overlay.visible = bool(text)
 
-
-def _button(text: str, slot, layout) -> QPushButton:
-    button = QPushButton(text)
-    button.clicked.connect(slot)
-    layout.addWidget(button)
-    return button

@@ -1,0 +1,30 @@
+"""Small Qt building blocks the tabs share."""
+from __future__ import annotations
+
+from qtpy.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton
+
+
+def button(text: str, slot, layout=None) -> QPushButton:
+    """A push button calling `slot()` (without Qt's `checked` argument), added to `layout` if given."""
+    push = QPushButton(text)
+    push.clicked.connect(lambda _=False: slot())
+    if layout is not None:
+        layout.addWidget(push)
+    return push
+
+
+def folder_row(form: QFormLayout, label: str, placeholder: str) -> QLineEdit:
+    """A path field with a "…" button opening a folder chooser, as one form row."""
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    row = QHBoxLayout()
+    row.addWidget(edit)
+    button("…", lambda: _choose_folder(edit), row)
+    form.addRow(label, row)
+    return edit
+
+
+def _choose_folder(edit: QLineEdit) -> None:
+    folder = QFileDialog.getExistingDirectory(edit, "Choose a folder", edit.text())
+    if folder:
+        edit.setText(folder)
