@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = ROOT / "protos"
 OUT_ROOT = ROOT / "clients" / "python"
-PACKAGES = ["bioclass/v1"]
+PACKAGES = ["bioclass/v1", "bioclass/oip"]
 
 
 def proto_files() -> list[str]:

@@ -41,7 +41,7 @@ class InputSpec(_Strict):
 class Preprocessing(_Strict):
     resize: Literal["stretch", "pad", "crop"] = "stretch"
     color: Literal["rgb", "gray"] = "rgb"
-    scale: Literal["range", "minmax", "percentile", "none"] = "range"
+    scale: Literal["range", "minmax", "percentile", "zscore", "none"] = "range"  # zscore: per-image mean/std
     percentiles: tuple[float, float] = (1.0, 99.8)
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bioclass.server.grpc.app import BioclassServer, serve
+from bioclass.server.grpc.app import BioclassServer, format_address, serve
 from bioclass.server.settings import Settings
 
 
@@ -25,6 +25,9 @@ def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True, py4j_port
 
             gateway = start_gateway(py4j_port, server.address)
             print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)
+        if server.metrics_port is not None:
+            print(f"bioclass metrics on http://{format_address(server.settings.host, server.metrics_port)}/metrics",
+                  flush=True)
         print(f"bioclass ready on {server.address} ({len(zoo.runners)} models, {len(zoo.problems)} zoo problems)",
               flush=True)
 

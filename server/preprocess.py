@@ -12,6 +12,7 @@ from bioclass.errors import InvalidArgument
 from bioclass.server.cards import ModelCard
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+ZSCORE_EPS = 1e-6
 _DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
@@ -51,6 +52,8 @@ def scale(pixels: np.ndarray, source_dtype: np.dtype, card: ModelCard) -> np.nda
         return pixels / maximum if maximum else pixels
     if mode == "none":
         return pixels
+    if mode == "zscore":  # per-image standardisation, as bioimage.io's zero_mean_unit_variance
+        return (pixels - float(pixels.mean())) / (float(pixels.std()) + ZSCORE_EPS)
     if mode == "minmax":
         low, high = float(pixels.min()), float(pixels.max())
     else:

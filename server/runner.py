@@ -1,4 +1,9 @@
-"""A model being served: loads its weights on first use and runs forward passes off the event loop."""
+"""A model being served: loads its processes on first use, batches requests, never blocks the loop.
+
+Requests from every API enter one bounded queue per model (server/batching.py). Each model
+instance (its own process, see session.py) has a worker task that takes a batch, runs the
+forward pass in the instance's own thread and hands each caller its own rows.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -9,42 +14,91 @@ from pathlib import Path
 
 import numpy as np
 
-from bioclass.errors import BioclassError, FailedPrecondition
+from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
+from bioclass.server import metrics
+from bioclass.server.batching import BatchPolicy, BatchQueue, Pending
 from bioclass.server.cards import ModelCard
 from bioclass.server.session import ModelSession, SessionCrashed
+from bioclass.server.statistics import ModelStats
 
 log = logging.getLogger(__name__)
 
 
+class _Instance:
+    """One model process and the thread that talks to it (its calls block)."""
+
+    def __init__(self, model_id: str, index: int):
+        self.index = index
+        self.session: ModelSession | None = None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{model_id}-{index}")
+        self.worker: asyncio.Task | None = None
+
+
 class ModelRunner:
-    def __init__(self, card: ModelCard, folder: Path, threads: int):
+    def __init__(self, card: ModelCard, folder: Path, threads: int, defaults: BatchPolicy = BatchPolicy()):
         self.card = card
         self.folder = folder
-        self.threads = threads
-        self.model: ModelSession | None = None
+        self.policy = defaults.for_card(card.serving)
+        # Instances share the cores: each forward pass gets its share of the threads.
+        self.threads = max(1, threads // self.policy.instances)
+        self.max_batch_size = self.policy.max_batch_size
         self.error = ""
+        self.load_note = ""  # what loading said, e.g. whether `serve_as: onnx` took effect
+        self.stats = ModelStats(card.id)
+        self._instances = [_Instance(card.id, i) for i in range(self.policy.instances)]
+        self._queue = BatchQueue(self.policy)
         self._lock = asyncio.Lock()
-        # One thread per model: passes of one model run in order, other models run beside it.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{card.id}")
+
+    @property
+    def model(self) -> ModelSession | None:
+        return next((i.session for i in self._instances if i.session is not None), None)
 
     @property
     def state(self) -> str:
         return "FAILED" if self.error else ("LOADED" if self.model is not None else "AVAILABLE")
 
+    def processes(self) -> list[tuple[int, int]]:
+        """(instance, pid) of each running model process."""
+        return [(i.index, i.session.process.pid) for i in self._instances if i.session is not None]
+
+    # ---- loading ---------------------------------------------------------------------------
+
     async def ensure_loaded(self) -> ModelSession:
-        async with self._lock:
-            if self.model is None and not self.error:
-                loop = asyncio.get_running_loop()
-                try:
-                    self.model = await loop.run_in_executor(self._executor, self._load)
-                except BioclassError as exc:
-                    self.error = exc.message
-                except Exception as exc:  # noqa: BLE001 - any framework error means "cannot load"
-                    log.exception("loading %s failed", self.card.id)
-                    self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if self.error or not self._ready():
+            async with self._lock:
+                if not self.error and not self._ready():
+                    await self._load_missing()
         if self.error:
             raise FailedPrecondition(f"model {self.card.id} cannot be loaded: {self.error}")
         return self.model
+
+    def _ready(self) -> bool:
+        """Every instance has its worker (a worker restarts its own process after a crash)."""
+        return all(i.worker is not None and not i.worker.done() for i in self._instances)
+
+    async def _load_missing(self) -> None:
+        loop = asyncio.get_running_loop()
+        missing = [i for i in self._instances if i.session is None]
+        results = await asyncio.gather(*(loop.run_in_executor(i.executor, self._load) for i in missing),
+                                       return_exceptions=True)
+        for instance, result in zip(missing, results):
+            if isinstance(result, BaseException):
+                self._record_load_error(result)
+            else:
+                instance.session = result
+        if self.error:
+            self._close_sessions()
+            return
+        for instance in self._instances:
+            if instance.worker is None or instance.worker.done():
+                instance.worker = asyncio.ensure_future(self._work(instance))
+
+    def _record_load_error(self, exc: BaseException) -> None:
+        if isinstance(exc, BioclassError):
+            self.error = exc.message
+        else:
+            log.error("loading %s failed", self.card.id, exc_info=exc)
+            self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
     def _load(self) -> ModelSession:
         if not (self.folder / self.card.weights).exists():
@@ -56,14 +110,14 @@ class ModelRunner:
         except BaseException:
             session.close()
             raise
-        log.info("loaded %s (%s) in %.2f s", self.card.id, self.card.framework, time.perf_counter() - started)
+        log.info("loaded %s (%s) in %.2f s%s", self.card.id, self.card.framework, time.perf_counter() - started,
+                 f"; {session.load_note}" if session.load_note else "")
+        self.load_note = session.load_note
         return session
 
     def _check_output(self, model: ModelSession) -> None:
         """A warm-up pass on zeros: proves the card and the network agree on shapes."""
-        height, width = self.card.input.size
-        shape = (1, self.card.input.channels, height, width) if self.card.input.axes == "bchw" \
-            else (1, height, width, self.card.input.channels)
+        shape = (1, *self.input_shape)
         try:
             output = model.forward(np.zeros(shape, np.float32))
         except SessionCrashed:
@@ -77,32 +131,158 @@ class ModelRunner:
             raise FailedPrecondition(f"network outputs shape {list(output.shape)} but the card lists "
                                      f"{expected} labels")
 
-    async def infer(self, batch: np.ndarray) -> tuple[np.ndarray, float]:
-        """Probabilities (B, K) for a preprocessed batch, and the milliseconds the pass took."""
-        model = await self.ensure_loaded()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._forward, model, batch)
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """The network's input without the batch axis, in the card's layout."""
+        height, width = self.card.input.size
+        channels = self.card.input.channels
+        return (channels, height, width) if self.card.input.axes == "bchw" else (height, width, channels)
 
-    def _forward(self, model: ModelSession, batch: np.ndarray) -> tuple[np.ndarray, float]:
+    # ---- inference -------------------------------------------------------------------------
+
+    async def infer(self, batch: np.ndarray, method: str = "Predict") -> tuple[np.ndarray, float]:
+        """Probabilities (B, K) for a preprocessed batch, and the milliseconds its forward pass took.
+
+        The rows may run merged with other callers' rows; the milliseconds are the whole pass's.
+        `method` names the caller's RPC in the metrics.
+        """
+        started = time.perf_counter()
+        metrics.REQUESTS.labels(self.card.id, method).inc()
+        try:
+            await self.ensure_loaded()
+            probabilities, compute_ms, queue_ns = await self._queue.submit(batch)
+        except BaseException as exc:
+            code = exc.code.name if isinstance(exc, BioclassError) else type(exc).__name__
+            metrics.FAILURES.labels(self.card.id, method, code).inc()
+            self.stats.record_request(0, int((time.perf_counter() - started) * 1e9), ok=False)
+            raise
+        elapsed = time.perf_counter() - started
+        metrics.REQUEST_SECONDS.labels(self.card.id, method).observe(elapsed)
+        self.stats.record_request(queue_ns, int(elapsed * 1e9), ok=True)
+        return probabilities, compute_ms
+
+    async def _work(self, instance: _Instance) -> None:
+        """Take batches from the queue and run them on one instance, for as long as it lives."""
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._queue.take(self.max_batch_size)
+            if instance.session is None and not await self._restart(instance, batch):
+                continue
+            begun = time.perf_counter()
+            rows = [p.rows for p in batch]  # stacked in the instance's thread, not on the event loop
+            try:
+                probabilities, compute_ms = await loop.run_in_executor(instance.executor, self._forward,
+                                                                       instance, rows)
+            except asyncio.CancelledError:
+                _fail(batch, Unavailable(f"model {self.card.id} was unloaded"))
+                raise
+            except BioclassError as exc:
+                if len(batch) > 1 and not isinstance(exc, SessionCrashed):
+                    await self._retry_alone(instance, batch, exc)
+                else:
+                    _fail(batch, exc)
+                continue
+            self.stats.record_batch(len(probabilities), int(compute_ms * 1e6))
+            _deliver(batch, probabilities, compute_ms, begun)
+
+    async def _restart(self, instance: _Instance, batch: list[Pending]) -> bool:
+        """Start a new process after a crash; False (and the batch failed) when it cannot load."""
+        try:
+            instance.session = await asyncio.get_running_loop().run_in_executor(instance.executor, self._load)
+        except asyncio.CancelledError:
+            _fail(batch, Unavailable(f"model {self.card.id} was unloaded"))
+            raise
+        except Exception as exc:  # noqa: BLE001 - the callers learn why; the worker lives on
+            _fail(batch, FailedPrecondition(f"model {self.card.id} cannot be restarted: {exc}"))
+            return False
+        return True
+
+    async def _retry_alone(self, instance: _Instance, batch: list[Pending], exc: BioclassError) -> None:
+        """A network that refuses merged batches (a fixed batch axis) serves its callers one by one."""
+        log.warning("model %s: a batch of %d failed (%s); batching is off for this model",
+                    self.card.id, len(batch), exc.message)
+        self.max_batch_size = 1
+        loop = asyncio.get_running_loop()
+        for pending in batch:
+            begun = time.perf_counter()
+            try:
+                probabilities, ms = await loop.run_in_executor(instance.executor, self._forward, instance,
+                                                               [pending.rows])
+            except BioclassError as error:
+                _fail([pending], error)
+                continue
+            self.stats.record_batch(len(pending.rows), int(ms * 1e6))
+            _deliver([pending], probabilities, ms, begun)
+
+    def _forward(self, instance: _Instance, parts: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        session = instance.session
+        if session is None:
+            raise Unavailable(f"model {self.card.id} was unloaded")
         started = time.perf_counter()
         try:
-            raw = model.forward(batch)
+            raw = session.forward_parts(parts)
         except SessionCrashed:
-            self._drop_session(model)
+            self._drop_session(instance, session)
             raise
         return activate(raw, self.card.output.activation), (time.perf_counter() - started) * 1000
 
-    def _drop_session(self, session: ModelSession) -> None:
+    def _drop_session(self, instance: _Instance, session: ModelSession) -> None:
         log.warning("model %s: its process died; it restarts on the next call", self.card.id)
-        if self.model is session:
-            self.model = None
+        if instance.session is session:
+            instance.session = None
         session.close()
 
+    # ---- unloading -------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Load now (a failed model gets another try)."""
+        async with self._lock:
+            self.error = ""
+        await self.ensure_loaded()
+
+    async def unload(self) -> None:
+        """Stop the model's processes; queued requests fail UNAVAILABLE, the next call reloads."""
+        async with self._lock:
+            for instance in self._instances:
+                if instance.worker is not None:
+                    instance.worker.cancel()
+                    instance.worker = None
+            self._queue.fail_all(Unavailable(f"model {self.card.id} was unloaded"))
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(i.executor, self._close_instance, i)
+                                   for i in self._instances))
+
+    def _close_instance(self, instance: _Instance) -> None:
+        session, instance.session = instance.session, None
+        if session is not None:
+            session.close()
+
+    def _close_sessions(self) -> None:
+        for instance in self._instances:
+            self._close_instance(instance)
+
     def close(self) -> None:
-        if self.model is not None:
-            self.model.close()
-            self.model = None
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for instance in self._instances:
+            if instance.worker is not None:
+                instance.worker.cancel()
+            self._close_instance(instance)
+            instance.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _deliver(batch: list[Pending], probabilities: np.ndarray, compute_ms: float, begun: float) -> None:
+    offset = 0
+    for pending in batch:
+        count = len(pending.rows)
+        if not pending.future.done():
+            queue_ns = int((begun - pending.enqueued) * 1e9)
+            pending.future.set_result((probabilities[offset:offset + count], compute_ms, queue_ns))
+        offset += count
+
+
+def _fail(batch: list[Pending], error: BaseException) -> None:
+    for pending in batch:
+        if not pending.future.done():
+            pending.future.set_exception(error)
 
 
 def activate(raw: np.ndarray, activation: str) -> np.ndarray:

@@ -20,6 +20,9 @@ from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound, PermissionDenied
 from bioclass.server import measures
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
+from bioclass.server.batching import BatchPolicy
+from bioclass.server.explain import ExplainOptions, ExplanationResult
+from bioclass.server.explain.explainer import Explainer
 from bioclass.server.preprocess import prepare
 from bioclass.server.runner import ModelRunner
 from bioclass.server.settings import Settings
@@ -47,6 +50,7 @@ class PredictionResult:
     probabilities: np.ndarray
     top_k: int
     timings: Timings = field(default_factory=Timings)
+    explanation: ExplanationResult | None = None  # when the caller asked for one
 
     def top(self) -> list[tuple[int, str, float]]:
         order = np.argsort(-self.probabilities, kind="stable")[: self.top_k]
@@ -62,10 +66,13 @@ class EvaluationResult:
 class ClassifierService:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads)
+        batching = BatchPolicy(settings.max_batch_size, settings.max_queue_delay_us, settings.queue_size,
+                               settings.instances)
+        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
         self.zoo.scan()
         # Decoding and preprocessing are CPU work: keep them off the event loop.
         self._cpu = ThreadPoolExecutor(max_workers=max(2, settings.inference_threads), thread_name_prefix="decode")
+        self.explainer = Explainer()
 
     # ---- catalogue -------------------------------------------------------------------------
 
@@ -86,11 +93,26 @@ class ClassifierService:
 
     # ---- prediction ------------------------------------------------------------------------
 
-    async def predict(self, model_id: str, image: image_pb2.Image, top_k: int = 0) -> PredictionResult:
+    async def predict(self, model_id: str, image: image_pb2.Image, top_k: int = 0,
+                      explain: ExplainOptions | None = None) -> PredictionResult:
+        """Classify one image; with `explain`, the result also carries a saliency map."""
         runner = self.model(model_id)
+        if explain is not None:
+            self.explainer.class_index(runner, explain)  # bad options fail before any work
         started = time.perf_counter()
         pixels, decode_ms = await self._run_cpu(images.decode, image, self.settings.max_pixels)
-        return await self._classify(runner, pixels, image.name, top_k, started, decode_ms)
+        result = await self._classify(runner, pixels, image.name, top_k, started, decode_ms)
+        if explain is not None:
+            network_input, _ = await self._run_cpu(prepare, pixels, runner.card)
+            result.explanation = await self.explainer.explain(runner, network_input, result.probabilities,
+                                                              pixels.shape[:2], explain)
+            result.timings.total_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    async def explain(self, model_id: str, image: image_pb2.Image, options: ExplainOptions,
+                      top_k: int = 0) -> PredictionResult:
+        """Classify one image and explain the predicted (or the requested) class."""
+        return await self.predict(model_id, image, top_k, options)
 
     async def predict_array(self, model_id: str, pixels: np.ndarray, name: str = "", top_k: int = 0) -> PredictionResult:
         """Classify already-decoded pixels, (H, W) or (H, W, C)."""
@@ -111,13 +133,17 @@ class ClassifierService:
 
     async def predict_stream(self, requests: AsyncIterator[tuple[str, image_pb2.Image, int]],
                              ) -> AsyncIterator[tuple[int, PredictionResult | BioclassError]]:
-        """Results in request order; per-image problems are yielded, an unknown model raises."""
+        """Results in request order; per-image problems are yielded, an unknown model raises.
+
+        Items may carry a fourth element, ExplainOptions, to attach a saliency map.
+        """
         window = 2 * max(2, self.settings.inference_threads)
         pending: deque[asyncio.Task] = deque()
 
-        async def one(model_id: str, image: image_pb2.Image, top_k: int) -> PredictionResult | BioclassError:
+        async def one(model_id: str, image: image_pb2.Image, top_k: int,
+                      explain: ExplainOptions | None = None) -> PredictionResult | BioclassError:
             try:
-                return await self.predict(model_id, image, top_k)
+                return await self.predict(model_id, image, top_k, explain)
             except (NotFound, InvalidArgument) as exc:
                 if isinstance(exc, NotFound) or not model_id:
                     raise
@@ -129,9 +155,9 @@ class ClassifierService:
 
         index = 0
         try:
-            async for model_id, image, top_k in requests:
+            async for model_id, image, top_k, *explain in requests:
                 self.model(model_id)  # fail fast on an unknown model
-                pending.append(asyncio.ensure_future(one(model_id, image, top_k)))
+                pending.append(asyncio.ensure_future(one(model_id, image, top_k, *explain)))
                 while len(pending) >= window:
                     yield index, await pending.popleft()
                     index += 1
@@ -176,10 +202,9 @@ class ClassifierService:
             pixels, _ = await self._run_cpu(images.decode, image, self.settings.max_pixels)
             rows = []
             for runner in collector.runners:
-                started = time.perf_counter()
-                batch, _ = await self._run_cpu(prepare, pixels, runner.card)
-                probabilities, _ = await runner.infer(batch[None])
-                rows.append((probabilities[0], (time.perf_counter() - started) * 1000))
+                batch, preprocess_ms = await self._run_cpu(prepare, pixels, runner.card)
+                probabilities, inference_ms = await runner.infer(batch[None])
+                rows.append((probabilities[0], preprocess_ms + inference_ms))  # compute time, not queueing
         except (InvalidArgument, BioclassError) as exc:
             if exc.code.name not in ("INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"):
                 raise
@@ -202,6 +227,23 @@ class ClassifierService:
             raise InvalidArgument("the first message must be a header with the card")
         return await self.zoo.register(card_yaml, weights, sha256, overwrite)
 
+    # ---- bioimage.io ------------------------------------------------------------------------
+
+    async def export_bioimageio(self, model_id: str) -> tuple[bytes, str]:
+        """The model as a validated bioimage.io package (zip bytes) and a file name for it."""
+        from bioclass.server.bioimageio.export import export_package
+
+        runner = self.model(model_id)
+        await runner.ensure_loaded()
+        return await export_package(runner, self._run_cpu)
+
+    async def import_bioimageio(self, package: bytes, model_id: str, overwrite: bool, sha256: str = "") -> ModelRunner:
+        """Serve a bioimage.io package (zip bytes) as a new model; INVALID_ARGUMENT says what cannot be mapped."""
+        from bioclass.server.bioimageio.importing import read_package
+
+        (card_yaml, weights), _ = await self._run_cpu(read_package, package, model_id, sha256)
+        return await self.zoo.register(card_yaml, weights, "", overwrite)
+
     # ---- helpers ---------------------------------------------------------------------------
 
     async def _run_cpu(self, function, *args):
@@ -213,6 +255,7 @@ class ClassifierService:
         return await asyncio.get_running_loop().run_in_executor(self._cpu, timed)
 
     def close(self) -> None:
+        self.explainer.close()
         self.zoo.close()
         self._cpu.shutdown(wait=False, cancel_futures=True)
 

@@ -5,13 +5,15 @@ crashes it with a segfault here), a crashing or memory-hungry model must not tak
 down, and the server process never imports torch or TensorFlow at all.
 
 The parent talks to its child over a pipe: ("forward", batch) -> ("ok", outputs) or
-("error", kind, message). One request is in flight per session at a time.
+("error", kind, message); ("gradcam", batch, class_index) -> ("ok", maps) likewise.
+One request is in flight per session at a time.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
+from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
 
 _CONTEXT = multiprocessing.get_context("spawn")
 LOAD_TIMEOUT_S = 600.0
+SHARED_MIN_BYTES = 64 * 1024  # smaller inputs are cheaper to pickle through the pipe
 
 
 class SessionCrashed(Unavailable):
@@ -36,10 +39,43 @@ class ModelSession:
                                         daemon=True, name=f"bioclass-model-{folder.name}")
         self.process.start()
         child.close()
-        self._request(("load",), timeout=LOAD_TIMEOUT_S)
+        self._shared: shared_memory.SharedMemory | None = None
+        self.load_note: str = self._request(("load",), timeout=LOAD_TIMEOUT_S)  # e.g. how serve_as went
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
-        return self._request(("forward", batch))
+        return self.forward_parts([batch])
+
+    def forward_parts(self, parts: list[np.ndarray]) -> np.ndarray:
+        """One forward pass over the parts stacked along the batch axis (copied once, straight to the child)."""
+        nbytes = sum(part.nbytes for part in parts)
+        if nbytes < SHARED_MIN_BYTES:
+            return self._request(("forward", parts[0] if len(parts) == 1 else np.concatenate(parts)))
+        shape = (sum(len(part) for part in parts), *parts[0].shape[1:])
+        block = self._shared_block(nbytes)
+        batch = np.ndarray(shape, parts[0].dtype, buffer=block.buf)
+        offset = 0
+        for part in parts:
+            batch[offset:offset + len(part)] = part
+            offset += len(part)
+        return self._request(("forward_shared", block.name, shape, batch.dtype.str))
+
+    def _shared_block(self, size: int) -> shared_memory.SharedMemory:
+        """The input block, replaced by a larger one when a batch does not fit."""
+        if self._shared is None or self._shared.size < size:
+            grown = max(size, 2 * self._shared.size) if self._shared is not None else size
+            self._release_shared()
+            self._shared = shared_memory.SharedMemory(create=True, size=grown)
+        return self._shared
+
+    def _release_shared(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared.unlink()
+            self._shared = None
+
+    def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
+        """Grad-CAM maps (B, h, w) at the last convolution's resolution (see bioclass.server.explain)."""
+        return self._request(("gradcam", batch, class_index))
 
     def _request(self, message: tuple, timeout: float | None = None):
         try:
@@ -78,6 +114,7 @@ class ModelSession:
             self.process.kill()
             self.process.join(timeout=2)
         self._conn.close()
+        self._release_shared()
 
 
 def _status(name: str):
@@ -92,6 +129,7 @@ def _session_main(conn: Connection, folder: str, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions stop
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     model = None
+    shared = _SharedInputs()
     while True:
         try:
             message = conn.recv()
@@ -101,10 +139,14 @@ def _session_main(conn: Connection, folder: str, threads: int) -> None:
             if message[0] == "stop":
                 return
             if message[0] == "load":
-                model = _load(Path(folder), threads)
-                conn.send(("ok", None))
+                model, note = _load(Path(folder), threads)
+                conn.send(("ok", note))
             elif message[0] == "forward":
                 conn.send(("ok", model.forward(message[1])))
+            elif message[0] == "forward_shared":
+                conn.send(("ok", model.forward(shared.array(*message[1:]))))
+            elif message[0] == "gradcam":
+                conn.send(("ok", _gradcam(model, *message[1:])))
         except BioclassError as exc:
             conn.send(("error", exc.code.name, exc.message))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as a failed call
@@ -113,9 +155,38 @@ def _session_main(conn: Connection, folder: str, threads: int) -> None:
                        f"{type(exc).__name__}: {first_line}"))
 
 
+def _gradcam(model, batch: np.ndarray, class_index: int) -> np.ndarray:
+    if not hasattr(model, "gradcam"):
+        raise FailedPrecondition("this model's framework or format has no Grad-CAM; use occlusion")
+    return model.gradcam(batch, class_index)
+
+
+class _SharedInputs:
+    """The child's view of the parent's input block (attached once, re-attached when replaced)."""
+
+    def __init__(self):
+        self.block: shared_memory.SharedMemory | None = None
+
+    def array(self, name: str, shape: tuple, dtype: str) -> np.ndarray:
+        if self.block is None or self.block.name != name:
+            if self.block is not None:
+                try:
+                    self.block.close()
+                except BufferError:
+                    pass  # a view of it is still alive somewhere; the mapping goes with the process
+            # The parent owns the block and unlinks it (spawned children share its resource tracker).
+            self.block = shared_memory.SharedMemory(name=name)
+        return np.ndarray(shape, np.dtype(dtype), buffer=self.block.buf)
+
+
 def _load(folder: Path, threads: int):
     from bioclass.server.backends import get_backend
     from bioclass.server.cards import read_card
 
     card = read_card(folder)
-    return get_backend(card.framework).load(card, folder / card.weights, threads)
+    model = get_backend(card.framework).load(card, folder / card.weights, threads)
+    if card.serving.get("serve_as") == "onnx" and card.framework != "onnx":
+        from bioclass.server.backends.convert import serve_as_onnx
+
+        return serve_as_onnx(card, model, threads)
+    return model, ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bioclass.model_zoo import ZOO_DIR
@@ -33,6 +33,35 @@ class Settings(BaseSettings):
                                    description="Folders whose datasets clients may name by server path; empty: any.")
     inference_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1,
                                    description="Threads each framework uses for one forward pass.")
+    # Dynamic batching defaults; a card's `serving:` section overrides them per model.
+    max_batch_size: int = Field(32, ge=1, description="Most images merged into one forward pass (1: no batching).")
+    max_queue_delay_us: int = Field(0, ge=0, description="How long a batch that is not full waits for more "
+                                                          "requests; 0 sends what is queued as soon as the model is free.")
+    queue_size: int = Field(256, ge=1, description="Images a model may have waiting; beyond: RESOURCE_EXHAUSTED.")
+    instances: int = Field(1, ge=1, le=16, description="Model processes per model, sharing its queue and threads.")
+    metrics_port: int | None = Field(None, ge=0, le=65535,
+                                     description="Port of the Prometheus /metrics endpoint; unset: no endpoint.")
+    training_slots: int = Field(1, ge=1, description="Training jobs run at once; the others wait in the queue.")
+    max_dataset_bytes: int = Field(20 * 1024 ** 3, ge=1,
+                                   description="Largest size an uploaded dataset may reach once extracted.")
+
+    token: str | None = Field(None, description="Bearer token every call must send (health checks excepted); "
+                                                "unset: no authentication. Prefer BIOCLASS_TOKEN or token_file.")
+    token_file: Path | None = Field(None, description="File holding the token (first line).")
+    read_only: bool = Field(False, description="Serve predictions but refuse uploads, training and repository changes.")
+    tls_cert: Path | None = Field(None, description="PEM certificate chain; with tls_key, the port speaks TLS.")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
+    tls_client_ca: Path | None = Field(None, description="PEM CA that client certificates must chain to (mutual TLS).")
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> "Settings":
+        if self.token_file and not self.token:
+            self.token = self.token_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("tls_client_ca needs tls_cert and tls_key")
+        return self
 
     @property
     def model_store(self) -> Path:

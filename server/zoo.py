@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bioclass.errors import AlreadyExists, BioclassError, DataLoss, InvalidArgument, NotFound
 from bioclass.server.cards import CARD_FILE, ModelCard, parse_card, read_card
+from bioclass.server.batching import BatchPolicy
 from bioclass.server.runner import ModelRunner
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class ModelZoo:
     zoo_dirs: list[Path]
     store_dir: Path
     threads: int
+    batching: BatchPolicy = field(default_factory=BatchPolicy)  # defaults; cards override
     runners: dict[str, ModelRunner] = field(default_factory=dict)
     problems: list[ZooProblem] = field(default_factory=list)
 
@@ -49,6 +51,7 @@ class ModelZoo:
     def _add_folder(self, folder: Path) -> None:
         try:
             card = read_card(folder)
+            runner = ModelRunner(card, folder, self.threads, self.batching)
         except (BioclassError, OSError, UnicodeDecodeError) as exc:
             self.problems.append(ZooProblem(str(folder / CARD_FILE), str(exc)))
             return
@@ -56,7 +59,7 @@ class ModelZoo:
             self.problems.append(ZooProblem(str(folder), f"duplicate model id {card.id} "
                                                          f"(already served from {self.runners[card.id].folder})"))
             return
-        self.runners[card.id] = ModelRunner(card, folder, self.threads)
+        self.runners[card.id] = runner
 
     def get(self, model_id: str) -> ModelRunner:
         runner = self.runners.get(model_id)
@@ -87,7 +90,27 @@ class ModelZoo:
         try:
             _write_durably(staging / card.weights, weights)
             _write_durably(staging / CARD_FILE, card_yaml.encode("utf-8"))
-            candidate = ModelRunner(card, staging, self.threads)
+            candidate = ModelRunner(card, staging, self.threads, self.batching)
+            await candidate.ensure_loaded()  # a model that cannot load is refused, not stored
+            candidate.close()
+            runner = self._install(card, staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if existing is not None:
+            existing.close()
+        self.runners[card.id] = runner
+        return runner
+
+    async def register_folder(self, folder: Path, overwrite: bool) -> ModelRunner:
+        """Serve a model folder the server wrote itself (a training job's export), copied in atomically."""
+        card = read_card(folder)
+        existing = self.runners.get(card.id)
+        if existing is not None and (not overwrite or existing.folder.parent != self.store_dir):
+            raise AlreadyExists(f"model {card.id} already exists")
+        staging = Path(tempfile.mkdtemp(prefix=f".upload-{card.id}-", dir=self.store_dir))
+        try:
+            shutil.copytree(folder, staging, dirs_exist_ok=True)
+            candidate = ModelRunner(card, staging, self.threads, self.batching)
             await candidate.ensure_loaded()  # a model that cannot load is refused, not stored
             candidate.close()
             runner = self._install(card, staging)
@@ -109,7 +132,7 @@ class ModelZoo:
         _fsync_dir(self.store_dir)
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)
-        return ModelRunner(card, target, self.threads)
+        return ModelRunner(card, target, self.threads, self.batching)
 
     def close(self) -> None:
         for runner in self.runners.values():

@@ -16,8 +16,9 @@ from bioclass.server.cards import ModelCard  # noqa: E402
 
 
 class KerasModel:
-    def __init__(self, call):
+    def __init__(self, call, model=None):
         self.call = call
+        self.model = model  # the Keras model, for Grad-CAM (a SavedModel has none)
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         output = self.call(batch)
@@ -26,6 +27,13 @@ class KerasModel:
         if isinstance(output, (list, tuple)):
             output = output[0]
         return np.asarray(output, dtype=np.float32)
+
+    def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
+        if self.model is None:
+            raise FailedPrecondition("Grad-CAM needs a Keras model, not a SavedModel signature (use occlusion)")
+        from bioclass.server.explain.keras_gradcam import gradcam
+
+        return gradcam(self.model, batch, class_index)
 
     def close(self) -> None:
         self.call = None
@@ -38,7 +46,7 @@ class Backend:
             return KerasModel(_saved_model_call(weights))
         # safe_mode refuses Lambda layers and other deserialised Python code.
         model = keras.models.load_model(str(weights), safe_mode=True, compile=False)
-        return KerasModel(lambda batch: model(batch, training=False))
+        return KerasModel(lambda batch: model(batch, training=False), model)
 
 
 def _saved_model_call(folder: Path):

@@ -31,6 +31,9 @@ class Backend:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle pool threads sleep instead of spinning: between passes the cores belong to the
+        # server's gRPC and preprocessing threads (and other models), which spinning starves.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         check_external_data(weights)
         session = ort.InferenceSession(str(weights), sess_options=options, providers=["CPUExecutionProvider"])

@@ -25,6 +25,11 @@ class TorchModel:
             output = output[0]
         return output.float().numpy()
 
+    def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
+        from bioclass.server.explain.torch_gradcam import gradcam
+
+        return gradcam(self.module, batch, class_index)
+
     def close(self) -> None:
         self.module = None
 

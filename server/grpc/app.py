@@ -11,7 +11,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from bioclass.server.grpc.security import AccessInterceptor, server_credentials
 from bioclass.server.grpc.servicer import ClassifierServicer
+from bioclass.server.automl.servicer import add_automl
+from bioclass.server.grpc.training_servicer import add_training
+from bioclass.server.oip.servicer import add_inference_service
 from bioclass.server.service import ClassifierService
 from bioclass.server.settings import Settings
 from bioclass.v1 import classifier_pb2, classifier_pb2_grpc
@@ -26,6 +30,9 @@ def add_classifier(server: grpc.aio.Server, service: ClassifierService) -> str:
 
 # Each entry adds one gRPC service and returns its full name (for health and reflection).
 SERVICES: list[Callable[[grpc.aio.Server, ClassifierService], str]] = [add_classifier]
+SERVICES.append(add_inference_service)  # the Open Inference Protocol (tritonclient)
+SERVICES.append(add_training)  # training jobs, datasets, augmentation preview
+SERVICES.append(add_automl)  # AutoML runs: Optuna search over training jobs, int8 export
 
 
 def format_address(host: str, port: int) -> str:
@@ -37,16 +44,22 @@ class BioclassServer:
         self.settings = settings
         self.service = ClassifierService(settings)
         limit = settings.max_message_bytes
-        self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
+        interceptors = [AccessInterceptor(settings.token, settings.read_only)]
+        self.server = grpc.aio.server(interceptors=interceptors,
+                                      options=[("grpc.max_receive_message_length", limit),
                                                ("grpc.max_send_message_length", limit)])
         names = [add(self.server, self.service) for add in SERVICES]
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names = names
+        self.metrics_port: int | None = None
         reflection.enable_server_reflection(
             [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             self.server)
-        self.port = self.server.add_insecure_port(format_address(settings.host, settings.port))
+        credentials = server_credentials(settings)
+        address = format_address(settings.host, settings.port)
+        self.port = (self.server.add_secure_port(address, credentials) if credentials
+                     else self.server.add_insecure_port(address))
         if not self.port:
             raise OSError(f"cannot bind {format_address(settings.host, settings.port)}")
 
@@ -56,6 +69,8 @@ class BioclassServer:
 
     async def start(self) -> None:
         await self.server.start()
+        if self.settings.metrics_port is not None:
+            self.metrics_port = start_metrics(self.service.zoo, self.settings)
         for name in ["", *self.service_names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
@@ -63,6 +78,14 @@ class BioclassServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         self.service.close()
+
+
+def start_metrics(zoo, settings: Settings) -> int:
+    from bioclass.server import metrics
+
+    metrics.watch(lambda: sum(r.state == "LOADED" for r in zoo.runners.values()),
+                  lambda: [(r.card.id, i, pid) for r in list(zoo.runners.values()) for i, pid in r.processes()])
+    return metrics.start(settings.metrics_port, settings.host)
 
 
 async def serve(settings: Settings, on_ready: Callable[[BioclassServer], None] | None = None) -> None:

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from bioclass.server.backends import FrameworkInfo
 from bioclass.server.cards import CARD_FILE, ModelCard
+from bioclass.server.explain import ExplainOptions, ExplanationResult
 from bioclass.server.measures import Measures
 from bioclass.server.runner import ModelRunner
 from bioclass.server.service import EvaluationResult, PredictionResult
 from bioclass.v1 import classifier_pb2 as pb
+from bioclass.v1 import image_pb2
 
 _STATES = {"AVAILABLE": pb.AVAILABLE, "LOADED": pb.LOADED, "FAILED": pb.FAILED}
 
@@ -54,7 +58,24 @@ def prediction(result: PredictionResult) -> pb.Prediction:
         probabilities=result.probabilities.tolist(),
         timings=pb.Timings(decode_ms=t.decode_ms, preprocess_ms=t.preprocess_ms, queue_ms=t.queue_ms,
                            inference_ms=t.inference_ms, total_ms=t.total_ms),
+        explanation=explanation(result.explanation) if result.explanation is not None else None,
     )
+
+
+def explain_options(message: pb.ExplainOptions) -> ExplainOptions:
+    which = message.WhichOneof("target")
+    target = message.target_label if which == "target_label" else (
+        message.target_index if which == "target_index" else None)
+    return ExplainOptions(message.method or "auto", target, message.occlusion_window, message.occlusion_stride)
+
+
+def explanation(result: ExplanationResult) -> pb.Explanation:
+    saliency = np.ascontiguousarray(result.saliency, dtype="<f4")
+    return pb.Explanation(
+        saliency=image_pb2.Tensor(dtype=image_pb2.FLOAT32, shape=list(saliency.shape), axes="yx",
+                                  data=saliency.tobytes()),
+        method=result.method, class_index=result.class_index, class_label=result.class_label,
+        explain_ms=result.explain_ms)
 
 
 def evaluation(result: EvaluationResult) -> pb.EvaluateResponse:

@@ -18,10 +18,13 @@ OPEN_METHODS = {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}
 
 WRITE_METHODS = {
     "/bioclass.v1.Classifier/RegisterModel",
+    "/bioclass.v1.Classifier/ImportBioimageio",
     "/bioclass.v1.Training/Train",
     "/bioclass.v1.Training/CancelJob",
     "/bioclass.v1.Training/UploadDataset",
     "/bioclass.v1.Training/AutoML",
+    "/bioclass.v1.AutoML/StartAutoML",
+    "/bioclass.v1.AutoML/CancelAutoML",
     "/inference.GRPCInferenceService/RepositoryModelLoad",
     "/inference.GRPCInferenceService/RepositoryModelUnload",
 }

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 from bioclass.errors import InvalidArgument, ResourceExhausted
 from bioclass.server.grpc import convert
-from bioclass.server.grpc.errors import streaming, unary
+from bioclass.server.grpc.errors import one_line, streaming, unary
 from bioclass.server.service import ClassifierService
 from bioclass.v1 import classifier_pb2 as pb
 from bioclass.v1 import classifier_pb2_grpc
@@ -31,19 +31,31 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
 
     @unary
     async def Predict(self, request, context):
-        result = await self.service.predict(request.model_id, request.image, request.top_k)
+        explain = convert.explain_options(request.explain) if request.HasField("explain") else None
+        result = await self.service.predict(request.model_id, request.image, request.top_k, explain)
         return pb.PredictResponse(prediction=convert.prediction(result))
+
+    @unary
+    async def Explain(self, request, context):
+        result = await self.service.explain(request.model_id, request.image,
+                                            convert.explain_options(request.options), request.top_k)
+        prediction = convert.prediction(result)
+        explanation = pb.Explanation()
+        explanation.CopyFrom(prediction.explanation)
+        prediction.ClearField("explanation")  # the map travels once
+        return pb.ExplainResponse(prediction=prediction, explanation=explanation)
 
     @streaming
     async def PredictStream(self, request_iterator, context):
         async def requests():
             async for request in request_iterator:
-                yield request.model_id, request.image, request.top_k
+                explain = convert.explain_options(request.explain) if request.HasField("explain") else None
+                yield request.model_id, request.image, request.top_k, explain
 
         async for index, result in self.service.predict_stream(requests()):
             if isinstance(result, Exception):
                 yield pb.PredictStreamResponse(index=index, error=pb.ItemError(code=result.code.name,
-                                                                               message=result.message))
+                                                                               message=one_line(result.message)))
             else:
                 yield pb.PredictStreamResponse(index=index, prediction=convert.prediction(result))
 
@@ -85,3 +97,33 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
             raise InvalidArgument("RegisterModel received no header")
         runner = await self.service.register(header.card_yaml, b"".join(chunks), header.sha256, header.overwrite)
         return convert.model_card(runner)
+
+    @unary
+    async def ImportBioimageio(self, request_iterator, context):
+        header, package = None, bytearray()
+        limit = self.service.settings.max_upload_bytes
+        async for request in request_iterator:
+            kind = request.WhichOneof("item")
+            if header is None:
+                if kind != "header":
+                    raise InvalidArgument("the first ImportBioimageio message must be the header")
+                header = request.header
+            elif kind == "chunk":
+                package.extend(request.chunk)
+                if len(package) > limit:
+                    raise ResourceExhausted(f"upload exceeds the server limit of {limit} bytes")
+            else:
+                raise InvalidArgument("only chunks of the zip may follow the header")
+        if header is None:
+            raise InvalidArgument("ImportBioimageio received no header")
+        runner = await self.service.import_bioimageio(bytes(package), header.model_id, header.overwrite,
+                                                      header.sha256)
+        return convert.model_card(runner)
+
+    @streaming
+    async def ExportBioimageio(self, request, context):
+        package, file_name = await self.service.export_bioimageio(request.model_id)
+        step = 1024 * 1024
+        for start in range(0, max(1, len(package)), step):
+            yield pb.PackageChunk(data=package[start:start + step], file_name=file_name if start == 0 else "",
+                                  last=start + step >= len(package))

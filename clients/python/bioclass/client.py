@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from bioclass.connection import open_channel
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import from_rpc_error
 from bioclass.images import ImageSource, to_image
@@ -45,6 +46,7 @@ class Prediction:
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: str = ""
     error_code: str = ""
+    explanation: object = None  # a bioclass.explanations.Explanation when one was asked for
 
     @property
     def label(self) -> str:
@@ -63,23 +65,32 @@ class Prediction:
     @classmethod
     def from_message(cls, message: pb.Prediction) -> "Prediction":
         t = message.timings
+        explanation = None
+        if message.HasField("explanation"):
+            from bioclass.explanations import Explanation
+
+            explanation = Explanation.from_message(message.explanation)
         return cls(name=message.name, model=message.model_id,
                    top=[LabelScore(s.label, s.probability, s.index) for s in message.top],
                    probabilities=list(message.probabilities),
                    timings_ms={"decode": t.decode_ms, "preprocess": t.preprocess_ms, "queue": t.queue_ms,
-                               "inference": t.inference_ms, "total": t.total_ms})
+                               "inference": t.inference_ms, "total": t.total_ms},
+                   explanation=explanation)
 
 
 class Client:
     """A connection to a bioclass server. Use as a context manager or call close()."""
 
-    def __init__(self, address: str | None = None, *, timeout: float | None = 60.0,
-                 max_message_bytes: int = 64 * 1024 * 1024):
+    def __init__(self, address: str | None = None, *, token: str | None = None, tls: bool | None = None,
+                 ca_cert: str | None = None, client_cert: str | None = None, client_key: str | None = None,
+                 timeout: float | None = 60.0, max_message_bytes: int = 64 * 1024 * 1024):
+        """TLS is used when `tls` is true or a CA/client certificate is given; `token` (or $BIOCLASS_TOKEN)
+        is sent as a bearer token. See bioclass.connection for the environment variables."""
         self.address = address or default_address()
         self.timeout = timeout
-        options = [("grpc.max_receive_message_length", max_message_bytes),
-                   ("grpc.max_send_message_length", max_message_bytes)]
-        self._channel = grpc.insecure_channel(self.address, options=options)
+        self._channel, self._raw_channel = open_channel(
+            self.address, token=token, tls=tls, ca_cert=ca_cert, client_cert=client_cert, client_key=client_key,
+            max_message_bytes=max_message_bytes)
         self._stub = classifier_pb2_grpc.ClassifierStub(self._channel)
 
     # ---- catalogue -------------------------------------------------------------------------
@@ -100,10 +111,29 @@ class Client:
     # ---- prediction ------------------------------------------------------------------------
 
     def predict(self, image: ImageSource, model: str, top_k: int = 5, *, name: str | None = None,
-                page: int = 0, axes: str | None = None) -> Prediction:
-        """Classify one image: a file path, file bytes, a numpy array (axes yx, yxc or cyx) or a PIL image."""
+                page: int = 0, axes: str | None = None, explain: str | None = None) -> Prediction:
+        """Classify one image: a file path, file bytes, a numpy array (axes yx, yxc or cyx) or a PIL image.
+
+        With `explain` ("auto", "gradcam" or "occlusion"), `prediction.explanation` holds the saliency map.
+        """
         request = pb.PredictRequest(model_id=model, image=to_image(image, name, page, axes), top_k=top_k)
+        if explain:
+            from bioclass.explanations import options
+
+            request.explain.CopyFrom(options(explain))
         return Prediction.from_message(self._call(self._stub.Predict, request).prediction)
+
+    def explain(self, image: ImageSource, model: str, target: str | int | None = None, method: str = "auto", *,
+                window: int = 0, stride: int = 0, name: str | None = None, page: int = 0,
+                axes: str | None = None):
+        """A saliency map (bioclass.explanations.Explanation) for the predicted class, or `target`
+        (a label or label index); `window` and `stride` tune occlusion (network-input pixels)."""
+        from bioclass.explanations import Explanation, options
+
+        request = pb.ExplainRequest(model_id=model, image=to_image(image, name, page, axes),
+                                    options=options(method, target, window, stride))
+        response = self._call(self._stub.Explain, request)
+        return Explanation.from_message(response.explanation, Prediction.from_message(response.prediction))
 
     def predict_many(self, images: Iterable[ImageSource], model: str, top_k: int = 5) -> Iterator[Prediction]:
         """Classify many images over one stream, lazily and in order; failures come back with `error` set.
@@ -161,12 +191,52 @@ class Client:
 
         return self._call(self._stub.RegisterModel, requests(), timeout=None)
 
+    def export_bioimageio(self, model: str, out: str | Path | None = None) -> Path:
+        """Write the model as a validated bioimage.io package (zip); returns its path."""
+        data, file_name = bytearray(), ""
+        try:
+            for chunk in self._stub.ExportBioimageio(pb.ExportBioimageioRequest(model_id=model), timeout=None):
+                data.extend(chunk.data)
+                file_name = file_name or chunk.file_name
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        path = Path(out or file_name or f"{model}.bioimageio.zip")
+        path.write_bytes(bytes(data))
+        return path
+
+    def import_bioimageio(self, package: str | Path, model_id: str = "", *, overwrite: bool = False) -> pb.ModelCard:
+        """Serve a bioimage.io package (zip): streamed in chunks; returns the new model's card."""
+        data = Path(package).read_bytes()
+        header = pb.ImportBioimageioHeader(model_id=model_id, overwrite=overwrite,
+                                           sha256=hashlib.sha256(data).hexdigest())
+
+        def requests():
+            yield pb.ImportBioimageioRequest(header=header)
+            for start in range(0, len(data), CHUNK_BYTES):
+                yield pb.ImportBioimageioRequest(chunk=data[start:start + CHUNK_BYTES])
+
+        return self._call(self._stub.ImportBioimageio, requests(), timeout=None)
+
+    @property
+    def training(self):
+        """The Training service (jobs, datasets, augmentation preview) over this connection."""
+        from bioclass.training import TrainingClient
+
+        return TrainingClient(self._channel, self.timeout)
+
+    @property
+    def automl(self):
+        """The AutoML service (search, leaderboard, quantized best model) over this connection."""
+        from bioclass.automl import AutoMLClient
+
+        return AutoMLClient(self._channel, self.timeout)
+
     # ---- connection ------------------------------------------------------------------------
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Block until the server accepts calls; raises Unavailable after `timeout` seconds."""
         try:
-            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+            grpc.channel_ready_future(self._raw_channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
             from bioclass.errors import Unavailable
 
@@ -179,7 +249,7 @@ class Client:
             raise from_rpc_error(exc) from None
 
     def close(self) -> None:
-        self._channel.close()
+        self._raw_channel.close()
 
     def __enter__(self) -> "Client":
         return self

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-pixels", type=int, default=None, help="largest image (width x height) accepted")
     serve.add_argument("--py4j-port", type=int, default=None, metavar="PORT",
                        help="also expose the API to Java (Fiji, QuPath, Icy) through a py4j gateway on PORT")
+    serve.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                       help="serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port)")
+    serve.add_argument("--token-file", default=None, help="require the bearer token in this file "
+                       "(or set BIOCLASS_TOKEN); clients send it from BIOCLASS_TOKEN")
+    serve.add_argument("--read-only", action="store_true", default=None,
+                       help="serve predictions, refuse uploads and training")
+    serve.add_argument("--tls-cert", default=None, help="PEM certificate: serve TLS (with --tls-key)")
+    serve.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
+    serve.add_argument("--tls-client-ca", default=None, help="require client certificates from this CA (mutual TLS)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
     models = command("models", run_models, "List the models a server serves.")
@@ -82,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("card", help="card.yaml")
     register.add_argument("weights", help="weights file")
     register.add_argument("--overwrite", action="store_true")
+
+    from bioclass.cli.training import add_training_commands  # train, jobs, job, cancel, augment-preview
+
+    add_training_commands(command)
+
+    from bioclass.cli.automl import add_automl_commands  # automl, automl-runs
+
+    add_automl_commands(command)
+
+    from bioclass.cli.bioimageio import add_bioimageio_commands  # export-bioimageio, import-bioimageio
+    from bioclass.cli.explain import add_explain_commands  # explain
+
+    add_explain_commands(command)
+    add_bioimageio_commands(command)
     return parser
 
 
@@ -93,7 +120,10 @@ def run_serve(args) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     overrides = {key: value for key, value in (("host", args.host), ("port", args.port),
-                                               ("work_dir", args.work_dir), ("max_pixels", args.max_pixels))
+                                               ("work_dir", args.work_dir), ("max_pixels", args.max_pixels),
+                                               ("metrics_port", args.metrics_port), ("token_file", args.token_file),
+                                               ("read_only", args.read_only), ("tls_cert", args.tls_cert),
+                                               ("tls_key", args.tls_key), ("tls_client_ca", args.tls_client_ca))
                  if value is not None}
     return run(overrides, extra_zoos=[Path(z) for z in args.zoo], builtin=not args.no_builtin,
                py4j_port=args.py4j_port)

@@ -193,14 +193,16 @@ class ModelCard(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., framework: _Optional[str] = ..., weights: _Optional[str] = ..., format: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., input: _Optional[_Union[InputSpec, _Mapping]] = ..., preprocessing: _Optional[_Union[Preprocessing, _Mapping]] = ..., output: _Optional[_Union[OutputSpec, _Mapping]] = ..., provenance: _Optional[_Union[Provenance, _Mapping]] = ..., architecture: _Optional[str] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., card_yaml: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
-    __slots__ = ("model_id", "image", "top_k")
+    __slots__ = ("model_id", "image", "top_k", "explain")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     image: _image_pb2.Image
     top_k: int
-    def __init__(self, model_id: _Optional[str] = ..., image: _Optional[_Union[_image_pb2.Image, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+    explain: ExplainOptions
+    def __init__(self, model_id: _Optional[str] = ..., image: _Optional[_Union[_image_pb2.Image, _Mapping]] = ..., top_k: _Optional[int] = ..., explain: _Optional[_Union[ExplainOptions, _Mapping]] = ...) -> None: ...
 
 class LabelProbability(_message.Message):
     __slots__ = ("label", "probability", "index")
@@ -227,18 +229,20 @@ class Timings(_message.Message):
     def __init__(self, decode_ms: _Optional[float] = ..., preprocess_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ..., inference_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
 
 class Prediction(_message.Message):
-    __slots__ = ("name", "model_id", "top", "probabilities", "timings")
+    __slots__ = ("name", "model_id", "top", "probabilities", "timings", "explanation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     TOP_FIELD_NUMBER: _ClassVar[int]
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     model_id: str
     top: _containers.RepeatedCompositeFieldContainer[LabelProbability]
     probabilities: _containers.RepeatedScalarFieldContainer[float]
     timings: Timings
-    def __init__(self, name: _Optional[str] = ..., model_id: _Optional[str] = ..., top: _Optional[_Iterable[_Union[LabelProbability, _Mapping]]] = ..., probabilities: _Optional[_Iterable[float]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ...) -> None: ...
+    explanation: Explanation
+    def __init__(self, name: _Optional[str] = ..., model_id: _Optional[str] = ..., top: _Optional[_Iterable[_Union[LabelProbability, _Mapping]]] = ..., probabilities: _Optional[_Iterable[float]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
     __slots__ = ("prediction",)
@@ -381,3 +385,85 @@ class RegisterModelRequest(_message.Message):
     header: RegisterModelHeader
     chunk: bytes
     def __init__(self, header: _Optional[_Union[RegisterModelHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class ExplainOptions(_message.Message):
+    __slots__ = ("method", "target_label", "target_index", "occlusion_window", "occlusion_stride")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    TARGET_LABEL_FIELD_NUMBER: _ClassVar[int]
+    TARGET_INDEX_FIELD_NUMBER: _ClassVar[int]
+    OCCLUSION_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    OCCLUSION_STRIDE_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    target_label: str
+    target_index: int
+    occlusion_window: int
+    occlusion_stride: int
+    def __init__(self, method: _Optional[str] = ..., target_label: _Optional[str] = ..., target_index: _Optional[int] = ..., occlusion_window: _Optional[int] = ..., occlusion_stride: _Optional[int] = ...) -> None: ...
+
+class ExplainRequest(_message.Message):
+    __slots__ = ("model_id", "image", "options", "top_k")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    image: _image_pb2.Image
+    options: ExplainOptions
+    top_k: int
+    def __init__(self, model_id: _Optional[str] = ..., image: _Optional[_Union[_image_pb2.Image, _Mapping]] = ..., options: _Optional[_Union[ExplainOptions, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class Explanation(_message.Message):
+    __slots__ = ("saliency", "method", "class_index", "class_label", "explain_ms")
+    SALIENCY_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    CLASS_INDEX_FIELD_NUMBER: _ClassVar[int]
+    CLASS_LABEL_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_MS_FIELD_NUMBER: _ClassVar[int]
+    saliency: _image_pb2.Tensor
+    method: str
+    class_index: int
+    class_label: str
+    explain_ms: float
+    def __init__(self, saliency: _Optional[_Union[_image_pb2.Tensor, _Mapping]] = ..., method: _Optional[str] = ..., class_index: _Optional[int] = ..., class_label: _Optional[str] = ..., explain_ms: _Optional[float] = ...) -> None: ...
+
+class ExplainResponse(_message.Message):
+    __slots__ = ("prediction", "explanation")
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    prediction: Prediction
+    explanation: Explanation
+    def __init__(self, prediction: _Optional[_Union[Prediction, _Mapping]] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ...) -> None: ...
+
+class ImportBioimageioHeader(_message.Message):
+    __slots__ = ("model_id", "overwrite", "sha256")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    overwrite: bool
+    sha256: str
+    def __init__(self, model_id: _Optional[str] = ..., overwrite: _Optional[bool] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class ImportBioimageioRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: ImportBioimageioHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[ImportBioimageioHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class ExportBioimageioRequest(_message.Message):
+    __slots__ = ("model_id",)
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    def __init__(self, model_id: _Optional[str] = ...) -> None: ...
+
+class PackageChunk(_message.Message):
+    __slots__ = ("data", "file_name", "last")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    file_name: str
+    last: bool
+    def __init__(self, data: _Optional[bytes] = ..., file_name: _Optional[str] = ..., last: _Optional[bool] = ...) -> None: ...

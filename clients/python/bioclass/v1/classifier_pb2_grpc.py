@@ -69,6 +69,21 @@ class ClassifierStub:
                 request_serializer=bioclass_dot_v1_dot_classifier__pb2.RegisterModelRequest.SerializeToString,
                 response_deserializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
                 _registered_method=True)
+        self.Explain = channel.unary_unary(
+                '/bioclass.v1.Classifier/Explain',
+                request_serializer=bioclass_dot_v1_dot_classifier__pb2.ExplainRequest.SerializeToString,
+                response_deserializer=bioclass_dot_v1_dot_classifier__pb2.ExplainResponse.FromString,
+                _registered_method=True)
+        self.ImportBioimageio = channel.stream_unary(
+                '/bioclass.v1.Classifier/ImportBioimageio',
+                request_serializer=bioclass_dot_v1_dot_classifier__pb2.ImportBioimageioRequest.SerializeToString,
+                response_deserializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
+                _registered_method=True)
+        self.ExportBioimageio = channel.unary_stream(
+                '/bioclass.v1.Classifier/ExportBioimageio',
+                request_serializer=bioclass_dot_v1_dot_classifier__pb2.ExportBioimageioRequest.SerializeToString,
+                response_deserializer=bioclass_dot_v1_dot_classifier__pb2.PackageChunk.FromString,
+                _registered_method=True)
 
 
 class ClassifierServicer:
@@ -127,6 +142,29 @@ class ClassifierServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Explain(self, request, context):
+        """Classify one image and say where the model looked: a saliency map for the predicted or a chosen class.
+        An unknown target label is INVALID_ARGUMENT (the message lists the labels).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportBioimageio(self, request_iterator, context):
+        """Import a bioimage.io model package (a zip, spec 0.5): the first message is the header, then chunks
+        of the zip. A package that cannot be mapped onto a card is INVALID_ARGUMENT with the reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportBioimageio(self, request, context):
+        """Export a model as a bioimage.io package (zip, validated with bioimageio.spec), in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClassifierServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +202,21 @@ def add_ClassifierServicer_to_server(servicer, server):
                     servicer.RegisterModel,
                     request_deserializer=bioclass_dot_v1_dot_classifier__pb2.RegisterModelRequest.FromString,
                     response_serializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.SerializeToString,
+            ),
+            'Explain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Explain,
+                    request_deserializer=bioclass_dot_v1_dot_classifier__pb2.ExplainRequest.FromString,
+                    response_serializer=bioclass_dot_v1_dot_classifier__pb2.ExplainResponse.SerializeToString,
+            ),
+            'ImportBioimageio': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportBioimageio,
+                    request_deserializer=bioclass_dot_v1_dot_classifier__pb2.ImportBioimageioRequest.FromString,
+                    response_serializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.SerializeToString,
+            ),
+            'ExportBioimageio': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportBioimageio,
+                    request_deserializer=bioclass_dot_v1_dot_classifier__pb2.ExportBioimageioRequest.FromString,
+                    response_serializer=bioclass_dot_v1_dot_classifier__pb2.PackageChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +408,87 @@ class Classifier:
             '/bioclass.v1.Classifier/RegisterModel',
             bioclass_dot_v1_dot_classifier__pb2.RegisterModelRequest.SerializeToString,
             bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Explain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bioclass.v1.Classifier/Explain',
+            bioclass_dot_v1_dot_classifier__pb2.ExplainRequest.SerializeToString,
+            bioclass_dot_v1_dot_classifier__pb2.ExplainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportBioimageio(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/bioclass.v1.Classifier/ImportBioimageio',
+            bioclass_dot_v1_dot_classifier__pb2.ImportBioimageioRequest.SerializeToString,
+            bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportBioimageio(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/bioclass.v1.Classifier/ExportBioimageio',
+            bioclass_dot_v1_dot_classifier__pb2.ExportBioimageioRequest.SerializeToString,
+            bioclass_dot_v1_dot_classifier__pb2.PackageChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,119 @@
+"""Dynamic batching: concurrent requests for one model merge into one forward pass.
+
+Requests wait in a bounded queue per model. A free model instance takes the oldest request
+and every queued request behind it of the same input shape, up to `max_batch_size` images.
+With `max_queue_delay_us` 0 it starts at once with what is queued: while the model is busy,
+new requests pile up and form the next batch, so batches grow with the load and a lone caller
+never waits. A positive delay holds a batch that is not yet full for up to that long.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from bioclass.errors import InvalidArgument, ResourceExhausted
+
+_OPTIONS = ("max_batch_size", "max_queue_delay_us", "queue_size", "instances")
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    max_batch_size: int = 32
+    max_queue_delay_us: int = 0
+    queue_size: int = 256
+    instances: int = 1
+
+    def for_card(self, serving: dict) -> "BatchPolicy":
+        """These defaults overridden by a card's `serving:` section."""
+        if serving.get("serve_as", "onnx") != "onnx":
+            raise InvalidArgument(f"serving.serve_as can only be 'onnx'; got {serving['serve_as']!r}")
+        return BatchPolicy(**{name: _option(serving, name) if name in serving else getattr(self, name)
+                              for name in _OPTIONS})
+
+
+def _option(serving: dict, name: str) -> int:
+    value, minimum = serving[name], 0 if name == "max_queue_delay_us" else 1
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise InvalidArgument(f"serving.{name} must be an integer >= {minimum}; got {value!r}")
+    return value
+
+
+@dataclass
+class Pending:
+    rows: np.ndarray
+    future: asyncio.Future
+    enqueued: float  # perf_counter seconds
+
+
+class BatchQueue:
+    """Requests waiting for a model, bounded by the number of images they hold."""
+
+    def __init__(self, policy: BatchPolicy):
+        self.policy = policy
+        self._pending: deque[Pending] = deque()
+        self._images = 0
+        self._arrived = asyncio.Event()
+
+    def __len__(self) -> int:
+        return self._images
+
+    def submit(self, rows: np.ndarray) -> asyncio.Future:
+        if self._images + len(rows) > self.policy.queue_size:
+            raise ResourceExhausted(f"the model's queue is full ({self._images} images waiting, "
+                                    f"limit {self.policy.queue_size}); retry later")
+        item = Pending(rows, asyncio.get_running_loop().create_future(), time.perf_counter())
+        self._pending.append(item)
+        self._images += len(rows)
+        self._arrived.set()
+        return item.future
+
+    async def take(self, max_batch_size: int) -> list[Pending]:
+        """The next batch: at least one request, at most max_batch_size images unless one is larger."""
+        while True:
+            while not self._drop_cancelled():
+                self._arrived.clear()
+                await self._arrived.wait()
+            if self.policy.max_queue_delay_us:
+                await self._wait_for_more(max_batch_size)
+            if self._drop_cancelled():
+                return self._pop_batch(max_batch_size)
+
+    async def _wait_for_more(self, max_batch_size: int) -> None:
+        deadline = self._pending[0].enqueued + self.policy.max_queue_delay_us / 1e6
+        while self._images < max_batch_size and (left := deadline - time.perf_counter()) > 0:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), left)
+            except TimeoutError:
+                return
+
+    def _drop_cancelled(self) -> bool:
+        """Forget requests whose callers gave up; True when one is still waiting."""
+        while self._pending and self._pending[0].future.done():
+            self._images -= len(self._pending.popleft().rows)
+        return bool(self._pending)
+
+    def _pop_batch(self, max_batch_size: int) -> list[Pending]:
+        batch = [self._pending.popleft()]
+        size, shape = len(batch[0].rows), batch[0].rows.shape[1:]
+        while self._pending and (nxt := self._pending[0]).rows.shape[1:] == shape \
+                and size + len(nxt.rows) <= max_batch_size:
+            self._pending.popleft()
+            if not nxt.future.done():
+                batch.append(nxt)
+                size += len(nxt.rows)
+            else:
+                self._images -= len(nxt.rows)
+        self._images -= size
+        return batch
+
+    def fail_all(self, error: BaseException) -> None:
+        while self._pending:
+            item = self._pending.popleft()
+            if not item.future.done():
+                item.future.set_exception(error)
+        self._images = 0

@@ -1,0 +1,80 @@
+"""The job process: runs one job and reports to the server over a pipe.
+
+Messages to the server: ("log", line), ("progress", dict), ("epoch", record), then exactly one of
+("done", result), ("cancelled",) or ("error", message). If the process dies without one of those
+(a crash, out-of-memory, kill -9), the server sees the pipe close and fails the job.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+PROGRESS_INTERVAL_S = 0.5
+
+
+class Reporter:
+    def __init__(self, conn: Connection, cancel, parent_pid: int):
+        self.conn, self.cancel, self.parent_pid = conn, cancel, parent_pid
+        self._last_progress = 0.0
+
+    def log(self, line: str) -> None:
+        self.conn.send(("log", line))
+
+    def progress(self, stage: str, epoch: int = 0, epochs: int = 0, step: int = 0, steps: int = 0,
+                 loss: float = 0.0, eta: float = 0.0, rate: float = 0.0) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_INTERVAL_S and step != steps:
+            return  # the pipe carries a few updates a second, not one per batch
+        self._last_progress = now
+        self.conn.send(("progress", {"stage": stage, "epoch": epoch, "epochs": epochs, "step": step,
+                                     "steps": steps, "loss": loss, "eta_seconds": eta, "images_per_second": rate}))
+
+    def epoch(self, record: dict, epochs: int) -> None:
+        self.conn.send(("epoch", record))
+        self.log(f"{record['stage']} epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}, "
+                 f"val loss {record['val_loss']:.4f}, val accuracy {record['val_accuracy']:.3f}, "
+                 f"{record['seconds']:.1f} s")
+
+    def check(self) -> None:
+        from bioclass.server.training.recipe import Cancelled
+
+        if self.cancel.is_set():
+            raise Cancelled()
+        if os.getppid() != self.parent_pid:
+            os._exit(1)  # the server is gone: nobody would receive the result
+
+
+def job_main(conn: Connection, cancel, plan_values: dict, parent_pid: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when jobs stop
+    reporter = Reporter(conn, cancel, parent_pid)
+    try:
+        from bioclass.server.training import job
+        from bioclass.server.training.recipe import Cancelled
+
+        plan = _plan(plan_values)
+        try:
+            result = job.run(plan, reporter)
+            job.write_plots(plan.job_dir, result)
+        except Cancelled:
+            conn.send(("cancelled",))
+            return
+        conn.send(("done", result))
+    except Exception as exc:  # noqa: BLE001 - every failure is reported as the job's error
+        reporter.log(traceback.format_exc().rstrip().splitlines()[-1])
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        conn.send(("error", message))
+    finally:
+        conn.close()
+
+
+def _plan(values: dict):
+    from bioclass.server.training.config import DatasetSpec, TrainConfig
+    from bioclass.server.training.job import Plan
+
+    return Plan(job_id=values["job_id"], job_dir=Path(values["job_dir"]), dataset_root=Path(values["dataset_root"]),
+                spec=DatasetSpec.model_validate(values["spec"]), config=TrainConfig.model_validate(values["config"]),
+                model_id=values["model_id"])

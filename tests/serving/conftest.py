@@ -1,0 +1,52 @@
+"""A server whose zoo holds the ONNX brightness model under several serving policies."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from server_process import ServerProcess
+
+# model id -> the card's `serving:` section
+POLICIES = {
+    "batched": {"max_batch_size": 8, "max_queue_delay_us": 300_000},
+    "unbatched": {"max_batch_size": 1},
+    "tiny-queue": {"queue_size": 2, "max_batch_size": 64, "max_queue_delay_us": 1_500_000},
+    "two-instances": {"instances": 2, "max_batch_size": 4},
+}
+# model id -> (test zoo model it copies, its `serving:` section)
+CONVERTED = {"pytorch-as-onnx": ("brightness-pytorch", {"serve_as": "onnx"}),
+             "keras-as-onnx": ("brightness-keras", {"serve_as": "onnx"})}
+
+
+@pytest.fixture(scope="session")
+def serving_zoo(test_zoo, tmp_path_factory) -> Path:
+    zoo = tmp_path_factory.mktemp("serving-zoo")
+    copies = {**{m: ("brightness-onnx", s) for m, s in POLICIES.items()}, **CONVERTED}
+    for model_id, (source, serving) in copies.items():
+        folder = zoo / model_id
+        shutil.copytree(test_zoo / source, folder)
+        card = yaml.safe_load((folder / "card.yaml").read_text())
+        card.update(id=model_id, serving=serving)
+        (folder / "card.yaml").write_text(yaml.safe_dump(card))
+    return zoo
+
+
+@pytest.fixture(scope="session")
+def serving_server(serving_zoo, tmp_path_factory):
+    process = ServerProcess("--zoo", str(serving_zoo), "--no-builtin", "--metrics-port", "0",
+                            work_dir=tmp_path_factory.mktemp("serving-work"))
+    match = re.search(r"metrics on (http://\S+)", process.log)
+    process.metrics_url = match.group(1)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def triton(serving_server):
+    import tritonclient.grpc as triton_grpc
+
+    client = triton_grpc.InferenceServerClient(serving_server.address)
+    yield client
+    client.close()

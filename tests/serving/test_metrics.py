@@ -1,0 +1,45 @@
+"""The Prometheus endpoint shows requests, failures, latencies, batch sizes, models and memory."""
+import urllib.request
+
+import numpy as np
+import tritonclient.grpc as tg
+from tritonclient.utils import InferenceServerException
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample; labels must match exactly those given (in any order)."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            sample, value = line.rsplit(" ", 1)
+            found = dict(part.split("=", 1) for part in sample[len(name) + 1:-1].split(",") if "=" in part)
+            if {k: v.strip('"') for k, v in found.items()} == labels:
+                return float(value)
+    raise AssertionError(f"no sample {name} {labels}")
+
+
+def test_metrics_count_requests_failures_batches_and_memory(serving_server, triton):
+    tensor = tg.InferInput("image", [1, 8, 8, 3], "UINT8")
+    tensor.set_data_from_numpy(np.zeros((1, 8, 8, 3), np.uint8))
+    triton.infer("unbatched", [tensor])
+    bad = tg.InferInput("image", [1, 8, 8], "UINT8")
+    bad.set_data_from_numpy(np.zeros((1, 8, 8), np.uint8))
+    try:
+        triton.infer("unbatched", [bad])
+    except InferenceServerException:
+        pass
+    text = scrape(serving_server.metrics_url)
+    assert metric(text, "bioclass_requests_total", model="unbatched", method="ModelInfer") >= 2
+    assert metric(text, "bioclass_request_failures_total", model="unbatched", method="ModelInfer",
+                  code="INVALID_ARGUMENT") >= 1
+    assert metric(text, "bioclass_batch_size_count", model="unbatched") >= 1
+    assert metric(text, "bioclass_compute_seconds_count", model="unbatched") >= 1
+    assert metric(text, "bioclass_queue_seconds_count", model="unbatched") >= 1
+    assert metric(text, "bioclass_request_seconds_count", model="unbatched", method="ModelInfer") >= 1
+    assert metric(text, "bioclass_loaded_models") >= 1
+    assert metric(text, "bioclass_model_process_resident_memory_bytes", model="unbatched", instance="0") > 1e6
+    assert metric(text, "process_resident_memory_bytes") > 1e6

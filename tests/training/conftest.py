@@ -1,0 +1,59 @@
+"""Fixtures for training tests: tiny real datasets (malaria-cells-50 copies) and a training server.
+
+Budgets are tiny on purpose (a dozen 50x50 images per class, 32x32 input, one epoch, one thread),
+so the folder runs in a few minutes on two shared cores.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from server_process import ServerProcess
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+MALARIA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "malaria-cells-50"
+CLASSES = ("Parasitized", "Uninfected")
+# One thread: on a shared two-core machine OpenMP threads that wait for each other are far slower.
+TINY = dict(epochs=1, image_size=32, batch_size=8, learning_rate=1e-3, threads=1)
+ARCH = "mobilenetv3_small_050"
+ENV = {"BIOCLASS_INFERENCE_THREADS": "1"}
+
+
+def copy_images(target: Path, per_class: int, classes=CLASSES) -> Path:
+    for label in classes:
+        (target / label).mkdir(parents=True, exist_ok=True)
+        for path in sorted((MALARIA / label).iterdir())[:per_class]:
+            shutil.copy(path, target / label / path.name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """12 images per class, a corrupt image, and an unlabelled folder."""
+    root = copy_images(tmp_path_factory.mktemp("tiny") / "malaria", 12)
+    (root / "Uninfected" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
+    unlabelled = root / "unlabelled"
+    unlabelled.mkdir()
+    for path in sorted((MALARIA / "Parasitized").iterdir())[100:102]:
+        shutil.copy(path, unlabelled / path.name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def training_server(tmp_path_factory):
+    process = ServerProcess("--no-builtin", work_dir=tmp_path_factory.mktemp("training-work"), env=ENV)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def training(training_server):
+    from bioclass.client import Client
+
+    with Client(training_server.address) as client:
+        yield client.training
+

@@ -1,0 +1,36 @@
+"""Networks: pretrained weights only from local files, head found for timm and torchvision."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bioclass.errors import InvalidArgument
+from bioclass.server.training import networks
+
+
+def test_pretrained_weights_from_a_local_file_fill_the_body_not_the_head(tmp_path):
+    source, _ = networks.build("mobilenetv3_small_050", 10, "none")
+    torch.save(source.state_dict(), tmp_path / "weights.pth")
+    network, origin = networks.build("mobilenetv3_small_050", 2, str(tmp_path / "weights.pth"))
+    assert origin == str(tmp_path / "weights.pth")
+    body = "conv_stem.weight"
+    assert torch.equal(network.state_dict()[body], source.state_dict()[body])
+    assert network.get_classifier().out_features == 2
+
+
+def test_without_a_local_cache_training_starts_from_scratch():
+    _, origin = networks.build("mobilenetv3_small_050", 2, "auto")
+    assert origin == ""  # nothing is downloaded; the job logs "training from scratch"
+
+
+def test_a_weights_file_that_does_not_fit_is_refused(tmp_path):
+    torch.save({"unrelated.weight": torch.zeros(3)}, tmp_path / "other.pth")
+    with pytest.raises(InvalidArgument, match="do not fit"):
+        networks.build("mobilenetv3_small_050", 2, str(tmp_path / "other.pth"))
+
+
+def test_torchvision_head_is_the_last_layer():
+    network, _ = networks.build("torchvision:squeezenet1_1", 3, "none")
+    body, head = networks.parameter_groups(network)
+    assert [p.shape for p in head] == [torch.Size([3, 512, 1, 1]), torch.Size([3])]
+    assert len(body) + len(head) == len(list(network.parameters()))
