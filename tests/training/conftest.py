@@ -15,20 +15,7 @@ from server_process import ServerProcess
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-MALARIA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "malaria-cells-50"
-CLASSES = ("Parasitized", "Uninfected")
-# One thread: on a shared two-core machine OpenMP threads that wait for each other are far slower.
-TINY = dict(epochs=1, image_size=32, batch_size=8, learning_rate=1e-3, threads=1)
-ARCH = "mobilenetv3_small_050"
-ENV = {"BIOCLASS_INFERENCE_THREADS": "1"}
-
-
-def copy_images(target: Path, per_class: int, classes=CLASSES) -> Path:
-    for label in classes:
-        (target / label).mkdir(parents=True, exist_ok=True)
-        for path in sorted((MALARIA / label).iterdir())[:per_class]:
-            shutil.copy(path, target / label / path.name)
-    return target
+from training_support import ARCH, CLASSES, ENV, MALARIA, TINY, copy_images  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

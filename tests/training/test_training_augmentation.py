@@ -6,7 +6,7 @@ import pytest
 
 from bioclass.errors import InvalidArgument
 from bioclass.server.training import augment
-from conftest import MALARIA
+from training_support import MALARIA
 
 ALL_TECHNIQUES = {"crop": {"height": 40, "width": 40}, "random_resized_crop": {"size": [48, 48]},
                   "resize": {"height": 64, "width": 64}}

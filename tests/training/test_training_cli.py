@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from bioclass.cli.main import main
-from conftest import MALARIA
+from training_support import MALARIA
 
 
 def test_jobs_lists_as_json(training_server, capsys):

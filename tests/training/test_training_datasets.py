@@ -13,7 +13,7 @@ import pytest
 from bioclass.errors import DataLoss, InvalidArgument, NotFound
 from bioclass.server.training.config import DatasetSpec, TrainConfig
 from bioclass.server.training.datasets import assign_splits, folder_samples
-from conftest import ARCH, MALARIA, TINY, copy_images
+from training_support import ARCH, MALARIA, TINY, copy_images
 
 
 def _zip(members: dict[str, bytes]) -> io.BytesIO:

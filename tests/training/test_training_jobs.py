@@ -10,7 +10,7 @@ import pytest
 from bioclass.errors import AlreadyExists, FailedPrecondition, NotFound
 from bioclass.training import state_name
 from bioclass.v1 import training_pb2 as pb
-from conftest import ARCH, TINY
+from training_support import ARCH, TINY
 from training_support import wait_for
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,7 @@ import torch
 
 from bioclass.server.cards import ModelCard
 from bioclass.server.training import data, networks, recipe
-from conftest import MALARIA
+from training_support import MALARIA
 
 
 class QuietReporter:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from bioclass.client import Client
 from bioclass.training import state_name
 from bioclass.v1 import training_pb2 as pb
-from conftest import ARCH, ENV, TINY
+from training_support import ARCH, ENV, TINY
 from server_process import ServerProcess
 from training_support import wait_for
 
