@@ -182,6 +182,10 @@ class ModelRunner:
                 else:
                     _fail(batch, exc)
                 continue
+            except Exception as exc:  # noqa: BLE001 - a bug must fail its callers, not hang them
+                log.exception("model %s: forward pass failed", self.card.id)
+                _fail(batch, exc)
+                continue
             self.stats.record_batch(len(probabilities), int(compute_ms * 1e6))
             _deliver(batch, probabilities, compute_ms, begun)
 
@@ -198,21 +202,25 @@ class ModelRunner:
         return True
 
     async def _retry_alone(self, instance: _Instance, batch: list[Pending], exc: BioclassError) -> None:
-        """A network that refuses merged batches (a fixed batch axis) serves its callers one by one."""
-        log.warning("model %s: a batch of %d failed (%s); batching is off for this model",
-                    self.card.id, len(batch), exc.message)
-        self.max_batch_size = 1
+        """Run a failed merged batch request by request; when each then succeeds, the network refuses
+        merged batches (e.g. a fixed batch axis) and this model stops merging."""
         loop = asyncio.get_running_loop()
+        failures = 0
         for pending in batch:
             begun = time.perf_counter()
             try:
                 probabilities, ms = await loop.run_in_executor(instance.executor, self._forward, instance,
                                                                [pending.rows])
-            except BioclassError as error:
+            except Exception as error:  # noqa: BLE001 - each caller gets its own failure
                 _fail([pending], error)
+                failures += 1
                 continue
             self.stats.record_batch(len(pending.rows), int(ms * 1e6))
             _deliver([pending], probabilities, ms, begun)
+        if not failures:
+            log.warning("model %s: a merged batch of %d requests failed (%s) but each alone succeeded; "
+                        "batching is off for this model", self.card.id, len(batch), exc.message)
+            self.max_batch_size = 1
 
     def _forward(self, instance: _Instance, parts: list[np.ndarray]) -> tuple[np.ndarray, float]:
         session = instance.session
@@ -270,6 +278,10 @@ class ModelRunner:
 
 
 def _deliver(batch: list[Pending], probabilities: np.ndarray, compute_ms: float, begun: float) -> None:
+    expected = sum(len(p.rows) for p in batch)
+    if len(probabilities) != expected:
+        _fail(batch, BioclassError(f"the network answered {len(probabilities)} rows for {expected} images"))
+        return
     offset = 0
     for pending in batch:
         count = len(pending.rows)

@@ -30,7 +30,22 @@ def serving_zoo(test_zoo, tmp_path_factory) -> Path:
         card = yaml.safe_load((folder / "card.yaml").read_text())
         card.update(id=model_id, serving=serving)
         (folder / "card.yaml").write_text(yaml.safe_dump(card))
+    fix_batch_axis(zoo, "fixed-batch")
     return zoo
+
+
+def fix_batch_axis(zoo: Path, model_id: str) -> None:
+    """A copy of the ONNX model whose batch axis is fixed at 1, as some exported networks have."""
+    import onnx
+
+    folder = zoo / model_id
+    shutil.copytree(zoo / "batched", folder)
+    card = yaml.safe_load((folder / "card.yaml").read_text())
+    (folder / "card.yaml").write_text(yaml.safe_dump({**card, "id": model_id}))
+    model = onnx.load(folder / "model.onnx")
+    for value in (*model.graph.input, *model.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_value = 1
+    onnx.save(model, folder / "model.onnx")
 
 
 @pytest.fixture(scope="session")

@@ -86,3 +86,15 @@ def test_a_full_queue_answers_resource_exhausted(serving_server, triton):
         tg.InferenceServerClient(serving_server.address).infer("tiny-queue", [image_input(0.5)])
     assert error.value.status() == "StatusCode.RESOURCE_EXHAUSTED"
     assert [x.decode() for x in waiting.result(timeout=30).as_numpy("label")] == ["bright", "dark"]
+
+
+def test_a_network_with_a_fixed_batch_axis_answers_everyone_and_stops_merging(serving_server, triton):
+    triton.load_model("fixed-batch")
+    clients = [tg.InferenceServerClient(serving_server.address) for _ in range(4)]
+    values = [0.9, 0.1, 0.8, 0.2]
+    calls = [lambda c=c, v=v: c.infer("fixed-batch", [image_input(v)]).as_numpy("label")[0].decode()
+             for c, v in zip(clients, values)]
+    assert run_together(calls) == ["bright", "dark", "bright", "dark"]
+    assert run_together(calls) == ["bright", "dark", "bright", "dark"]
+    assert set(batch_sizes(triton, "fixed-batch")) == {1}
+    assert "batching is off for this model" in serving_server.log
