@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +70,9 @@ class ClassifierService:
                                settings.instances)
         self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
         self.zoo.scan()
+        # Lifecycle hooks for the other services on the port (called in the running event loop).
+        self.on_start: list[Callable[[], None]] = []
+        self.on_close: list[Callable[[], None]] = []
         # Decoding and preprocessing are CPU work: keep them off the event loop.
         self._cpu = ThreadPoolExecutor(max_workers=max(2, settings.inference_threads), thread_name_prefix="decode")
         self.explainer = Explainer()

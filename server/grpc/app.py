@@ -69,6 +69,8 @@ class BioclassServer:
 
     async def start(self) -> None:
         await self.server.start()
+        for hook in self.service.on_start:
+            hook()
         if self.settings.metrics_port is not None:
             self.metrics_port = start_metrics(self.service.zoo, self.settings)
         for name in ["", *self.service_names]:

@@ -4,12 +4,15 @@ Java calls the entry point over a local socket; every call is forwarded to the P
 answered with a JSON string, so the Java side needs nothing but py4j. A failed call answers
 `{"error": {"code": "NOT_FOUND", "message": "..."}}` instead of raising, so Java gets the gRPC status
 name rather than a Python traceback. The Java side is org.bioclass.client.Py4jBioclassClient.
+Besides listing and classifying it explains (the map as base64 little-endian float32) and trains on a
+server-side folder (py4j has no streams: Java polls getJob to watch a job).
 
     python -m bioclass.py4j_gateway --port 25334 --server 127.0.0.1:50051
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import threading
@@ -46,6 +49,35 @@ class GatewayEntryPoint:
             return _prediction(self._client.predict(array, model_id, top_k, name=name))
 
         return _answer(predict)
+
+    def explainEncoded(self, model_id: str, data: bytes, name: str, target: str,  # noqa: N802
+                       method: str) -> str:
+        return _answer(lambda: _explanation(self._client.explain(bytes(data), model_id, target or None,
+                                                                 method or "auto", name=name)))
+
+    def explainTensor(self, model_id: str, dtype: str, height: int, width: int, channels: int,  # noqa: N802
+                      data: bytes, name: str, target: str, method: str) -> str:
+        def explain():
+            array = _pixels(dtype, height, width, channels, bytes(data))
+            return _explanation(self._client.explain(array, model_id, target or None, method or "auto", name=name))
+
+        return _answer(explain)
+
+    def trainServerFolder(self, folder: str, settings: str) -> str:  # noqa: N802
+        """settings: JSON with arch, epochs, image_size, model_id, overwrite, batch_size, learning_rate,
+        threads, max_seconds (0 or empty: the server's default)."""
+        def train():
+            config = json.loads(settings)
+            arch = config.pop("arch", "")
+            return {"job_id": self._client.training.train(folder, arch, on_server=True, **config)}
+
+        return _answer(train)
+
+    def getJob(self, job_id: str) -> str:  # noqa: N802
+        return _answer(lambda: _job(self._client.training.job(job_id)))
+
+    def cancelJob(self, job_id: str) -> str:  # noqa: N802
+        return _answer(lambda: _job(self._client.training.cancel(job_id)))
 
     class Java:
         implements = ["org.bioclass.client.Py4jEntryPoint"]
@@ -107,6 +139,24 @@ def _model_card(card) -> dict:
 def _prediction(prediction: Prediction) -> dict:
     return {"name": prediction.name, "model": prediction.model,
             "top": [{"label": s.label, "probability": s.probability, "index": s.index} for s in prediction.top]}
+
+
+def _explanation(explanation) -> dict:
+    saliency = np.ascontiguousarray(explanation.saliency, dtype="<f4")
+    return {"saliency": base64.b64encode(saliency.tobytes()).decode("ascii"), "height": int(saliency.shape[0]),
+            "width": int(saliency.shape[1]), "method": explanation.method, "class_index": explanation.class_index,
+            "class_label": explanation.class_label, "explain_ms": explanation.explain_ms,
+            "prediction": _prediction(explanation.prediction)}
+
+
+def _job(job) -> dict:
+    from bioclass.v1 import training_pb2 as tpb
+
+    progress = job.progress
+    return {"id": job.id, "state": tpb.JobState.Name(job.state).removeprefix("JOB_STATE_").removeprefix("JOB_"),
+            "stage": progress.stage, "epoch": progress.epoch, "epochs": progress.epochs, "step": progress.step,
+            "steps": progress.steps, "loss": progress.loss, "eta_seconds": progress.eta_seconds,
+            "error": job.error, "model_id": job.model_id, "log": list(job.log)}
 
 
 def main(argv: list[str] | None = None) -> int:

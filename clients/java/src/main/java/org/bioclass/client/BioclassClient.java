@@ -23,6 +23,36 @@ public interface BioclassClient extends AutoCloseable {
      */
     List<Prediction> predictMany(String modelId, List<ImageInput> images, int topK);
 
+    /**
+     * A saliency map of the image for one class: targetLabel null or "" explains the predicted class;
+     * method "auto" (or null: Grad-CAM where the framework supports it, else occlusion), "gradcam" or
+     * "occlusion". The map has the size of the image as sent, values in [0, 1].
+     */
+    Explanation explain(String modelId, ImageInput image, String targetLabel, String method);
+
+    /**
+     * Queue a training job on a class-per-folder directory (FOLDER/CLASS/IMAGE) that the server reads
+     * from its own disk (it must lie in the server's data roots); returns the job id at once.
+     * architecture "" lets the server choose; epochs and imageSize 0: the server's defaults; modelId "":
+     * "ARCH-JOBID".
+     */
+    String trainFromServerFolder(String folder, String architecture, int epochs, int imageSize, String modelId);
+
+    /** As above with more settings. */
+    String trainFromServerFolder(String folder, TrainSettings settings);
+
+    /**
+     * Blocks until the job ends, handing the listener the job's state now and then every change; returns
+     * the finished job as {@link #getJob} sees it (with the model id when it succeeded).
+     */
+    JobStatus watchJob(String jobId, JobListener listener);
+
+    /** One job now; NOT_FOUND for an unknown id. */
+    JobStatus getJob(String jobId);
+
+    /** Cancel a queued or running job; FAILED_PRECONDITION when it has already finished. */
+    JobStatus cancelJob(String jobId);
+
     @Override
     void close();
 }

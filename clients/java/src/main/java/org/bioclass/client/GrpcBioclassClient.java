@@ -6,12 +6,18 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.bioclass.v1.CancelJobRequest;
 import org.bioclass.v1.ClassifierGrpc;
+import org.bioclass.v1.GetJobRequest;
+import org.bioclass.v1.JobUpdate;
+import org.bioclass.v1.TrainingGrpc;
+import org.bioclass.v1.WatchJobRequest;
 import org.bioclass.v1.GetModelRequest;
 import org.bioclass.v1.ListModelsRequest;
 import org.bioclass.v1.PredictRequest;
@@ -78,6 +84,54 @@ public final class GrpcBioclassClient implements BioclassClient {
     }
 
     @Override
+    public Explanation explain(String modelId, ImageInput image, String targetLabel, String method) {
+        org.bioclass.v1.ExplainRequest request = Messages.explainRequest(modelId, image, targetLabel, method);
+        return call(() -> Messages.explanation(blocking().explain(request)));
+    }
+
+    @Override
+    public String trainFromServerFolder(String folder, String architecture, int epochs, int imageSize,
+                                        String modelId) {
+        return trainFromServerFolder(folder, new TrainSettings().architecture(architecture).epochs(epochs)
+                .imageSize(imageSize).modelId(modelId));
+    }
+
+    @Override
+    public String trainFromServerFolder(String folder, TrainSettings settings) {
+        org.bioclass.v1.TrainRequest request = Messages.trainRequest(folder, settings);
+        return call(() -> training().train(request).getJobId());
+    }
+
+    /** No deadline: the stream lasts as long as the job (a lost server still ends it with UNAVAILABLE). */
+    @Override
+    public JobStatus watchJob(String jobId, JobListener listener) {
+        WatchJobRequest request = WatchJobRequest.newBuilder().setJobId(jobId).build();
+        call(() -> {
+            Iterator<JobUpdate> updates = TrainingGrpc.newBlockingStub(channel).watchJob(request);
+            while (updates.hasNext()) {
+                JobStatus update = Messages.update(updates.next());
+                if (listener != null) {
+                    listener.update(update);
+                }
+            }
+            return null;
+        });
+        return getJob(jobId);
+    }
+
+    @Override
+    public JobStatus getJob(String jobId) {
+        GetJobRequest request = GetJobRequest.newBuilder().setJobId(jobId).build();
+        return call(() -> Messages.job(training().getJob(request)));
+    }
+
+    @Override
+    public JobStatus cancelJob(String jobId) {
+        CancelJobRequest request = CancelJobRequest.newBuilder().setJobId(jobId).build();
+        return call(() -> Messages.job(training().cancelJob(request)));
+    }
+
+    @Override
     public void close() {
         channel.shutdownNow();
         try {
@@ -89,6 +143,10 @@ public final class GrpcBioclassClient implements BioclassClient {
 
     private ClassifierGrpc.ClassifierBlockingStub blocking() {
         return ClassifierGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+    }
+
+    private TrainingGrpc.TrainingBlockingStub training() {
+        return TrainingGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
     }
 
     private <T> T call(Supplier<T> rpc) {

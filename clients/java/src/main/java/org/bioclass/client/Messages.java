@@ -1,10 +1,20 @@
 package org.bioclass.client;
 
 import com.google.protobuf.ByteString;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.bioclass.v1.DType;
+import org.bioclass.v1.DatasetSource;
 import org.bioclass.v1.EncodedImage;
+import org.bioclass.v1.ExplainOptions;
+import org.bioclass.v1.ExplainRequest;
+import org.bioclass.v1.ExplainResponse;
+import org.bioclass.v1.Job;
+import org.bioclass.v1.JobState;
+import org.bioclass.v1.JobUpdate;
 import org.bioclass.v1.Image;
 import org.bioclass.v1.ListModelsResponse;
 import org.bioclass.v1.ModelCard;
@@ -12,6 +22,8 @@ import org.bioclass.v1.ModelSummary;
 import org.bioclass.v1.PredictRequest;
 import org.bioclass.v1.PredictStreamResponse;
 import org.bioclass.v1.Tensor;
+import org.bioclass.v1.TrainConfig;
+import org.bioclass.v1.TrainRequest;
 
 /** Conversions between the generated protobuf messages and the plain types of this package. */
 final class Messages {
@@ -78,5 +90,70 @@ final class Messages {
             default:
                 return DType.FLOAT32;
         }
+    }
+
+    static ExplainRequest explainRequest(String modelId, ImageInput image, String targetLabel, String method) {
+        ExplainOptions.Builder options = ExplainOptions.newBuilder()
+                .setMethod(method == null ? "" : method.trim().toLowerCase(Locale.ROOT));
+        if (targetLabel != null && !targetLabel.trim().isEmpty()) {
+            options.setTargetLabel(targetLabel.trim());
+        }
+        return ExplainRequest.newBuilder().setModelId(modelId).setImage(image(image)).setOptions(options).build();
+    }
+
+    static Explanation explanation(ExplainResponse response) {
+        org.bioclass.v1.Explanation message = response.getExplanation();
+        Tensor map = message.getSaliency();
+        if (map.getShapeCount() != 2 || map.getDtype() != DType.FLOAT32) {
+            throw new BioclassException("INTERNAL", "unexpected saliency map: " + map.getDtype() + " of shape "
+                    + map.getShapeList());
+        }
+        int height = map.getShape(0);
+        int width = map.getShape(1);
+        float[] values = new float[width * height];
+        ByteBuffer data = map.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        if (data.remaining() != values.length * 4) {
+            throw new BioclassException("INTERNAL", "saliency map of " + data.remaining() + " bytes for "
+                    + width + "x" + height);
+        }
+        data.asFloatBuffer().get(values);
+        return new Explanation(values, width, height, message.getClassLabel(), message.getClassIndex(),
+                message.getMethod(), message.getExplainMs(), prediction(response.getPrediction()));
+    }
+
+    static TrainRequest trainRequest(String folder, TrainSettings settings) {
+        TrainConfig.Builder config = TrainConfig.newBuilder().setArch(settings.architecture())
+                .setModelId(settings.modelId()).setOverwrite(settings.overwrite())
+                .setEpochs(Math.max(settings.epochs(), 0)).setBatchSize(Math.max(settings.batchSize(), 0))
+                .setLearningRate(Math.max(settings.learningRate(), 0.0)).setThreads(Math.max(settings.threads(), 0))
+                .setMaxSeconds(Math.max(settings.maxSeconds(), 0.0));
+        if (settings.imageSize() > 0) {
+            config.setImageHeight(settings.imageSize()).setImageWidth(settings.imageSize());
+        }
+        return TrainRequest.newBuilder().setDataset(DatasetSource.newBuilder().setServerDir(folder))
+                .setConfig(config).build();
+    }
+
+    static JobStatus job(Job job) {
+        org.bioclass.v1.Progress progress = job.getProgress();
+        return new JobStatus(job.getId(), state(job.getState()), progress.getStage(), progress.getEpoch(),
+                progress.getEpochs(), progress.getStep(), progress.getSteps(), progress.getLoss(),
+                progress.getEtaSeconds(), job.getError(), job.getModelId(), new ArrayList<>(job.getLogList()));
+    }
+
+    static JobStatus update(JobUpdate update) {
+        org.bioclass.v1.Progress progress = update.getProgress();
+        return new JobStatus(update.getJobId(), state(update.getState()), progress.getStage(), progress.getEpoch(),
+                progress.getEpochs(), progress.getStep(), progress.getSteps(), progress.getLoss(),
+                progress.getEtaSeconds(), update.getError(), "", new ArrayList<>(update.getLogList()));
+    }
+
+    /** JOB_SUCCEEDED -> "SUCCEEDED", JOB_STATE_UNSPECIFIED -> "UNSPECIFIED". */
+    private static String state(JobState state) {
+        if (state == JobState.UNRECOGNIZED) {
+            return "UNSPECIFIED";
+        }
+        String name = state.name();
+        return name.startsWith("JOB_STATE_") ? name.substring("JOB_STATE_".length()) : name.substring("JOB_".length());
     }
 }

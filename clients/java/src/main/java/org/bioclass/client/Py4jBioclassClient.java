@@ -1,9 +1,13 @@
 package org.bioclass.client;
 
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import py4j.ClientServer;
 import py4j.Py4JException;
@@ -69,6 +73,114 @@ public final class Py4jBioclassClient implements BioclassClient {
             }
         }
         return predictions;
+    }
+
+    @Override
+    public Explanation explain(String modelId, ImageInput image, String targetLabel, String method) {
+        String target = targetLabel == null ? "" : targetLabel.trim();
+        String how = method == null ? "" : method.trim();
+        Map<String, Object> json = image.isEncoded()
+                ? answer(() -> gateway.explainEncoded(modelId, image.encodedBytes(), image.name(), target, how))
+                : answer(() -> gateway.explainTensor(modelId, image.type().pythonName(), image.height(),
+                        image.width(), image.channels(), image.pixelBytes(), image.name(), target, how));
+        int width = number(json.get("width")).intValue();
+        int height = number(json.get("height")).intValue();
+        float[] values = new float[width * height];
+        ByteBuffer.wrap(Base64.getDecoder().decode((String) json.get("saliency"))).order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer().get(values);
+        return new Explanation(values, width, height, (String) json.get("class_label"),
+                number(json.get("class_index")).intValue(), (String) json.get("method"),
+                number(json.get("explain_ms")).doubleValue(), prediction(Json.object(json.get("prediction"))));
+    }
+
+    @Override
+    public String trainFromServerFolder(String folder, String architecture, int epochs, int imageSize,
+                                        String modelId) {
+        return trainFromServerFolder(folder, new TrainSettings().architecture(architecture).epochs(epochs)
+                .imageSize(imageSize).modelId(modelId));
+    }
+
+    @Override
+    public String trainFromServerFolder(String folder, TrainSettings settings) {
+        String config = String.format(Locale.ROOT, "{\"arch\": %s, \"epochs\": %d, \"image_size\": %d, "
+                + "\"model_id\": %s, \"overwrite\": %s, \"batch_size\": %d, \"learning_rate\": %s, "
+                + "\"threads\": %d, \"max_seconds\": %s}", quote(settings.architecture()),
+                Math.max(settings.epochs(), 0), Math.max(settings.imageSize(), 0), quote(settings.modelId()),
+                settings.overwrite(), Math.max(settings.batchSize(), 0),
+                Double.toString(Math.max(settings.learningRate(), 0.0)), Math.max(settings.threads(), 0),
+                Double.toString(Math.max(settings.maxSeconds(), 0.0)));
+        return (String) answer(() -> gateway.trainServerFolder(folder, config)).get("job_id");
+    }
+
+    /** py4j has no streams: polls the job twice a second and hands the listener each change. */
+    @Override
+    public JobStatus watchJob(String jobId, JobListener listener) {
+        String last = null;
+        int linesSeen = 0;
+        while (true) {
+            JobStatus job = getJob(jobId);
+            List<String> log = job.log();
+            List<String> fresh = log.size() > linesSeen ? log.subList(linesSeen, log.size())
+                    : new ArrayList<String>();
+            linesSeen = Math.max(linesSeen, log.size());
+            String key = job.state() + job.stage() + job.epoch() + "/" + job.step() + "/" + job.loss();
+            if (listener != null && (!key.equals(last) || !fresh.isEmpty())) {
+                listener.update(new JobStatus(job.id(), job.state(), job.stage(), job.epoch(), job.epochs(),
+                        job.step(), job.steps(), job.loss(), job.etaSeconds(), job.error(), "",
+                        new ArrayList<>(fresh)));
+            }
+            last = key;
+            if (job.finished()) {
+                return job;
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BioclassException("CANCELLED", "interrupted while watching job " + jobId, e);
+            }
+        }
+    }
+
+    @Override
+    public JobStatus getJob(String jobId) {
+        return job(answer(() -> gateway.getJob(jobId)));
+    }
+
+    @Override
+    public JobStatus cancelJob(String jobId) {
+        return job(answer(() -> gateway.cancelJob(jobId)));
+    }
+
+    private static JobStatus job(Map<String, Object> json) {
+        List<String> log = new ArrayList<>();
+        for (Object line : Json.list(json.get("log"))) {
+            log.add((String) line);
+        }
+        return new JobStatus((String) json.get("id"), (String) json.get("state"), (String) json.get("stage"),
+                number(json.get("epoch")).intValue(), number(json.get("epochs")).intValue(),
+                number(json.get("step")).intValue(), number(json.get("steps")).intValue(),
+                number(json.get("loss")).doubleValue(), number(json.get("eta_seconds")).doubleValue(),
+                (String) json.get("error"), (String) json.get("model_id"), log);
+    }
+
+    private static Number number(Object value) {
+        return value instanceof Number ? (Number) value : Double.valueOf(0);
+    }
+
+    /** A JSON string literal. */
+    private static String quote(String text) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : text.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
     }
 
     @Override

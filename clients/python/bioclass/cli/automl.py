@@ -1,0 +1,100 @@
+"""AutoML commands: `bioclass automl DATASET_DIR --budget MINUTES` with a live leaderboard, and automl-runs."""
+from __future__ import annotations
+
+import sys
+
+from bioclass.cli.output import number, table
+
+LEADERBOARD_ROWS = 10
+
+
+def add_automl_commands(command) -> None:
+    automl = command("automl", run_automl, "Search architectures and hyperparameters within a time budget, then "
+                                          "serve the best model in fp32 and int8.")
+    automl.add_argument("dataset", metavar="DATASET_DIR", help="ROOT/<class>/<image>, or a .zip/.tar archive")
+    automl.add_argument("--budget", type=float, required=True, metavar="MINUTES", help="wall-clock budget")
+    automl.add_argument("--unlabeled", default="", metavar="DIR",
+                        help="folder of unlabelled images inside the dataset (semi-supervised candidates)")
+    automl.add_argument("--name", default="", metavar="MODEL_ID", help="id of the served model")
+    automl.add_argument("--metric", default="", help="accuracy (default), balanced_accuracy, f1_macro, mcc, ...")
+    automl.add_argument("--max-model-mb", type=float, default=0.0)
+    automl.add_argument("--max-latency-ms", type=float, default=0.0)
+    automl.add_argument("--arch", action="append", default=[], help="candidate architecture (repeatable)")
+    automl.add_argument("--image-size", type=int, action="append", default=[], help="candidate size (repeatable)")
+    automl.add_argument("--semi-supervised", action="append", default=[], metavar="MODE",
+                        help="candidate mode (repeatable; none, data, model, model_data, *_iterative)")
+    automl.add_argument("--group-pattern", default="", help="regex with one group; a group stays in one split")
+    automl.add_argument("--seed", type=int, default=0)
+    automl.add_argument("--threads", type=int, default=0)
+    automl.add_argument("--overwrite", action="store_true")
+    automl.add_argument("--on-server", action="store_true", help="DATASET_DIR is a folder on the server")
+    automl.add_argument("--detach", action="store_true", help="print the run id and return at once")
+
+    runs = command("automl-runs", run_runs, "List AutoML runs, or show one with its leaderboard.")
+    runs.add_argument("run_id", nargs="?", default="", metavar="ID")
+
+
+def run_automl(args) -> int:
+    from bioclass.client import Client
+
+    options = {k: v for k, v in (("metric", args.metric), ("max_model_mb", args.max_model_mb),
+                                 ("max_latency_ms", args.max_latency_ms), ("model_id", args.name),
+                                 ("architectures", args.arch), ("image_sizes", args.image_size),
+                                 ("semi_supervised_modes", args.semi_supervised), ("seed", args.seed),
+                                 ("threads", args.threads), ("overwrite", args.overwrite)) if v}
+    with Client(args.server) as client:
+        run = client.automl.start(args.dataset, args.budget, on_server=args.on_server, unlabelled_dir=args.unlabeled,
+                                  group_pattern=args.group_pattern, **options)
+        print(f"AutoML run {run.id} started ({args.budget:g} min)", file=sys.stderr)
+        if args.detach:
+            print(run.id)
+            return 0
+        shown_log, shown_board = 0, ""
+        for update in client.automl.watch(run.id):
+            for line in update.log[shown_log:]:
+                print(line, file=sys.stderr)
+            shown_log = len(update.log)
+            board = leaderboard(update)
+            if board != shown_board:
+                print(f"-- {update.elapsed_seconds:.0f} s --\n{board}", file=sys.stderr)
+                shown_board = board
+        run = client.automl.run(run.id)
+    print_run(run)
+    return 0 if run.model_id and run.exports else 1
+
+
+def leaderboard(run, rows: int = LEADERBOARD_ROWS) -> str:
+    from bioclass.automl import trial_state_name
+
+    body = [[str(t.number), trial_state_name(t.state), t.architecture,
+             " ".join(f"{k}={v}" for k, v in sorted(t.params.items())), number(t.value), f"{t.seconds:.0f}",
+             t.note[:40]] for t in run.leaderboard[:rows]]
+    return table(body, ["TRIAL", "STATE", "ARCH", "PARAMS", run.metric.upper() or "VALUE", "SECONDS", "NOTE"])
+
+
+def print_run(run) -> None:
+    from bioclass.training import state_name
+
+    print(f"AutoML run {run.id}: {state_name(run.state)}" + (f" - {run.error}" if run.error else ""))
+    print(f"  {run.elapsed_seconds:.0f} s of {run.request.budget_minutes * 60:.0f} s; {len(run.leaderboard)} trials;"
+          f" best trial {run.best_trial}")
+    if run.model_id and run.exports:
+        print(f"  served as {run.model_id} (fp32 ONNX) and {run.int8_model_id} (int8: {run.quantization})")
+        print(table([[e.format, f"{e.size_bytes / 1e6:.2f} MB", number(e.accuracy), number(e.ms_per_image, 2)]
+                     for e in run.exports], ["FORMAT", "SIZE", "VAL ACCURACY", "MS/IMG"]))
+    if run.leaderboard:
+        print(leaderboard(run))
+
+
+def run_runs(args) -> int:
+    from bioclass.client import Client
+    from bioclass.training import state_name
+
+    with Client(args.server) as client:
+        if args.run_id:
+            print_run(client.automl.run(args.run_id))
+            return 0
+        runs = client.automl.runs()
+    print(table([[r.id, state_name(r.state), f"{r.request.budget_minutes:g}", r.model_id, r.error[:60]] for r in runs],
+                ["ID", "STATE", "BUDGET_MIN", "MODEL", "ERROR"]))
+    return 0

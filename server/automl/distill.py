@@ -1,0 +1,100 @@
+"""Semi-supervised training in the job's process: teachers, pseudo-labels, a student (ATLASS).
+
+Modes: "data" (one teacher, test-time transforms), "model" (an ensemble of architectures, no
+transforms), "model_data" (both), "*_iterative" (the student becomes a teacher and the
+pseudo-labels are made again) and "topological" (two classes: persistence diagrams of the
+teacher's features decide, see topology.py). The job's time limit is shared evenly between the trainings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+
+from bioclass.server.automl import pseudo, topology
+from bioclass.server.training import job, networks
+
+ITERATIVE_ROUNDS = 2
+DEFAULT_ENSEMBLE = ("mobilenetv3_small_050", "resnet10t", "lcnet_050")
+
+
+def teacher_archs(config) -> list[str]:
+    if "model" not in config.semi_supervised:
+        return [config.arch]
+    others = config.ensemble_archs or [a for a in DEFAULT_ENSEMBLE if a != config.arch][:2]
+    return [config.arch, *others]
+
+
+def run(plan: job.Plan, sets: dict, card, labels: list[str], unlabelled: list[str], reporter, base: dict) -> dict:
+    config = plan.config
+    deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
+    pool = pseudo.load_pool(plan.dataset_root, unlabelled, labels)
+    if not len(pool.images):
+        reporter.log("semi-supervised: no unlabelled images; training supervised only")
+    archs = teacher_archs(config)
+    rounds = ITERATIVE_ROUNDS if config.semi_supervised.endswith("_iterative") else 1
+    trainings = len(archs) + (rounds if len(pool.images) else 0)
+    teachers, history, source = [], [], ""
+    for number, arch in enumerate(archs, start=1):
+        reporter.log(f"semi-supervised: teacher {number}/{len(archs)} {arch}")
+        loop, source = _fit(plan, arch, sets, card, labels, _share(deadline, trainings), reporter)
+        trainings -= 1
+        teachers.append(loop.network)
+        history += loop.history
+    loop, reports = _distil(plan, sets, card, labels, pool, teachers, rounds, deadline, trainings, reporter, history)
+    return _finish(plan, loop, sets, card, labels, unlabelled, reporter, {**base, "history": history,
+                   "weights_source": source, "pseudo_labels": reports})
+
+
+def _distil(plan, sets, card, labels, pool, teachers, rounds, deadline, trainings, reporter, history):
+    """Each round: pseudo-label with the teachers, train a fresh student on labelled + pseudo-labelled."""
+    config = plan.config
+    transforms = list(pseudo.TRANSFORMS) if "data" in config.semi_supervised else ["identity"]
+    loop, reports = None, []
+    for round_number in range(1, rounds + 1 if len(pool.images) else 1):
+        if config.semi_supervised == "topological":
+            chosen, report = topology.select(teachers[0], pool, sets["train"], card, labels, config.pseudo_threshold,
+                                             config.seed)
+        else:
+            probabilities = pseudo.averaged_softmax(teachers, pool, card, transforms)
+            chosen, report = pseudo.select(probabilities, config.pseudo_threshold, labels, pool)
+        report.update(round=round_number, teachers=len(teachers), transforms=len(transforms))
+        reports.append(report)
+        reporter.log(f"round {round_number}: pseudo-labelled {report['pseudo_labelled']} of {report['unlabelled']} "
+                     f"{report['counts']}" + (f", accuracy {report['accuracy']:.3f} on {report['with_known_label']}"
+                                               f" with known labels" if report["with_known_label"] else ""))
+        student_sets = {**sets, "train": pseudo.extended(sets["train"], pool, chosen)}
+        loop, _ = _fit(plan, config.arch, student_sets, card, labels, _share(deadline, trainings), reporter)
+        trainings -= 1
+        history += loop.history
+        teachers = [loop.network, *teachers[1:]]  # the student replaces the first teacher
+    if loop is None:  # nothing unlabelled: the (first) teacher is the model
+        loop, _ = _fit(plan, config.arch, sets, card, labels, _share(deadline, 1), reporter)
+    return loop, reports
+
+
+def _share(deadline: float, trainings: int) -> float:
+    """Seconds for the next training: what is left split evenly (0: no limit)."""
+    if math.isinf(deadline):
+        return 0.0
+    return max(1.0, (deadline - time.perf_counter()) / max(1, trainings))
+
+
+def _fit(plan: job.Plan, arch: str, sets: dict, card, labels: list[str], seconds: float, reporter):
+    config = plan.config.model_copy(update={"arch": arch, "max_seconds": seconds})
+    network, source = networks.build(arch, len(labels), config.pretrained)
+    loop = job._loop(dataclasses.replace(plan, config=config), network, sets, card, len(labels), reporter)
+    job._train(loop, config, bool(source), reporter)
+    return loop, source
+
+
+def _finish(plan, loop, sets, card, labels, unlabelled, reporter, result: dict) -> dict:
+    """Evaluate and export the student exactly as a supervised job does."""
+    network = loop.network.cpu()
+    evaluation = job._evaluate(network, sets, card, labels)
+    reporter.progress(stage="export", eta=0.0, rate=loop.rate())
+    exports = job._export(plan, network, card, sets, plan.config.threads or os.cpu_count() or 1, reporter)
+    return {**result, "labels": labels, "evaluation": evaluation, "exports": exports,
+            "unlabelled": job._predict_unlabelled(plan, network, card, labels, unlabelled),
+            "images_per_second": loop.rate(), "export_dir": str(plan.job_dir / "export")}

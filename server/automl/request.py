@@ -1,0 +1,46 @@
+"""What an AutoML run is asked to do, validated once when it starts; defaults filled in."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bioclass.server.automl import space as search
+from bioclass.server.training.config import DatasetSpec, validated
+
+
+class AutoMLConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: DatasetSpec
+    budget_minutes: float = Field(..., gt=0.0, le=7 * 24 * 60)
+    metric: str = "accuracy"
+    max_model_mb: float = Field(0.0, ge=0.0)
+    max_latency_ms: float = Field(0.0, ge=0.0)
+    model_id: str = ""
+    overwrite: bool = False
+    architectures: list[str] = Field(default_factory=lambda: list(search.DEFAULT_ARCHITECTURES))
+    image_sizes: list[int] = Field(default_factory=lambda: list(search.DEFAULT_IMAGE_SIZES))
+    semi_supervised_modes: list[str] = Field(default_factory=lambda: list(search.DEFAULT_SEMI_SUPERVISED))
+    seed: int = Field(0, ge=0)
+    val_fraction: float = Field(0.2, gt=0.0, lt=0.9)
+    threads: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _known_choices(self) -> "AutoMLConfig":
+        if self.metric not in search.METRICS:
+            raise ValueError(f"metric must be one of {', '.join(search.METRICS)}")
+        unknown = set(self.semi_supervised_modes) - set(search.SEMI_SUPERVISED)
+        if unknown:
+            raise ValueError(f"unknown semi-supervised modes {sorted(unknown)}; "
+                             f"known: {', '.join(search.SEMI_SUPERVISED)}")
+        if any(not 8 <= s <= 1024 for s in self.image_sizes):
+            raise ValueError("image sizes must be between 8 and 1024 pixels")
+        if not self.architectures or not self.image_sizes or not self.semi_supervised_modes:
+            raise ValueError("architectures, image_sizes and semi_supervised_modes may not be empty lists")
+        return self
+
+
+def validated_request(values: dict) -> dict:
+    """The request as plain JSON-able values (stored with the run, so a restart resumes it as asked)."""
+    given = {k: v for k, v in values.items() if v not in ("", 0, 0.0, [], None) or k == "budget_minutes"}
+    config = validated(AutoMLConfig, given, "AutoML request")
+    return config.model_dump(mode="json")

@@ -1,0 +1,105 @@
+"""The Optuna side of AutoML: the study in SQLite, the search space, and the leaderboard.
+
+Plain Python (Optuna, no torch): it runs in the server process, which asks the study for a trial,
+turns its parameters into a training configuration, and tells it the outcome.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from bioclass.server.automl.space import (  # noqa: F401 - re-exported for callers of search
+    AUGMENTATION, COMPACT, DEFAULT_ARCHITECTURES, DEFAULT_IMAGE_SIZES, DEFAULT_SEMI_SUPERVISED, METRICS,
+    SEMI_SUPERVISED, STANDARD)
+
+_STATE_NAMES = {TrialState.RUNNING: "running", TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned",
+                TrialState.FAIL: "failed", TrialState.WAITING: "running"}
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def open_study(path: Path, seed: int) -> optuna.Study:
+    """Create or reopen the run's study; trials a stopped server left running count as failed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(
+        study_name="automl", storage=f"sqlite:///{path}", direction="maximize", load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
+    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        study._storage.set_trial_user_attr(stale._trial_id, "note", "interrupted by a server restart")
+        study.tell(stale.number, state=TrialState.FAIL)
+    return study
+
+
+def trial_config(trial: optuna.Trial, request: dict, seconds: float, model_id: str) -> dict:
+    """A TrainConfig (as a dict) from the trial's suggestions."""
+    modes = request["semi_supervised_modes"] if request["dataset"].get("unlabelled_dir") else ["none"]
+    size = trial.suggest_categorical("image_size", request["image_sizes"])
+    mode = trial.suggest_categorical("semi_supervised", modes)
+    return {
+        "arch": trial.suggest_categorical("architecture", request["architectures"]),
+        "learning_rate": trial.suggest_float("learning_rate", 3e-4, 3e-2, log=True),
+        "augmentation": AUGMENTATION[trial.suggest_categorical("augmentation", list(AUGMENTATION))],
+        "epochs": trial.suggest_int("epochs", 3, 20),
+        "image_size": (size, size), "semi_supervised": "" if mode == "none" else mode,
+        "model_id": model_id, "max_seconds": seconds, "val_fraction": request["val_fraction"], "test_fraction": 0.0,
+        "seed": request["seed"], "threads": request["threads"], "serve_format": "onnx", "batch_size": 32,
+    }
+
+
+def outcome(result: dict, request: dict) -> tuple[float, dict]:
+    """The validation metric and the trial's notes; a broken limit makes the value worse than any other."""
+    metric = request["metric"]
+    evaluation = result["evaluation"]
+    value = float(evaluation[metric]) if evaluation.get("split") == "val" else _best_val_accuracy(result)
+    onnx = next(e for e in result["exports"] if e["format"] == "onnx")
+    attrs = {"model_mb": onnx["size_bytes"] / 1e6, "latency_ms": onnx["ms_per_image"], "metric": value,
+             "feasible": True}
+    broken = _broken_limits(attrs, request)
+    if broken:
+        attrs.update(feasible=False, note=broken)
+        value -= 10.0  # below any metric: the sampler learns to avoid it, the leaderboard shows why
+    return (value if math.isfinite(value) else -10.0), attrs
+
+
+def _best_val_accuracy(result: dict) -> float:
+    values = [h["val_accuracy"] for h in result.get("history", []) if math.isfinite(h.get("val_accuracy", math.nan))]
+    return max(values, default=math.nan)
+
+
+def _broken_limits(attrs: dict, request: dict) -> str:
+    broken = []
+    if request["max_model_mb"] and attrs["model_mb"] > request["max_model_mb"]:
+        broken.append(f"model {attrs['model_mb']:.2f} MB > {request['max_model_mb']} MB")
+    if request["max_latency_ms"] and attrs["latency_ms"] > request["max_latency_ms"]:
+        broken.append(f"latency {attrs['latency_ms']:.2f} ms > {request['max_latency_ms']} ms")
+    return "; ".join(broken)
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs.get("feasible", False)]
+    return max(done, key=lambda t: (t.user_attrs["metric"], -t.number), default=None)
+
+
+def leaderboard(study: optuna.Study) -> list[dict]:
+    """Every trial as a row, best first (finished ones by value, then the others)."""
+    rows = [_row(t) for t in study.get_trials(deepcopy=False)]
+    return sorted(rows, key=lambda r: (r["state"] != "complete", not r["feasible"], -r["value"], r["number"]))
+
+
+def _row(t: optuna.trial.FrozenTrial) -> dict:
+    attrs = t.user_attrs
+    if t.state == TrialState.COMPLETE:
+        value = attrs.get("metric", t.value)
+    else:
+        value = t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else math.nan
+    params = {k: (f"{v:.2e}" if isinstance(v, float) else str(v)) for k, v in t.params.items() if k != "architecture"}
+    return {"number": t.number, "state": _STATE_NAMES.get(t.state, "failed"),
+            "architecture": str(t.params.get("architecture", "")), "params": params,
+            "value": value if math.isfinite(value) else -1.0, "seconds": attrs.get("seconds", 0.0),
+            "job_id": attrs.get("job_id", ""), "note": attrs.get("note", ""), "feasible": attrs.get("feasible", True),
+            "model_mb": attrs.get("model_mb", 0.0), "latency_ms": attrs.get("latency_ms", 0.0)}

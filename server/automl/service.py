@@ -1,0 +1,307 @@
+"""The transport-neutral AutoML service: start, watch, list and cancel runs; drive their searches.
+
+A run is a record in work_dir/automl/runs.sqlite3 (the training job store's class) and an Optuna
+study in work_dir/automl/<run>/study.sqlite3. Trials are training jobs run by the training
+scheduler in their own processes; the server process only asks, watches, prunes and tells. A run
+left unfinished by a stopped server resumes at start with the budget it had left.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import multiprocessing
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from bioclass.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from bioclass.server.automl.budget import Budget
+from bioclass.server.automl.request import validated_request
+from bioclass.server.cards import MODEL_ID
+from bioclass.server.settings import Settings
+from bioclass.server.training import checks, datasets
+from bioclass.server.training.config import DatasetSpec, TrainConfig
+from bioclass.server.training.scheduler import Scheduler
+from bioclass.server.training.store import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobRecord, JobStore
+from bioclass.server.zoo import ModelZoo
+
+log = logging.getLogger(__name__)
+PERSIST_S = 2.0
+
+
+class AutoMLService:
+    def __init__(self, settings: Settings, zoo: ModelZoo):
+        self.settings, self.zoo = settings, zoo
+        self.folder = settings.work_dir / "automl"
+        self.runs = JobStore(self.folder / "runs.sqlite3")
+        self.trials = JobStore(self.folder / "trials.sqlite3")
+        self.trials.interrupt_unfinished()
+        self.scheduler = Scheduler(self.trials, self.folder / "trials", 1, _keep_unserved)
+        self.watchers: dict[str, set[asyncio.Queue]] = {}
+        self.cancelled: set[str] = set()
+        self.persisted: dict[str, float] = {}  # when each run's leaderboard was last written
+        self.tasks: dict[str, asyncio.Task] = {}
+        self._helper: ProcessPoolExecutor | None = None
+
+    # ---- calls -------------------------------------------------------------------------------
+
+    async def start(self, values: dict) -> JobRecord:
+        request = validated_request(values)
+        root = self._root(request)
+        await asyncio.to_thread(self._check_dataset, root, request)
+        for arch in request["architectures"]:
+            await self._in_helper(checks.check_request, arch, "")
+        if request["model_id"]:
+            self._check_model_id(request["model_id"], request["overwrite"])
+        run = self.runs.create(request)
+        model_id = request["model_id"] or f"automl-{run.id}"
+        self.runs.update(run, model_id=model_id, state=RUNNING, started=time.time(),
+                         progress={"elapsed": 0.0}, result={"leaderboard": []})
+        self._launch(run)
+        return run
+
+    def resume_unfinished(self) -> None:
+        """Runs a stopped server left queued or running carry on with the budget they had left."""
+        for run in self.runs.all():
+            if not run.done:
+                run.log = [*run.log, "resumed after a server restart"]
+                self._launch(run)
+
+    def run(self, run_id: str) -> JobRecord:
+        if not run_id:
+            raise InvalidArgument("run_id is required")
+        return self.runs.get(run_id)
+
+    def all(self) -> list[JobRecord]:
+        return self.runs.all()
+
+    def cancel(self, run_id: str) -> JobRecord:
+        run = self.run(run_id)
+        if run.done:
+            raise FailedPrecondition(f"AutoML run {run_id} has already finished ({run.state})")
+        self.cancelled.add(run_id)
+        for job_id in list(self.scheduler.running):
+            self.scheduler.cancel(job_id)
+        return run
+
+    async def watch(self, run_id: str) -> AsyncIterator[JobRecord]:
+        run = self.run(run_id)
+        queue: asyncio.Queue = asyncio.Queue()
+        self.watchers.setdefault(run_id, set()).add(queue)
+        try:
+            yield run
+            while not run.done:
+                run = await queue.get()
+                yield run
+        finally:
+            self.watchers[run_id].discard(queue)
+
+    # ---- checks ------------------------------------------------------------------------------
+
+    def _root(self, request: dict) -> Path:
+        spec = DatasetSpec.model_validate(request["dataset"])
+        if spec.dataset_id:
+            return datasets.DatasetStore(self.settings.work_dir / "datasets", self.settings.max_upload_bytes,
+                                         self.settings.max_dataset_bytes).root(spec.dataset_id)
+        return datasets.server_root(spec.server_dir, list(self.settings.data_roots))
+
+    def _check_dataset(self, root: Path, request: dict) -> None:
+        spec = DatasetSpec.model_validate(request["dataset"])
+        samples, _ = datasets.resolve_samples(root, spec)
+        datasets.assign_splits(root, samples, spec, _split_config(request))
+
+    def _check_model_id(self, model_id: str, overwrite: bool) -> None:
+        if not MODEL_ID.match(model_id) or len(model_id) > 59:
+            raise InvalidArgument(f"model_id {model_id!r}: 1-59 characters of a-z, 0-9, '.', '_' or '-'")
+        for served in (model_id, f"{model_id}-int8"):
+            existing = self.zoo.runners.get(served)
+            if existing is not None and (not overwrite or existing.folder.parent != self.zoo.store_dir):
+                raise AlreadyExists(f"model {served} already exists")
+
+    # ---- driving a run -----------------------------------------------------------------------
+
+    def _launch(self, run: JobRecord) -> None:
+        task = asyncio.get_running_loop().create_task(self._drive(run))
+        self.tasks[run.id] = task
+        task.add_done_callback(lambda _: self.tasks.pop(run.id, None))
+
+    async def _drive(self, run: JobRecord) -> None:
+        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
+
+        request = run.request
+        total = request["budget_minutes"] * 60
+        budget = Budget(deadline=time.monotonic() + total - run.progress.get("elapsed", 0.0), total_s=total)
+        clock = (time.monotonic(), run.progress.get("elapsed", 0.0))
+        try:
+            study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request["seed"])
+            self._changed(run, study, clock, force=True)
+            while run.id not in self.cancelled and budget.can_start_trial():
+                await self._trial(run, study, budget, clock)
+            await self._finish(run, study, clock)
+        except asyncio.CancelledError:
+            raise  # the server is stopping: the run stays running and resumes at the next start
+        except Exception as exc:  # noqa: BLE001 - a failure ends the run with its reason, never the server
+            log.exception("AutoML run %s", run.id)
+            self._end(run, FAILED, clock, error=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
+
+    async def _trial(self, run: JobRecord, study, budget: Budget, clock) -> None:
+        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
+
+        trial = study.ask()
+        seconds = budget.trial_seconds()
+        config = search.trial_config(trial, run.request, seconds, f"{run.id}-trial-{trial.number}")
+        job = self.trials.create({"dataset": run.request["dataset"], "config": config})
+        trial.set_user_attr("job_id", job.id)
+        self._log(run, f"trial {trial.number}: {config['arch']} {trial.params} for {seconds:.0f} s of training")
+        plan = {"job_id": job.id, "job_dir": str(self.folder / "trials" / job.id),
+                "dataset_root": str(self._root(run.request)), "spec": run.request["dataset"],
+                "config": TrainConfig.model_validate(config).model_dump(mode="json"), "model_id": config["model_id"]}
+        started = time.monotonic()
+        queue = self.scheduler.subscribe(job.id)
+        self.scheduler.submit(job, plan)
+        try:
+            pruned = await self._follow(run, study, trial, job, queue, budget, clock)
+        finally:
+            self.scheduler.unsubscribe(job.id, queue)
+        self._tell(run, study, trial, self.scheduler.job(job.id), pruned, time.monotonic() - started, budget)
+        self._changed(run, study, clock, force=True)
+
+    async def _follow(self, run, study, trial, job: JobRecord, queue, budget: Budget, clock) -> bool:
+        """Report each epoch's validation accuracy; cancel the job if Optuna prunes it or time is up."""
+        reported, stopping = 0, False
+        while not job.done:
+            try:
+                job, _ = await asyncio.wait_for(queue.get(), timeout=max(0.2, budget.left()))
+            except TimeoutError:
+                pass
+            history = job.result.get("history", [])
+            for record in history[reported:]:
+                reported += 1
+                if math.isfinite(record.get("val_accuracy", math.nan)):
+                    trial.report(record["val_accuracy"], reported)
+                if not stopping and trial.should_prune():
+                    self._log(run, f"trial {trial.number}: pruned after {reported} epochs")
+                    stopping = "pruned"
+            if not stopping and (budget.left() <= 0 or run.id in self.cancelled):
+                self._log(run, f"trial {trial.number}: stopped at the end of the search time")
+                stopping = "stopped"
+            if stopping and not job.done and job.id in self.scheduler.running \
+                    and not self.scheduler.running[job.id].cancel_requested:
+                self.scheduler.cancel(job.id)
+            self._changed(run, study, clock)
+        return stopping == "pruned"
+
+    def _tell(self, run, study, trial, job: JobRecord, pruned: bool, wall_s: float, budget: Budget) -> None:
+        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
+
+        trial.set_user_attr("seconds", wall_s)
+        training_s = sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
+        if job.state == SUCCEEDED:
+            budget.measured(wall_s, training_s)
+            value, attrs = search.outcome(job.result, run.request)
+            for key, item in attrs.items():
+                trial.set_user_attr(key, item)
+            study.tell(trial, value)
+            self._log(run, f"trial {trial.number}: {run.request['metric']} {attrs['metric']:.4f} in {wall_s:.0f} s"
+                      + (f" ({attrs['note']})" if attrs.get("note") else ""))
+        elif pruned:
+            study.tell(trial, state=search.TrialState.PRUNED)
+        else:
+            trial.set_user_attr("note", job.error or job.state)
+            study.tell(trial, state=search.TrialState.FAIL)
+            self._log(run, f"trial {trial.number}: {job.state}: {job.error}")
+
+    async def _finish(self, run: JobRecord, study, clock) -> None:
+        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
+
+        best = search.best_trial(study)
+        cancelled = run.id in self.cancelled
+        if best is None:
+            why = "cancelled before any trial finished" if cancelled else "no trial finished within the budget"
+            return self._end(run, CANCELLED if cancelled else FAILED, clock, error=why)
+        self._log(run, f"best: trial {best.number} ({best.params['architecture']}, "
+                       f"{run.request['metric']} {best.user_attrs['metric']:.4f}); quantizing and serving")
+        trial_job = self.trials.get(best.user_attrs["job_id"])
+        out = self.folder / run.id / "model"
+        result = await self._in_helper(
+            _finalize, str(self.folder / "trials" / trial_job.id / "export"), str(self._root(run.request)),
+            run.request["dataset"], trial_job.request["config"], str(out), run.model_id,
+            run.request["threads"] or 1)
+        await self.zoo.register_folder(Path(result["fp32_dir"]), True)
+        int8_id = ""
+        if result.get("int8_dir"):
+            int8_id = (await self.zoo.register_folder(Path(result["int8_dir"]), True)).card.id
+        run.result = {**run.result, "best_trial": best.number, "exports": result["exports"],
+                      "quantization": result["quantization"], "candidates": result["candidates"],
+                      "int8_model_id": int8_id}
+        for e in result["exports"]:
+            self._log(run, f"{e['format']}: accuracy {e['accuracy']:.3f}, {e['size_bytes'] / 1e6:.2f} MB, "
+                           f"{e['ms_per_image']:.2f} ms/image")
+        self._end(run, CANCELLED if cancelled else SUCCEEDED, clock)
+
+    # ---- records and watchers ------------------------------------------------------------------
+
+    def _changed(self, run: JobRecord, study, clock, force: bool = False) -> None:
+        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
+
+        now = time.monotonic()
+        if not force and now - self.persisted.get(run.id, 0.0) < PERSIST_S:
+            return
+        self.persisted[run.id] = now
+        run.result = {**run.result, "leaderboard": search.leaderboard(study)}
+        self.runs.update(run, result=run.result, progress={"elapsed": _elapsed(clock)})
+        self._publish(run)
+
+    def _log(self, run: JobRecord, line: str) -> None:
+        log.info("automl %s: %s", run.id, line)
+        self.runs.update(run, log=[*run.log, line])
+        self._publish(run)
+
+    def _end(self, run: JobRecord, state: str, clock, error: str = "") -> None:
+        self.cancelled.discard(run.id)
+        self.runs.update(run, state=state, error=error, finished=time.time(), result=run.result,
+                         progress={"elapsed": _elapsed(clock)})
+        log.info("automl %s %s %s", run.id, state, error)
+        self._publish(run)
+
+    def _publish(self, run: JobRecord) -> None:
+        for queue in self.watchers.get(run.id, ()):
+            queue.put_nowait(run)
+
+    async def _in_helper(self, function, *args):
+        if self._helper is None:
+            self._helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return await asyncio.get_running_loop().run_in_executor(self._helper, function, *args)
+
+    def close(self) -> None:
+        """Stop the search; running runs stay running in the store and resume at the next start."""
+        for task in list(self.tasks.values()):
+            task.cancel()
+        self.scheduler.close()
+        if self._helper is not None:
+            self._helper.shutdown(wait=False, cancel_futures=True)
+        self.runs.close()
+        self.trials.close()
+
+
+async def _keep_unserved(job: JobRecord, result: dict) -> str:
+    return ""  # trials are not served; only the run's best model is, after quantization
+
+
+def _elapsed(clock: tuple[float, float]) -> float:
+    started, before = clock
+    return before + time.monotonic() - started
+
+
+def _split_config(request: dict) -> TrainConfig:
+    return TrainConfig(arch=request["architectures"][0], val_fraction=request["val_fraction"], test_fraction=0.0,
+                       seed=request["seed"])
+
+
+def _finalize(*args):
+    """Runs in the helper process: torch and ONNX Runtime never load in the server process."""
+    from bioclass.server.automl import finalize
+
+    return finalize.finalize(*args)
