@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,34 +83,28 @@ class ModelZoo:
         digest = hashlib.sha256(weights).hexdigest()
         if sha256 and sha256.lower() != digest:
             raise DataLoss(f"checksum mismatch: received data has sha256 {digest}, header says {sha256}")
+
+        def fill(staging: Path) -> None:
+            _write_durably(staging / card.weights, weights)
+            _write_durably(staging / CARD_FILE, card_yaml.encode("utf-8"))
+
+        return await self._store(card, fill, overwrite)
+
+    async def register_folder(self, folder: Path, overwrite: bool) -> ModelRunner:
+        """Serve a model folder the server wrote itself (a training job's export), copied in atomically."""
+        card = read_card(folder)
+        return await self._store(card, lambda staging: shutil.copytree(folder, staging, dirs_exist_ok=True),
+                                 overwrite)
+
+    async def _store(self, card: ModelCard, fill: Callable[[Path], object], overwrite: bool) -> ModelRunner:
+        """Fill a staging folder, prove the model loads from it, then rename it into the store."""
         existing = self.runners.get(card.id)
         if existing is not None and (not overwrite or existing.folder.parent != self.store_dir):
             why = "a built-in or zoo model" if existing.folder.parent != self.store_dir else "use overwrite"
             raise AlreadyExists(f"model {card.id} already exists ({why})")
         staging = Path(tempfile.mkdtemp(prefix=f".upload-{card.id}-", dir=self.store_dir))
         try:
-            _write_durably(staging / card.weights, weights)
-            _write_durably(staging / CARD_FILE, card_yaml.encode("utf-8"))
-            candidate = ModelRunner(card, staging, self.threads, self.batching)
-            await candidate.ensure_loaded()  # a model that cannot load is refused, not stored
-            candidate.close()
-            runner = self._install(card, staging)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        if existing is not None:
-            existing.close()
-        self.runners[card.id] = runner
-        return runner
-
-    async def register_folder(self, folder: Path, overwrite: bool) -> ModelRunner:
-        """Serve a model folder the server wrote itself (a training job's export), copied in atomically."""
-        card = read_card(folder)
-        existing = self.runners.get(card.id)
-        if existing is not None and (not overwrite or existing.folder.parent != self.store_dir):
-            raise AlreadyExists(f"model {card.id} already exists")
-        staging = Path(tempfile.mkdtemp(prefix=f".upload-{card.id}-", dir=self.store_dir))
-        try:
-            shutil.copytree(folder, staging, dirs_exist_ok=True)
+            fill(staging)
             candidate = ModelRunner(card, staging, self.threads, self.batching)
             await candidate.ensure_loaded()  # a model that cannot load is refused, not stored
             candidate.close()

@@ -78,45 +78,14 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
 
     @unary
     async def RegisterModel(self, request_iterator, context):
-        header, chunks, size = None, [], 0
-        limit = self.service.settings.max_upload_bytes
-        async for request in request_iterator:
-            kind = request.WhichOneof("item")
-            if header is None:
-                if kind != "header":
-                    raise InvalidArgument("the first RegisterModel message must be the header")
-                header = request.header
-            elif kind == "chunk":
-                size += len(request.chunk)
-                if size > limit:
-                    raise ResourceExhausted(f"upload exceeds the server limit of {limit} bytes")
-                chunks.append(request.chunk)
-            else:
-                raise InvalidArgument("only weight chunks may follow the header")
-        if header is None:
-            raise InvalidArgument("RegisterModel received no header")
-        runner = await self.service.register(header.card_yaml, b"".join(chunks), header.sha256, header.overwrite)
+        header, weights = await self._receive_upload(request_iterator, "RegisterModel")
+        runner = await self.service.register(header.card_yaml, weights, header.sha256, header.overwrite)
         return convert.model_card(runner)
 
     @unary
     async def ImportBioimageio(self, request_iterator, context):
-        header, package = None, bytearray()
-        limit = self.service.settings.max_upload_bytes
-        async for request in request_iterator:
-            kind = request.WhichOneof("item")
-            if header is None:
-                if kind != "header":
-                    raise InvalidArgument("the first ImportBioimageio message must be the header")
-                header = request.header
-            elif kind == "chunk":
-                package.extend(request.chunk)
-                if len(package) > limit:
-                    raise ResourceExhausted(f"upload exceeds the server limit of {limit} bytes")
-            else:
-                raise InvalidArgument("only chunks of the zip may follow the header")
-        if header is None:
-            raise InvalidArgument("ImportBioimageio received no header")
-        runner = await self.service.import_bioimageio(bytes(package), header.model_id, header.overwrite,
+        header, package = await self._receive_upload(request_iterator, "ImportBioimageio")
+        runner = await self.service.import_bioimageio(package, header.model_id, header.overwrite,
                                                       header.sha256)
         return convert.model_card(runner)
 
@@ -127,3 +96,23 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
         for start in range(0, max(1, len(package)), step):
             yield pb.PackageChunk(data=package[start:start + step], file_name=file_name if start == 0 else "",
                                   last=start + step >= len(package))
+
+    async def _receive_upload(self, request_iterator, method: str):
+        """(header, bytes) of a header-then-chunks upload, bounded by the server's upload limit."""
+        header, data = None, bytearray()
+        limit = self.service.settings.max_upload_bytes
+        async for request in request_iterator:
+            kind = request.WhichOneof("item")
+            if header is None:
+                if kind != "header":
+                    raise InvalidArgument(f"the first {method} message must be the header")
+                header = request.header
+            elif kind == "chunk":
+                data.extend(request.chunk)
+                if len(data) > limit:
+                    raise ResourceExhausted(f"upload exceeds the server limit of {limit} bytes")
+            else:
+                raise InvalidArgument("only chunks may follow the header")
+        if header is None:
+            raise InvalidArgument(f"{method} received no header")
+        return header, bytes(data)
