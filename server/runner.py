@@ -176,8 +176,11 @@ class ModelRunner:
             except asyncio.CancelledError:
                 _fail(batch, Unavailable(f"model {self.card.id} was unloaded"))
                 raise
+            except SessionCrashed:
+                await self._retry_after_crash(instance, batch)
+                continue
             except BioclassError as exc:
-                if len(batch) > 1 and not isinstance(exc, SessionCrashed):
+                if len(batch) > 1:
                     await self._retry_alone(instance, batch, exc)
                 else:
                     _fail(batch, exc)
@@ -200,6 +203,21 @@ class ModelRunner:
             _fail(batch, FailedPrecondition(f"model {self.card.id} cannot be restarted: {exc}"))
             return False
         return True
+
+    async def _retry_after_crash(self, instance: _Instance, batch: list[Pending]) -> None:
+        """A process that died (killed, out of memory) is restarted and the batch tried once more, so
+        callers do not see the crash; a batch that kills it twice fails with the reason."""
+        if not await self._restart(instance, batch):
+            return
+        begun = time.perf_counter()
+        try:
+            probabilities, compute_ms = await asyncio.get_running_loop().run_in_executor(
+                instance.executor, self._forward, instance, [p.rows for p in batch])
+        except Exception as error:  # noqa: BLE001 - the callers learn why; the worker lives on
+            _fail(batch, error)
+            return
+        self.stats.record_batch(len(probabilities), int(compute_ms * 1e6))
+        _deliver(batch, probabilities, compute_ms, begun)
 
     async def _retry_alone(self, instance: _Instance, batch: list[Pending], exc: BioclassError) -> None:
         """Run a failed merged batch request by request; when each then succeeds, the network refuses
@@ -235,7 +253,7 @@ class ModelRunner:
         return activate(raw, self.card.output.activation), (time.perf_counter() - started) * 1000
 
     def _drop_session(self, instance: _Instance, session: ModelSession) -> None:
-        log.warning("model %s: its process died; it restarts on the next call", self.card.id)
+        log.warning("model %s: its process died; it is restarted", self.card.id)
         if instance.session is session:
             instance.session = None
         session.close()
