@@ -12,6 +12,7 @@ DTYPES = {"BOOL": np.dtype(np.bool_), "UINT8": np.dtype(np.uint8), "UINT16": np.
           "UINT32": np.dtype("<u4"), "UINT64": np.dtype("<u8"), "INT8": np.dtype(np.int8),
           "INT16": np.dtype("<i2"), "INT32": np.dtype("<i4"), "INT64": np.dtype("<i8"),
           "FP16": np.dtype("<f2"), "FP32": np.dtype("<f4"), "FP64": np.dtype("<f8")}
+MAX_ELEMENTS = 2 ** 32
 # Which InferTensorContents field carries each datatype when raw contents are not used.
 _CONTENTS_FIELD = {"BOOL": "bool_contents", "UINT8": "uint_contents", "UINT16": "uint_contents",
                    "UINT32": "uint_contents", "UINT64": "uint64_contents", "INT8": "int_contents",
@@ -26,6 +27,8 @@ def to_array(name: str, datatype: str, shape: list[int], raw: bytes | None, cont
         raise InvalidArgument(f"input {name!r}: unsupported datatype {datatype!r}")
     if any(d < 0 for d in shape):
         raise InvalidArgument(f"input {name!r}: shape {shape} has a negative dimension")
+    if math.prod(max(d, 1) for d in shape) > MAX_ELEMENTS:  # numpy cannot even describe such a shape
+        raise InvalidArgument(f"input {name!r}: shape {shape} is too large")
     count = math.prod(shape)
     if raw is not None:
         if len(raw) != count * dtype.itemsize:
