@@ -33,26 +33,7 @@ CANDIDATES = (Variant("QOperator", False, False), Variant("QOperator", True, Fal
 
 
 def quantize(fp32: Path, int8: Path, calibration: np.ndarray, variant: Variant) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([{"input": calibration[i:i + 1]} for i in range(len(calibration))])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    prepared = int8.with_suffix(".pre.onnx")
-    try:
-        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
-        source = prepared
-    except Exception:  # noqa: BLE001 - pre-processing only helps; the raw graph quantizes too
-        source = fp32
-    quantize_static(str(source), str(int8), Reader(), quant_format=getattr(QuantFormat, variant.fmt),
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    per_channel=variant.per_channel, reduce_range=variant.reduce_range)
-    prepared.unlink(missing_ok=True)
+    export.quantize_int8(fp32, int8, calibration, variant.fmt, variant.per_channel, variant.reduce_range)
 
 
 def measure_candidates(fp32: Path, folder: Path, calibration: np.ndarray, x: np.ndarray, y: np.ndarray,

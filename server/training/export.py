@@ -34,8 +34,10 @@ def onnx(network: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
 
 
-def quantize_int8(fp32: Path, int8: Path, calibration: np.ndarray) -> None:
-    """Static QDQ quantization calibrated on training images (convolutions need activations' ranges)."""
+def quantize_int8(fp32: Path, int8: Path, calibration: np.ndarray, fmt: str = "QDQ", per_channel: bool = True,
+                  reduce_range: bool = False) -> None:
+    """Static int8 quantization calibrated on training images (convolutions need activations' ranges);
+    `fmt` is "QDQ" or "QOperator"."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -46,14 +48,15 @@ def quantize_int8(fp32: Path, int8: Path, calibration: np.ndarray) -> None:
         def get_next(self):
             return next(self.batches, None)
 
-    prepared = fp32.with_suffix(".pre.onnx")
+    prepared = int8.with_suffix(".pre.onnx")
     try:
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
         source = prepared
     except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantize the raw graph instead
         source = fp32
-    quantize_static(str(source), str(int8), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+    quantize_static(str(source), str(int8), Reader(), quant_format=getattr(QuantFormat, fmt),
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=per_channel,
+                    reduce_range=reduce_range)
     prepared.unlink(missing_ok=True)
 
 

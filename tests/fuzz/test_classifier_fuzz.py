@@ -6,6 +6,7 @@ import grpc
 import numpy as np
 import pytest
 import tifffile
+from fuzz_support import REQUEST_ERRORS, CaseChecker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -15,11 +16,8 @@ from bioclass.v1 import classifier_pb2_grpc
 from bioclass.v1 import image_pb2
 from models import solid_image
 
-ALLOWED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.RESOURCE_EXHAUSTED,
-           grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.DATA_LOSS,
-           grpc.StatusCode.PERMISSION_DENIED}
 MODELS = ["brightness-onnx", "brightness-pytorch", "corrupt-weights", "", "no-such-model", "../etc"]
-CASES = {"count": 0}
+check = CaseChecker()
 
 
 def encoded(array: np.ndarray, fmt: str) -> bytes:
@@ -72,14 +70,6 @@ def stub(server):
         yield classifier_pb2_grpc.ClassifierStub(channel)
 
 
-def check(call):
-    CASES["count"] += 1
-    try:
-        call()
-    except grpc.RpcError as error:
-        assert error.code() in ALLOWED, (error.code(), error.details())
-        assert error.details() and "Traceback" not in error.details() and "\n" not in error.details()
-
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -96,7 +86,7 @@ def test_predict_stream(stub, requests):
     def call():
         for response in stub.PredictStream(iter(requests), timeout=30):
             if response.WhichOneof("result") == "error":
-                assert response.error.code in {c.name for c in ALLOWED} and response.error.message
+                assert response.error.code in {c.name for c in REQUEST_ERRORS} and response.error.message
     check(call)
 
 
@@ -138,5 +128,5 @@ def test_server_still_serves_after_fuzzing(server, client):
     assert server.alive()
     assert client.predict(solid_image(0.9), "brightness-onnx").label == "bright"
     assert "Traceback" not in server.log
-    print(f"\nfuzz cases run against the Classifier API: {CASES['count']}")
-    assert CASES["count"] >= 400
+    print(f"\nfuzz cases run against the Classifier API: {check.count}")
+    assert check.count >= 400

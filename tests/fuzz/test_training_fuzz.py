@@ -1,15 +1,13 @@
 """Property-based bad input over the Training service and Explain: precise statuses, no INTERNAL."""
 import grpc
 import pytest
+from fuzz_support import CaseChecker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bioclass.v1 import classifier_pb2, classifier_pb2_grpc, image_pb2, training_pb2, training_pb2_grpc
 
-ALLOWED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.RESOURCE_EXHAUSTED,
-           grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.DATA_LOSS,
-           grpc.StatusCode.PERMISSION_DENIED}
-CASES = {"count": 0}
+check = CaseChecker()
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -18,14 +16,6 @@ def stubs(server):
     with grpc.insecure_channel(server.address) as channel:
         yield training_pb2_grpc.TrainingStub(channel), classifier_pb2_grpc.ClassifierStub(channel)
 
-
-def check(call):
-    CASES["count"] += 1
-    try:
-        call()
-    except grpc.RpcError as error:
-        assert error.code() in ALLOWED, (error.code(), error.details())
-        assert error.details() and "Traceback" not in error.details() and "\n" not in error.details()
 
 
 sources = st.one_of(
@@ -97,5 +87,5 @@ def test_server_still_serves_after_training_fuzzing(server, client):
 
     assert server.alive()
     assert client.predict(solid_image(0.1), "brightness-onnx").label == "dark"
-    print(f"\nfuzz cases run against Training and Explain: {CASES['count']}")
-    assert CASES["count"] >= 400
+    print(f"\nfuzz cases run against Training and Explain: {check.count}")
+    assert check.count >= 400

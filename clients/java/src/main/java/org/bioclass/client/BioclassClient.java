@@ -36,7 +36,11 @@ public interface BioclassClient extends AutoCloseable {
      * architecture "" lets the server choose; epochs and imageSize 0: the server's defaults; modelId "":
      * "ARCH-JOBID".
      */
-    String trainFromServerFolder(String folder, String architecture, int epochs, int imageSize, String modelId);
+    default String trainFromServerFolder(String folder, String architecture, int epochs, int imageSize,
+                                         String modelId) {
+        return trainFromServerFolder(folder, new TrainSettings().architecture(architecture).epochs(epochs)
+                .imageSize(imageSize).modelId(modelId));
+    }
 
     /** As above with more settings. */
     String trainFromServerFolder(String folder, TrainSettings settings);

@@ -90,13 +90,6 @@ public final class GrpcBioclassClient implements BioclassClient {
     }
 
     @Override
-    public String trainFromServerFolder(String folder, String architecture, int epochs, int imageSize,
-                                        String modelId) {
-        return trainFromServerFolder(folder, new TrainSettings().architecture(architecture).epochs(epochs)
-                .imageSize(imageSize).modelId(modelId));
-    }
-
-    @Override
     public String trainFromServerFolder(String folder, TrainSettings settings) {
         org.bioclass.v1.TrainRequest request = Messages.trainRequest(folder, settings);
         return call(() -> training().train(request).getJobId());

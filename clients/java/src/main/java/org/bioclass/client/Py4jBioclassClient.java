@@ -94,13 +94,6 @@ public final class Py4jBioclassClient implements BioclassClient {
     }
 
     @Override
-    public String trainFromServerFolder(String folder, String architecture, int epochs, int imageSize,
-                                        String modelId) {
-        return trainFromServerFolder(folder, new TrainSettings().architecture(architecture).epochs(epochs)
-                .imageSize(imageSize).modelId(modelId));
-    }
-
-    @Override
     public String trainFromServerFolder(String folder, TrainSettings settings) {
         String config = String.format(Locale.ROOT, "{\"arch\": %s, \"epochs\": %d, \"image_size\": %d, "
                 + "\"model_id\": %s, \"overwrite\": %s, \"batch_size\": %d, \"learning_rate\": %s, "
