@@ -1,7 +1,7 @@
 """Serving benchmark: the same ONNX models, input tensors and client code through four paths.
 
     .venv/bin/python bench/serving.py --quick   # 3 s per measurement
-    .venv/bin/python bench/serving.py --full    # 10 s per measurement, writes bench/README.md
+    .venv/bin/python bench/serving.py --full    # 3 rounds of 5 s per measurement, writes bench/README.md
 
 (a) ONNX Runtime in-process, (b) bioclass through its own API, (c) bioclass through the Open
 Inference Protocol with tritonclient (batching on and off), (d) MLServer 1.7 serving the same
@@ -17,11 +17,12 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,7 @@ class Result:
     images_per_s: float
     p50_ms: float
     p95_ms: float
+    round: int = 0
 
 
 def measure(path: str, model: str, make_call, concurrency: int, seconds: float, images_per_call: int = 1) -> Result:
@@ -229,9 +231,9 @@ def stop(process: subprocess.Popen) -> None:
 
 # ---- report ----------------------------------------------------------------------------------
 
-def run(seconds: float, with_mlserver: bool) -> list[Result]:
+def run(seconds: float, with_mlserver: bool, rounds: int) -> list[Result]:
     """Both servers stay up; each model and concurrency is measured on every path back to back,
-    so that the ratios compare neighbours even when the machine's load drifts."""
+    `rounds` times over, so that the ratios compare neighbours even when the machine's load drifts."""
     server = start_bioclass(write_bioclass_zoo())
     mlserver, port = None, free_port()
     try:
@@ -240,16 +242,11 @@ def run(seconds: float, with_mlserver: bool) -> list[Result]:
         results = []
         for model_id in ARCHITECTURES:
             for concurrency in (1, 8):
-                print(f"{model_id}, concurrency {concurrency}", flush=True)
-                results.append(in_process(model_id, concurrency, seconds))
-                if concurrency == 8:
-                    results.append(in_process(model_id, 1, seconds, batch=8))
-                results.append(own_api(server.address, model_id, concurrency, seconds))
-                results.append(oip(server.address, model_id, concurrency, seconds, "bioclass OIP (tritonclient)"))
-                if concurrency == 8:
-                    results.append(oip(server.address, f"{model_id}-nobatch", 8, seconds, "bioclass OIP, batching off"))
-                if mlserver is not None:
-                    results.append(oip(f"127.0.0.1:{port}", model_id, concurrency, seconds, "MLServer (tritonclient)"))
+                for index in range(rounds):
+                    print(f"{model_id}, concurrency {concurrency}, round {index + 1} of {rounds}", flush=True)
+                    measured = measure_round(server.address, model_id, concurrency, seconds,
+                                             f"127.0.0.1:{port}" if mlserver is not None else None)
+                    results += [replace(result, round=index) for result in measured]
         return results
     finally:
         server.stop()
@@ -257,10 +254,27 @@ def run(seconds: float, with_mlserver: bool) -> list[Result]:
             stop(mlserver)
 
 
+def measure_round(address: str, model_id: str, concurrency: int, seconds: float, mlserver: str | None) -> list[Result]:
+    results = [in_process(model_id, concurrency, seconds)]
+    if concurrency == 8:
+        results.append(in_process(model_id, 1, seconds, batch=8))
+    results.append(own_api(address, model_id, concurrency, seconds))
+    results.append(oip(address, model_id, concurrency, seconds, "bioclass OIP (tritonclient)"))
+    if concurrency == 8:
+        results.append(oip(address, f"{model_id}-nobatch", 8, seconds, "bioclass OIP, batching off"))
+    if mlserver is not None:
+        results.append(oip(mlserver, model_id, concurrency, seconds, "MLServer (tritonclient)"))
+    return results
+
+
 def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
-    """(what, measured ratio, target or None)."""
-    def rate(model: str, path: str, c: int) -> float:
-        return next((r.images_per_s for r in results if (r.model, r.path, r.concurrency) == (model, path, c)), float("nan"))
+    """(what, median over rounds of the ratio measured in each round, target or None)."""
+    rounds = sorted({r.round for r in results})
+
+    def ratio(model: str, path: str, c: int, base_model: str, base_path: str, base_c: int) -> float:
+        per_round = [_rate(results, model, path, c, index) / _rate(results, base_model, base_path, base_c, index)
+                     for index in rounds]
+        return statistics.median(per_round)
 
     light, heavy = ARCHITECTURES
     oip_path, own_path = "bioclass OIP (tritonclient)", "bioclass own API"
@@ -269,23 +283,39 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
     rows = []
     for c in (1, 8):
         for name, path in (("OIP", oip_path), ("own API", own_path)):
-            rows.append((f"{light}: bioclass {name} / MLServer, c={c}", rate(light, path, c) / rate(light, mlserver, c), 5.0))
+            rows.append((f"{light}: bioclass {name} / MLServer, c={c}", ratio(light, path, c, light, mlserver, c), 5.0))
     for name, path in (("OIP", oip_path), ("own API", own_path)):
         rows.append((f"{light}: bioclass {name} c=1 / in-process batch 1",
-                     rate(light, path, 1) / rate(light, in_process_path, 1), 0.5))
-    rows.append((f"{heavy}: bioclass OIP c=8 / in-process c=8", rate(heavy, oip_path, 8) / rate(heavy, in_process_path, 8), 0.9))
-    rows.append((f"{heavy}: bioclass OIP c=8 / in-process batch 8", rate(heavy, oip_path, 8) / rate(heavy, batch_8, 1), None))
+                     ratio(light, path, 1, light, in_process_path, 1), 0.5))
+    rows.append((f"{heavy}: bioclass OIP c=8 / in-process c=8", ratio(heavy, oip_path, 8, heavy, in_process_path, 8), 0.9))
+    rows.append((f"{heavy}: bioclass OIP c=8 / in-process batch 8", ratio(heavy, oip_path, 8, heavy, batch_8, 1), None))
     for model in (light, heavy):
-        rows.append((f"{model}: batching on / off, OIP c=8", rate(model, oip_path, 8) / rate(model, off, 8), 1.3))
+        rows.append((f"{model}: batching on / off, OIP c=8", ratio(model, oip_path, 8, model, off, 8), 1.3))
     return rows
 
 
-def markdown(results: list[Result], rows, seconds: float, load: str) -> str:
+def _rate(results: list[Result], model: str, path: str, c: int, index: int) -> float:
+    return next((r.images_per_s for r in results
+                 if (r.model, r.path, r.concurrency, r.round) == (model, path, c, index)), float("nan"))
+
+
+def summary(results: list[Result]) -> list[Result]:
+    """One row per model, path and concurrency: the median of each figure over the rounds."""
+    groups: dict[tuple, list[Result]] = {}
+    for r in results:
+        groups.setdefault((r.model, r.path, r.concurrency), []).append(r)
+    return [Result(*key, *(statistics.median(getattr(r, name) for r in group)
+                           for name in ("images_per_s", "p50_ms", "p95_ms")))
+            for key, group in groups.items()]
+
+
+def markdown(results: list[Result], rows, seconds: float, rounds: int, load: str) -> str:
     lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-             f"{seconds:.0f} s per measurement, load average before the run: {load}.", "",
+             f"{rounds} rounds of {seconds:.0f} s per measurement (medians over the rounds; each ratio is "
+             f"the median of the ratios measured within one round), load average before the run: {load}.", "",
              "| model | path | concurrency | img/s | p50 ms | p95 ms |", "|---|---|---:|---:|---:|---:|"]
     lines += [f"| {r.model} | {r.path} | {r.concurrency} | {r.images_per_s:.1f} | {r.p50_ms:.2f} | {r.p95_ms:.2f} |"
-              for r in results]
+              for r in summary(results)]
     lines += ["", "| ratio | measured | target |", "|---|---:|---:|"]
     lines += [f"| {what} | {value:.2f} | {'' if target is None else ('>= %.1f ' % target) + ('met' if value >= target else 'MISSED')} |"
               for what, value, target in rows]
@@ -301,20 +331,22 @@ def write_readme(table: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="3 s per measurement (default)")
-    parser.add_argument("--full", action="store_true", help="10 s per measurement; records bench/README.md")
+    parser.add_argument("--quick", action="store_true", help="one round of 3 s per measurement (default)")
+    parser.add_argument("--full", action="store_true", help="3 rounds of 5 s per measurement; records bench/README.md")
+    parser.add_argument("--rounds", type=int, help="rounds per model and concurrency (overrides --quick/--full)")
     parser.add_argument("--seconds", type=float, help="seconds per measurement (overrides --quick/--full)")
     parser.add_argument("--no-mlserver", action="store_true", help="skip MLServer (no bench/.venv-mlserver)")
     parser.add_argument("--write", action="store_true", help="record the table in bench/README.md")
     args = parser.parse_args()
-    seconds = args.seconds or (10.0 if args.full else 3.0)
+    seconds = args.seconds or (5.0 if args.full else 3.0)
+    rounds = args.rounds or (3 if args.full else 1)
     if not args.no_mlserver and not MLSERVER.exists():
         parser.error("MLServer is not installed: run bench/setup_mlserver.sh (or pass --no-mlserver)")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     subprocess.run([sys.executable, "-c", "import serving; serving.export_models()"], cwd=BENCH, check=True)
-    results = run(seconds, not args.no_mlserver)
+    results = run(seconds, not args.no_mlserver, rounds)
     rows = ratios(results)
-    table = markdown(results, rows, seconds, load)
+    table = markdown(results, rows, seconds, rounds, load)
     print("\n" + table)
     if args.full or args.write:
         write_readme(table)

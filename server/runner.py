@@ -22,6 +22,9 @@ from bioclass.server.session import ModelSession, SessionCrashed
 from bioclass.server.statistics import ModelStats
 
 log = logging.getLogger(__name__)
+# Batches up to this size reach the model process straight from the event loop; copying a larger
+# one into shared memory (milliseconds) is left to the instance's thread.
+INLINE_MAX_BYTES = 4 * 1024 * 1024
 
 
 class _Instance:
@@ -163,16 +166,13 @@ class ModelRunner:
 
     async def _work(self, instance: _Instance) -> None:
         """Take batches from the queue and run them on one instance, for as long as it lives."""
-        loop = asyncio.get_running_loop()
         while True:
             batch = await self._queue.take(self.max_batch_size)
             if instance.session is None and not await self._restart(instance, batch):
                 continue
             begun = time.perf_counter()
-            rows = [p.rows for p in batch]  # stacked in the instance's thread, not on the event loop
             try:
-                probabilities, compute_ms = await loop.run_in_executor(instance.executor, self._forward,
-                                                                       instance, rows)
+                probabilities, compute_ms = await self._forward(instance, [p.rows for p in batch])
             except asyncio.CancelledError:
                 _fail(batch, Unavailable(f"model {self.card.id} was unloaded"))
                 raise
@@ -211,8 +211,7 @@ class ModelRunner:
             return
         begun = time.perf_counter()
         try:
-            probabilities, compute_ms = await asyncio.get_running_loop().run_in_executor(
-                instance.executor, self._forward, instance, [p.rows for p in batch])
+            probabilities, compute_ms = await self._forward(instance, [p.rows for p in batch])
         except Exception as error:  # noqa: BLE001 - the callers learn why; the worker lives on
             _fail(batch, error)
             return
@@ -222,13 +221,11 @@ class ModelRunner:
     async def _retry_alone(self, instance: _Instance, batch: list[Pending], exc: BioclassError) -> None:
         """Run a failed merged batch request by request; when each then succeeds, the network refuses
         merged batches (e.g. a fixed batch axis) and this model stops merging."""
-        loop = asyncio.get_running_loop()
         failures = 0
         for pending in batch:
             begun = time.perf_counter()
             try:
-                probabilities, ms = await loop.run_in_executor(instance.executor, self._forward, instance,
-                                                               [pending.rows])
+                probabilities, ms = await self._forward(instance, [pending.rows])
             except Exception as error:  # noqa: BLE001 - each caller gets its own failure
                 _fail([pending], error)
                 failures += 1
@@ -240,13 +237,17 @@ class ModelRunner:
                         "batching is off for this model", self.card.id, len(batch), exc.message)
             self.max_batch_size = 1
 
-    def _forward(self, instance: _Instance, parts: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    async def _forward(self, instance: _Instance, parts: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        """Probabilities and milliseconds of one forward pass on one instance."""
         session = instance.session
         if session is None:
             raise Unavailable(f"model {self.card.id} was unloaded")
         started = time.perf_counter()
         try:
-            raw = session.forward_parts(parts)
+            if sum(part.nbytes for part in parts) <= INLINE_MAX_BYTES:
+                raw = await session.forward_parts_async(parts)
+            else:
+                raw = await asyncio.get_running_loop().run_in_executor(instance.executor, session.forward_parts, parts)
         except SessionCrashed:
             self._drop_session(instance, session)
             raise

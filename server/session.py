@@ -10,6 +10,7 @@ One request is in flight per session at a time.
 """
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -47,9 +48,31 @@ class ModelSession:
 
     def forward_parts(self, parts: list[np.ndarray]) -> np.ndarray:
         """One forward pass over the parts stacked along the batch axis (copied once, straight to the child)."""
+        return self._request(self._forward_message(parts))
+
+    async def forward_parts_async(self, parts: list[np.ndarray]) -> np.ndarray:
+        """forward_parts without a thread: the event loop waits for the child's answer on the pipe
+        (two thread hand-offs fewer per batch)."""
+        message = self._forward_message(parts)
+        loop = asyncio.get_running_loop()
+        answered = loop.create_future()
+        descriptor = self._conn.fileno()
+        try:
+            self._conn.send(message)
+            loop.add_reader(descriptor, lambda: answered.done() or answered.set_result(None))
+            try:
+                await answered
+            finally:
+                loop.remove_reader(descriptor)
+            reply = self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            raise SessionCrashed(self._crash_reason()) from None
+        return self._answer(reply)
+
+    def _forward_message(self, parts: list[np.ndarray]) -> tuple:
         nbytes = sum(part.nbytes for part in parts)
         if nbytes < SHARED_MIN_BYTES:
-            return self._request(("forward", parts[0] if len(parts) == 1 else np.concatenate(parts)))
+            return ("forward", parts[0] if len(parts) == 1 else np.concatenate(parts))
         shape = (sum(len(part) for part in parts), *parts[0].shape[1:])
         block = self._shared_block(nbytes)
         batch = np.ndarray(shape, parts[0].dtype, buffer=block.buf)
@@ -57,7 +80,7 @@ class ModelSession:
         for part in parts:
             batch[offset:offset + len(part)] = part
             offset += len(part)
-        return self._request(("forward_shared", block.name, shape, batch.dtype.str))
+        return ("forward_shared", block.name, shape, batch.dtype.str)
 
     def _shared_block(self, size: int) -> shared_memory.SharedMemory:
         """The input block, replaced by a larger one when a batch does not fit."""
@@ -86,6 +109,10 @@ class ModelSession:
             reply = self._conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
+        return self._answer(reply)
+
+    @staticmethod
+    def _answer(reply: tuple):
         if reply[0] == "ok":
             return reply[1]
         _, code, text = reply
