@@ -44,7 +44,9 @@ class BioclassServer:
         self.settings = settings
         self.service = ClassifierService(settings)
         limit = settings.max_message_bytes
-        interceptors = [AccessInterceptor(settings.token, settings.read_only)]
+        # Without a token or read-only mode there is nothing to check: no interceptor, no per-call cost.
+        guarded = bool(settings.token) or settings.read_only
+        interceptors = [AccessInterceptor(settings.token, settings.read_only)] if guarded else []
         self.server = grpc.aio.server(interceptors=interceptors,
                                       options=[("grpc.max_receive_message_length", limit),
                                                ("grpc.max_send_message_length", limit)])
