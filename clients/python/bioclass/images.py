@@ -107,7 +107,8 @@ def tensor_to_array(tensor: pb.Tensor, max_pixels: int) -> np.ndarray:
     if len(tensor.data) != expected:
         raise InvalidArgument(f"tensor data has {len(tensor.data)} bytes; shape {list(shape)} of "
                               f"{dtype.name} needs {expected}")
-    array = np.frombuffer(tensor.data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    # A read-only view of the message's bytes: preprocessing never writes into its input.
+    array = np.frombuffer(tensor.data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
     return np.moveaxis(array, 0, -1) if axes == "cyx" else array
 
 
