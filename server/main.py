@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -23,7 +24,7 @@ def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True, py4j_port
         if py4j_port is not None:
             from bioclass.py4j_gateway import start_gateway
 
-            gateway = start_gateway(py4j_port, server.address)
+            gateway = start_gateway(py4j_port, server.address, **_gateway_connection(server.settings))
             print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)
         if server.metrics_port is not None:
             print(f"bioclass metrics on http://{format_address(server.settings.host, server.metrics_port)}/metrics",
@@ -33,3 +34,14 @@ def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True, py4j_port
 
     asyncio.run(serve(settings, ready))
     return 0
+
+
+def _gateway_connection(settings: Settings) -> dict:
+    """The in-process py4j gateway is a client of this server: it sends the server's own token and, on a
+    TLS port, trusts $BIOCLASS_TLS_CA or else the server's certificate file (enough when that file
+    holds the chain up to its CA, or the certificate is self-signed). A client certificate for mutual
+    TLS comes from $BIOCLASS_TLS_CERT and $BIOCLASS_TLS_KEY, as for any Python client."""
+    connection: dict = {"token": settings.token}
+    if settings.tls_cert:
+        connection["ca_cert"] = os.environ.get("BIOCLASS_TLS_CA") or str(settings.tls_cert)
+    return connection

@@ -58,7 +58,9 @@ protoc --proto_path="$REPO/protos" \
   --java_out="$BUILD/generated" --grpc-java_out="$BUILD/generated" \
   "$REPO"/protos/bioclass/v1/*.proto
 
-find "$BUILD/generated" "$HERE/src/main/java" -name '*.java' > "$BUILD/sources.txt"
+# src/netty: the JDK-ALPN helper for Debian's unshaded Netty (GrpcBioclassClient loads it by name; the
+# QuPath and Icy builds, on grpc-netty-shaded, leave it out).
+find "$BUILD/generated" "$HERE/src/main/java" "$HERE/src/netty/java" -name '*.java' > "$BUILD/sources.txt"
 javac --release 8 -nowarn -encoding UTF-8 -d "$BUILD/classes" \
   -cp "$(paste -sd: "$BUILD/classpath.txt")" @"$BUILD/sources.txt"
 jar --create --file "$JAR" -C "$BUILD/classes" .

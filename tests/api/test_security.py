@@ -1,6 +1,4 @@
 """Bearer token, read-only mode and (mutual) TLS on a real server."""
-import subprocess
-
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -9,22 +7,7 @@ from bioclass.client import Client
 from bioclass.errors import BioclassError, PermissionDenied
 from models import solid_image
 from server_process import ServerProcess
-
-
-def make_pki(folder):
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl."""
-    def run(*args):
-        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=bioclass test CA")
-    for name, extension in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-            "-subj", f"/CN={name}")
-        (folder / f"{name}.ext").write_text(extension + "\n")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
-    return folder
+from tls_support import make_pki
 
 
 def test_token_required_health_open(test_zoo, tmp_path):

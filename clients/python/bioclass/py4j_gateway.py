@@ -8,6 +8,10 @@ Besides listing and classifying it explains (the map as base64 little-endian flo
 server-side folder (py4j has no streams: Java polls getJob to watch a job).
 
     python -m bioclass.py4j_gateway --port 25334 --server 127.0.0.1:50051
+
+The gateway's own channel to the server takes the Python client's token and TLS settings:
+--token-file, --tls-ca, --tls-cert, --tls-key, or BIOCLASS_TOKEN and BIOCLASS_TLS_* (see
+bioclass.connection); the Java side only ever talks to the gateway on 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import base64
 import json
 import logging
 import threading
+from pathlib import Path
 
 import numpy as np
 from py4j.clientserver import ClientServer, JavaParameters, PythonParameters
@@ -96,10 +101,12 @@ class Gateway:
         self._client.close()
 
 
-def start_gateway(port: int, server_address: str) -> Gateway:
-    """Serve the entry point on 127.0.0.1:`port` (0 picks a free port) in background threads."""
+def start_gateway(port: int, server_address: str, *, token: str | None = None, ca_cert: str | None = None,
+                  client_cert: str | None = None, client_key: str | None = None) -> Gateway:
+    """Serve the entry point on 127.0.0.1:`port` (0 picks a free port) in background threads; the
+    connection settings go to the gateway's Client (unset ones come from the environment)."""
     logging.getLogger("py4j").setLevel(logging.WARNING)  # py4j logs every call at INFO
-    client = Client(server_address)
+    client = Client(server_address, token=token, ca_cert=ca_cert, client_cert=client_cert, client_key=client_key)
     server = ClientServer(
         java_parameters=JavaParameters(auto_convert=True),
         python_parameters=PythonParameters(address="127.0.0.1", port=port, daemonize=True,
@@ -163,8 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bioclass.py4j_gateway", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=25334, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--server", default=None, help="bioclass server address (default $BIOCLASS_SERVER)")
+    parser.add_argument("--token-file", default=None, help="file whose first line is the server's token "
+                                                          "(default $BIOCLASS_TOKEN)")
+    parser.add_argument("--tls-ca", default=None, help="PEM CA the server's certificate chains to: use TLS "
+                                                      "(default $BIOCLASS_TLS_CA)")
+    parser.add_argument("--tls-cert", default=None, help="PEM client certificate for mutual TLS ($BIOCLASS_TLS_CERT)")
+    parser.add_argument("--tls-key", default=None, help="PEM key of --tls-cert ($BIOCLASS_TLS_KEY)")
     args = parser.parse_args(argv)
-    gateway = start_gateway(args.port, args.server or default_address())
+    token = Path(args.token_file).read_text(encoding="utf-8").splitlines()[0].strip() if args.token_file else None
+    gateway = start_gateway(args.port, args.server or default_address(), token=token, ca_cert=args.tls_ca,
+                            client_cert=args.tls_cert, client_key=args.tls_key)
     print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)
     try:
         threading.Event().wait()

@@ -24,14 +24,20 @@ from server_process import ServerProcess  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def napari_server(tmp_path_factory):
-    """A real `bioclass serve` with brightness-onnx (white → bright, black → dark) and the built-in zoo."""
+def napari_zoo(tmp_path_factory) -> Path:
+    """A zoo with brightness-onnx only (white → bright, black → dark)."""
     zoo = tmp_path_factory.mktemp("napari-zoo")
     # In a subprocess, as tests/conftest.py does, so this process never imports torch.
     build = "import sys; from pathlib import Path; from models import build_onnx; build_onnx(Path(sys.argv[1]))"
     subprocess.run([sys.executable, "-c", build, str(zoo)], cwd=REPO / "tests", check=True, capture_output=True,
                    timeout=300)
-    process = ServerProcess("--zoo", str(zoo), work_dir=tmp_path_factory.mktemp("napari-work"))
+    return zoo
+
+
+@pytest.fixture(scope="session")
+def napari_server(napari_zoo, tmp_path_factory):
+    """A real `bioclass serve` with brightness-onnx and the built-in zoo."""
+    process = ServerProcess("--zoo", str(napari_zoo), work_dir=tmp_path_factory.mktemp("napari-work"))
     yield process
     process.stop()
 

@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLab
 from bioclass.client import Client, default_address
 from napari_bioclass.annotate_tab import AnnotateTab
 from napari_bioclass.classify import describe_error
+from napari_bioclass.connection import ConnectionFields
 from napari_bioclass.controls import button
 from napari_bioclass.layers import (Job, classify_jobs, explanation_job, image_layers, job_for, result_text,
                                     shown_slice, store_rows)
@@ -74,6 +75,11 @@ class ClassifierWidget(QWidget):
         row.addWidget(self.address)
         self.connect_button = button("Connect", self.connect, row)
         form.addRow("Address", row)
+        self.connection = ConnectionFields()
+        self.connection.setVisible(False)
+        self.connection_button = button("Token and TLS…", self._toggle_connection)
+        form.addRow(self.connection_button)
+        form.addRow(self.connection)
         self.model_box = QComboBox()
         # Long "id — name (framework)" entries must not widen the dock.
         self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -91,9 +97,17 @@ class ClassifierWidget(QWidget):
         """(Re)connect to the address typed in and list its models, in the worker thread."""
         if self.client is not None:
             self.client.close()
-        self.client = Client(self.address.text().strip() or default_address())
+            self.client = None
         self.model_box.clear()
+        try:
+            self.client = Client(self.address.text().strip() or default_address(), **self.connection.client_options())
+        except OSError as error:  # a certificate or key file that cannot be read
+            self._show_error(f"Cannot read a TLS file: {error}")
+            return
         self._start(self.client.models, on_returned=self._fill_models, message="Connecting...")
+
+    def _toggle_connection(self) -> None:
+        self.connection.setVisible(self.connection.isHidden())
 
     def classify_selected(self) -> None:
         self._classify([job_for(layer) for layer in image_layers(self.viewer.layers.selection)])

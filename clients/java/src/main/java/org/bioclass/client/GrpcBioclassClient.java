@@ -1,7 +1,6 @@
 package org.bioclass.client;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -23,7 +22,11 @@ import org.bioclass.v1.ListModelsRequest;
 import org.bioclass.v1.PredictRequest;
 import org.bioclass.v1.PredictStreamResponse;
 
-/** The client over grpc-java (plaintext): {@code new GrpcBioclassClient("127.0.0.1:50051")}. */
+/**
+ * The client over grpc-java: {@code new GrpcBioclassClient("127.0.0.1:50051")}, with the token and TLS
+ * settings of the environment (see {@link ConnectionSettings}), or
+ * {@code new GrpcBioclassClient(address, new ConnectionSettings().tokenFile(f).caCertificate(ca))}.
+ */
 public final class GrpcBioclassClient implements BioclassClient {
     public static final long DEFAULT_DEADLINE_SECONDS = 60;
     private static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -32,17 +35,25 @@ public final class GrpcBioclassClient implements BioclassClient {
     private final long deadlineSeconds;
     private final ManagedChannel channel;
 
+    /** Token and TLS from BIOCLASS_TOKEN, BIOCLASS_TLS_CA, BIOCLASS_TLS_CERT, BIOCLASS_TLS_KEY (unset: plaintext). */
     public GrpcBioclassClient(String address) {
         this(address, DEFAULT_DEADLINE_SECONDS);
     }
 
     /** Every call fails with DEADLINE_EXCEEDED after deadlineSeconds (a stream: for the whole stream). */
     public GrpcBioclassClient(String address, long deadlineSeconds) {
+        this(address, ConnectionSettings.fromEnvironment(), deadlineSeconds);
+    }
+
+    public GrpcBioclassClient(String address, ConnectionSettings connection) {
+        this(address, connection, DEFAULT_DEADLINE_SECONDS);
+    }
+
+    /** Throws BioclassException INVALID_ARGUMENT when a certificate, key or token file cannot be used. */
+    public GrpcBioclassClient(String address, ConnectionSettings connection, long deadlineSeconds) {
         this.address = address;
         this.deadlineSeconds = deadlineSeconds;
-        // Whichever transport is on the classpath (grpc-netty, grpc-netty-shaded, grpc-okhttp) serves.
-        this.channel = ManagedChannelBuilder.forTarget(address).usePlaintext()
-                .maxInboundMessageSize(MAX_MESSAGE_BYTES).build();
+        this.channel = Channels.open(address, connection, MAX_MESSAGE_BYTES);
     }
 
     public String address() {
@@ -154,8 +165,8 @@ public final class GrpcBioclassClient implements BioclassClient {
     private BioclassException toException(Status status) {
         String code = status.getCode().name();
         if (status.getCode() == Status.Code.UNAVAILABLE) {
-            String reason = status.getCause() != null ? status.getCause().getMessage() : status.getDescription();
-            return new BioclassException(code, "cannot reach the bioclass server at " + address + ": " + reason);
+            return new BioclassException(code, "cannot reach the bioclass server at " + address + ": "
+                    + unavailableReason(status));
         }
         if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
             return new BioclassException(code, "no answer from the bioclass server at " + address + " within "
@@ -163,6 +174,22 @@ public final class GrpcBioclassClient implements BioclassClient {
         }
         String description = status.getDescription();
         return new BioclassException(code, description == null || description.isEmpty() ? code : description);
+    }
+
+    /** The first cause with a message (a refused TLS handshake often has none on top), else the description;
+     * one line (Netty appends its pipeline on more lines). */
+    private static String unavailableReason(Status status) {
+        String reason = status.getDescription();
+        for (Throwable cause = status.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause.getMessage() != null && !cause.getMessage().isEmpty()) {
+                reason = cause.getMessage();
+                break;
+            }
+            if (cause.getCause() == cause) {
+                break;
+            }
+        }
+        return reason == null ? status.getCode().name() : reason.split("\n", 2)[0].trim();
     }
 
     /** Gathers a stream's responses; await() rethrows the stream's failure as the grpc exception. */

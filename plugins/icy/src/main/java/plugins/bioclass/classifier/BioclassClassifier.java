@@ -7,6 +7,7 @@ import java.awt.Rectangle;
 import java.util.ArrayList;
 import java.util.List;
 import org.bioclass.client.BioclassException;
+import org.bioclass.client.ConnectionSettings;
 import org.bioclass.client.GrpcBioclassClient;
 import org.bioclass.client.RegionResult;
 import org.bioclass.client.Tile;
@@ -18,12 +19,18 @@ import plugins.adufour.ezplug.EzVarText;
 /**
  * Icy plugin "bioclass classifier": classifies every plane of the active sequence (each 2-D ROI's
  * bounds, or the whole plane), names each ROI after its class and prints the rows to the console.
- * Glue only: the work is in PlaneRegions and the client's TileClassifier.
+ * Token and TLS: a token file (never the token itself), the CA certificate and, for mutual TLS, a client
+ * certificate and PKCS#8 key; empty fields fall back to BIOCLASS_TOKEN and BIOCLASS_TLS_*.
+ * Glue only: the work is in PlaneRegions and the client's TileClassifier and ConnectionSettings.
  */
 public class BioclassClassifier extends EzPlug {
     private final EzVarText server = new EzVarText("server");
     private final EzVarText model = new EzVarText("model");
     private final EzVarInteger top = new EzVarInteger("top", 1, 1, 100, 1);
+    private final EzVarText tokenFile = new EzVarText("token file");
+    private final EzVarText caCertificate = new EzVarText("TLS CA certificate");
+    private final EzVarText clientCertificate = new EzVarText("client certificate");
+    private final EzVarText clientKey = new EzVarText("client key (PKCS#8)");
 
     @Override
     protected void initialize() {
@@ -31,6 +38,16 @@ public class BioclassClassifier extends EzPlug {
         addEzComponent(server);
         addEzComponent(model);
         addEzComponent(top);
+        addEzComponent(tokenFile);
+        addEzComponent(caCertificate);
+        addEzComponent(clientCertificate);
+        addEzComponent(clientKey);
+    }
+
+    private ConnectionSettings connection() {
+        return ConnectionSettings.fromEnvironment().tokenFile(tokenFile.getValue())
+                .caCertificate(caCertificate.getValue())
+                .clientCertificate(clientCertificate.getValue(), clientKey.getValue());
     }
 
     @Override
@@ -47,7 +64,7 @@ public class BioclassClassifier extends EzPlug {
             names.add(roi.getName());
             bounds.add(roi.getBounds());
         }
-        try (GrpcBioclassClient client = new GrpcBioclassClient(server.getValue())) {
+        try (GrpcBioclassClient client = new GrpcBioclassClient(server.getValue(), connection())) {
             TileClassifier classifier = new TileClassifier(client, model.getValue(), top.getValue());
             for (int t = 0; t < sequence.getSizeT(); t++) {
                 for (int z = 0; z < sequence.getSizeZ(); z++) {

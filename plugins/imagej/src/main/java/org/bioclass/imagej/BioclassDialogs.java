@@ -14,7 +14,7 @@ import org.bioclass.client.ModelInfo;
  */
 final class BioclassDialogs {
     static final String DEFAULT_SERVER = "127.0.0.1:50051";
-    private static final String SERVER_PREF = "bioclass.server";
+    static final String SERVER_PREF = "bioclass.server";
     private static final String MODEL_PREF = "bioclass.model";
     private static final String TOP_PREF = "bioclass.top";
 

@@ -28,7 +28,7 @@ public class Classify_Folder implements PlugIn {
             Failures.report("not a folder: " + folder);
             return;
         }
-        try (GrpcBioclassClient client = new GrpcBioclassClient(serverAndFolder[0])) {
+        try (GrpcBioclassClient client = ServerConnection.open(serverAndFolder[0])) {
             BioclassDialogs.ModelChoice choice = BioclassDialogs.askModel(TITLE, client);
             if (choice != null) {
                 classifyAll(folder, new SliceClassifier(client, choice.modelId, choice.top));

@@ -28,7 +28,7 @@ public class Classify_Image implements PlugInFilter {
         if (server == null) {
             return;
         }
-        try (GrpcBioclassClient client = new GrpcBioclassClient(server)) {
+        try (GrpcBioclassClient client = ServerConnection.open(server)) {
             BioclassDialogs.ModelChoice choice = BioclassDialogs.askModel(TITLE, client);
             if (choice == null) {
                 return;

@@ -44,7 +44,7 @@ public class Explain_Image implements PlugInFilter {
             return;
         }
         // Grad-CAM and occlusion on a large model take a while: a longer deadline than classifying.
-        try (GrpcBioclassClient client = new GrpcBioclassClient(server, 300)) {
+        try (GrpcBioclassClient client = ServerConnection.open(server, 300)) {
             GenericDialog dialog = new GenericDialog(TITLE);
             String[] ids = modelIds(client.listModels());
             dialog.addChoice("model", ids, Prefs.get("bioclass.model", ids[0]));

@@ -21,7 +21,7 @@ public class List_Models implements PlugIn {
         if (server == null) {
             return;
         }
-        try (GrpcBioclassClient client = new GrpcBioclassClient(server)) {
+        try (GrpcBioclassClient client = ServerConnection.open(server)) {
             ResultsTable table = new ResultsTable();
             for (ModelInfo model : client.listModels()) {
                 String labels = String.join(";", model.labels());

@@ -56,7 +56,7 @@ public class Train_From_Folder implements PlugIn {
             Failures.report("no folder given");
             return;
         }
-        try (GrpcBioclassClient client = new GrpcBioclassClient(server)) {
+        try (GrpcBioclassClient client = ServerConnection.open(server)) {
             train(client, folder, settings);
         } catch (BioclassException failure) {
             Failures.report(failure);

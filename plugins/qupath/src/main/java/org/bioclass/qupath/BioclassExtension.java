@@ -5,13 +5,16 @@ import qupath.lib.common.Version;
 import qupath.lib.gui.QuPathGUI;
 import qupath.lib.gui.extensions.QuPathExtension;
 
-/** Adds Extensions>bioclass>Classify selected objects (glue only: the work is in RegionClassifier). */
+/** Adds Extensions>bioclass>Classify selected objects and Server settings (glue only: the work is in
+ * RegionClassifier and the Java client). */
 public class BioclassExtension implements QuPathExtension {
     @Override
     public void installExtension(QuPathGUI qupath) {
         MenuItem classify = new MenuItem("Classify selected objects");
         classify.setOnAction(event -> new ClassifyObjectsCommand(qupath).run());
-        qupath.getMenu("Extensions>bioclass", true).getItems().add(classify);
+        MenuItem settings = new MenuItem("Server settings...");
+        settings.setOnAction(event -> ServerSettings.edit());
+        qupath.getMenu("Extensions>bioclass", true).getItems().addAll(classify, settings);
     }
 
     @Override

@@ -36,14 +36,16 @@ final class ClassifyObjectsCommand implements Runnable {
             Dialogs.showErrorMessage("bioclass", "Select the objects to classify first.");
             return;
         }
-        String server = Dialogs.showInputDialog("bioclass", "Server (host:port)", "127.0.0.1:50051");
+        String server = Dialogs.showInputDialog("bioclass", "Server (host:port)", ServerSettings.SERVER.get());
         String model = server == null ? null : Dialogs.showInputDialog("bioclass", "Model id", "");
         Double downsample = model == null ? null : Dialogs.showInputDialog("bioclass", "Downsample", 1.0);
         if (downsample == null) {
             return;
         }
         List<PathObject> objects = new ArrayList<>(imageData.getHierarchy().getSelectionModel().getSelectedObjects());
-        try (GrpcBioclassClient client = new GrpcBioclassClient(server)) {
+        ServerSettings.SERVER.set(server.trim());
+        // Token and TLS from Extensions>bioclass>Server settings (or the BIOCLASS_* environment variables).
+        try (GrpcBioclassClient client = ServerSettings.open(server.trim())) {
             RegionClassifier classifier = new RegionClassifier(client, model, 0);
             List<RegionResult> results = classifier.classify(regions(imageData.getServer(), objects, downsample));
             apply(classifier, objects, results);
