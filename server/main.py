@@ -19,20 +19,27 @@ def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True, py4j_port
     zoos = (list(settings.zoo_dirs) if builtin else []) + extra_zoos
     settings = settings.model_copy(update={"zoo_dirs": zoos})
 
+    gateways = []
+
     def ready(server: BioclassServer) -> None:
         zoo = server.service.zoo
         if py4j_port is not None:
             from bioclass.py4j_gateway import start_gateway
 
-            gateway = start_gateway(py4j_port, server.address, **_gateway_connection(server.settings))
+            gateways.append(gateway := start_gateway(py4j_port, server.address, **_gateway_connection(server.settings)))
             print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)
+            print(f"bioclass py4j gateway auth token in {gateway.auth_token_file}", flush=True)
         if server.metrics_port is not None:
             print(f"bioclass metrics on http://{format_address(server.settings.host, server.metrics_port)}/metrics",
                   flush=True)
         print(f"bioclass ready on {server.address} ({len(zoo.runners)} models, {len(zoo.problems)} zoo problems)",
               flush=True)
 
-    asyncio.run(serve(settings, ready))
+    try:
+        asyncio.run(serve(settings, ready))
+    finally:
+        for gateway in gateways:
+            gateway.stop()
     return 0
 
 

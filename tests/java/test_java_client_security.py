@@ -4,8 +4,10 @@ SecurityCheck makes a unary call, a client stream (predictMany) and a server str
 unknown job: NOT_FOUND once the token passed) and prints each outcome."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +133,16 @@ def test_standalone_py4j_gateway_takes_token_file_and_ca(java_build, tls_token_s
     finally:
         gateway.terminate()
         gateway.wait(10)
+
+
+def test_py4j_gateway_refuses_a_java_client_without_its_auth_token(java_build, py4j_server):
+    """The gateway holds the server's credentials, so it answers only Java that shows the gateway's own
+    token (left in ~/.bioclass/py4j-PORT.token, mode 600): a wrong one is UNAUTHENTICATED."""
+    token_file = Path.home() / ".bioclass" / f"py4j-{py4j_server.gateway_port}.token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    command = ["java", "-cp", java_build.classpath(java_build.test_classes), "org.bioclass.client.ClientCheck", "py4j",
+               str(py4j_server.gateway_port), MODEL]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=90,
+                             env={**os.environ, "BIOCLASS_PY4J_TOKEN": "not-the-gateway-token"})
+    assert refused.returncode != 0
+    assert "UNAUTHENTICATED" in refused.stderr and "refused the auth token" in refused.stderr, refused.stderr[-2000:]

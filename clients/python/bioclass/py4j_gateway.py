@@ -9,6 +9,10 @@ server-side folder (py4j has no streams: Java polls getJob to watch a job).
 
     python -m bioclass.py4j_gateway --port 25334 --server 127.0.0.1:50051
 
+Java authenticates to the gateway with a random token the gateway writes to
+~/.bioclass/py4j-<port>.token (mode 600; $BIOCLASS_PY4J_TOKEN_DIR moves it), which
+Py4jBioclassClient reads by itself.
+
 The gateway's own channel to the server takes the Python client's token and TLS settings:
 --token-file, --tls-ca, --tls-cert, --tls-key, or BIOCLASS_TOKEN and BIOCLASS_TLS_* (see
 bioclass.connection); the Java side only ever talks to the gateway on 127.0.0.1.
@@ -19,6 +23,8 @@ import argparse
 import base64
 import json
 import logging
+import os
+import secrets
 import threading
 from pathlib import Path
 
@@ -89,16 +95,39 @@ class GatewayEntryPoint:
 
 
 class Gateway:
-    """A running gateway: `.port` is the port Java connects to; `stop()` closes it and its client."""
+    """A running gateway: `.port` is the port Java connects to; `stop()` closes it and its client.
 
-    def __init__(self, server: ClientServer, client: Client):
+    Java must present `.auth_token`, which the gateway leaves in `.auth_token_file` (readable by its
+    owner only): other local users cannot borrow the gateway's server token or certificates.
+    """
+
+    def __init__(self, server: ClientServer, client: Client, auth_token: str):
         self._server = server
         self._client = client
         self.port: int = server.get_callback_server().get_listening_port()
+        self.auth_token = auth_token
+        self.auth_token_file = write_auth_token(self.port, auth_token)
 
     def stop(self) -> None:
         self._server.shutdown()
         self._client.close()
+        self.auth_token_file.unlink(missing_ok=True)
+
+
+def auth_token_path(port: int) -> Path:
+    """Where the gateway on `port` leaves its auth token: $BIOCLASS_PY4J_TOKEN_DIR or ~/.bioclass."""
+    folder = os.environ.get("BIOCLASS_PY4J_TOKEN_DIR") or Path.home() / ".bioclass"
+    return Path(folder) / f"py4j-{port}.token"
+
+
+def write_auth_token(port: int, auth_token: str) -> Path:
+    path = auth_token_path(port)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a stale file may belong to someone else's mode; start afresh
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(auth_token + "\n")
+    return path
 
 
 def start_gateway(port: int, server_address: str, *, token: str | None = None, ca_cert: str | None = None,
@@ -107,12 +136,13 @@ def start_gateway(port: int, server_address: str, *, token: str | None = None, c
     connection settings go to the gateway's Client (unset ones come from the environment)."""
     logging.getLogger("py4j").setLevel(logging.WARNING)  # py4j logs every call at INFO
     client = Client(server_address, token=token, ca_cert=ca_cert, client_cert=client_cert, client_key=client_key)
+    auth_token = secrets.token_urlsafe(32)
     server = ClientServer(
-        java_parameters=JavaParameters(auto_convert=True),
+        java_parameters=JavaParameters(auto_convert=True, auth_token=auth_token),
         python_parameters=PythonParameters(address="127.0.0.1", port=port, daemonize=True,
-                                           daemonize_connections=True),
+                                           daemonize_connections=True, auth_token=auth_token),
         python_server_entry_point=GatewayEntryPoint(client))
-    return Gateway(server, client)
+    return Gateway(server, client, auth_token)
 
 
 # ---- JSON answers ------------------------------------------------------------------------------
@@ -181,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     gateway = start_gateway(args.port, args.server or default_address(), token=token, ca_cert=args.tls_ca,
                             client_cert=args.tls_cert, client_key=args.tls_key)
     print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)
+    print(f"bioclass py4j gateway auth token in {gateway.auth_token_file}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -1,6 +1,11 @@
 package org.bioclass.client;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.net.UnknownHostException;
@@ -28,10 +33,23 @@ public final class Py4jBioclassClient implements BioclassClient {
 
     /** Calls fail after readTimeoutSeconds without an answer. */
     public Py4jBioclassClient(int port, long readTimeoutSeconds) {
+        this(port, readTimeoutSeconds, gatewayAuthToken(port));
+    }
+
+    /**
+     * authToken: the gateway's own token (not the server's), which the gateway writes to
+     * ~/.bioclass/py4j-PORT.token; the other constructors read it from there, from
+     * $BIOCLASS_PY4J_TOKEN_DIR/py4j-PORT.token, or from $BIOCLASS_PY4J_TOKEN.
+     */
+    public Py4jBioclassClient(int port, long readTimeoutSeconds, String authToken) {
         this.port = port;
-        this.connection = new ClientServer.ClientServerBuilder().pythonAddress(loopback()).pythonPort(port)
-                .readTimeout((int) Math.min(Integer.MAX_VALUE, readTimeoutSeconds * 1000))
-                .autoStartJavaServer(false).enableMemoryManagement(false).build();
+        ClientServer.ClientServerBuilder builder = new ClientServer.ClientServerBuilder().pythonAddress(loopback())
+                .pythonPort(port).readTimeout((int) Math.min(Integer.MAX_VALUE, readTimeoutSeconds * 1000))
+                .autoStartJavaServer(false).enableMemoryManagement(false);
+        if (authToken != null && !authToken.isEmpty()) {
+            builder.authToken(authToken);
+        }
+        this.connection = builder.build();
         this.gateway = (Py4jEntryPoint) connection.getPythonServerEntryPoint(new Class[] {Py4jEntryPoint.class});
     }
 
@@ -182,11 +200,41 @@ public final class Py4jBioclassClient implements BioclassClient {
     }
 
     /** The gateway's JSON answer as a map; its "error" member becomes a BioclassException. */
+    private static boolean refusedAuthToken(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            if (String.valueOf(cause.getMessage()).startsWith("Authentication with callback server unsuccessful")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The token the gateway on this port left for its owner, or null when there is none to read. */
+    static String gatewayAuthToken(int port) {
+        String fromEnvironment = System.getenv("BIOCLASS_PY4J_TOKEN");
+        if (fromEnvironment != null && !fromEnvironment.isEmpty()) {
+            return fromEnvironment.trim();
+        }
+        String folder = System.getenv("BIOCLASS_PY4J_TOKEN_DIR");
+        Path file = (folder != null && !folder.isEmpty() ? Paths.get(folder)
+                : Paths.get(System.getProperty("user.home"), ".bioclass")).resolve("py4j-" + port + ".token");
+        try {
+            return new String(Files.readAllBytes(file), StandardCharsets.UTF_8).trim();
+        } catch (IOException e) {
+            return null; // the gateway refuses the calls, and the error says so
+        }
+    }
+
     private Map<String, Object> answer(GatewayCall call) {
         String json;
         try {
             json = call.run();
         } catch (Py4JException e) {
+            if (refusedAuthToken(e)) {
+                throw new BioclassException("UNAUTHENTICATED", "the bioclass py4j gateway at 127.0.0.1:" + port
+                        + " refused the auth token: it is in ~/.bioclass/py4j-" + port + ".token of the user who"
+                        + " started the gateway (or set BIOCLASS_PY4J_TOKEN)", e);
+            }
             throw new BioclassException("UNAVAILABLE", "cannot reach the bioclass py4j gateway at 127.0.0.1:"
                     + port + ": " + firstLine(e.getMessage()), e);
         }
