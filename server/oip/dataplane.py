@@ -18,7 +18,7 @@ from bioclass.server import metrics
 from bioclass.server.oip.tensors import DTYPES
 from bioclass.server.preprocess import prepare
 from bioclass.server.runner import ModelRunner
-from bioclass.server.service import ClassifierService
+from bioclass.server.service import INLINE_TENSOR_BYTES, ClassifierService
 
 IMAGE_INPUT = "image"
 IMAGE_DATATYPES = {np.dtype(np.uint8): "UINT8", np.dtype("<u2"): "UINT16", np.dtype("<f4"): "FP32"}
@@ -87,8 +87,9 @@ class InferenceDataPlane:
             return check_network_input(runner, name, array)
         check_images(array, self.service.settings.max_pixels)
         await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._cpu, prepare_images, array, runner)
+        if array.nbytes <= INLINE_TENSOR_BYTES:
+            return prepare_images(array, runner)
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, prepare_images, array, runner)
 
     def index(self, ready_only: bool) -> list[tuple[str, str, str]]:
         """(model id, state, reason) of every model, in Triton's state words."""
