@@ -96,8 +96,8 @@ class ModelCard(_Strict):
     preprocessing: Preprocessing = Preprocessing()
     output: OutputSpec
     provenance: Provenance = Provenance()
-    # Serving options read by the runner (see server/runner.py).
-    serving: dict[str, int | float | str] = Field(default_factory=dict)
+    # Serving options read by the runner (see server/runner.py; replicas and autoscaling: server/ray/).
+    serving: dict[str, int | float | str | dict] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod

@@ -28,6 +28,8 @@ QUEUE_SECONDS = Histogram("bioclass_queue_seconds", "Time a request waited for i
 COMPUTE_SECONDS = Histogram("bioclass_compute_seconds", "Time of one forward pass (a whole batch).",
                             ["model"], buckets=_LATENCY_BUCKETS)
 BATCH_SIZE = Histogram("bioclass_batch_size", "Images per forward pass.", ["model"], buckets=_BATCH_BUCKETS)
+REPLICA_IMAGES = Counter("bioclass_replica_images", "Images answered per model and Ray node (serve --ray).",
+                         ["model", "node"])
 LOADED_MODELS = Gauge("bioclass_loaded_models", "Models with at least one loaded process.")
 _memory = None
 

@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
     tls_client_ca: Path | None = Field(None, description="PEM CA that client certificates must chain to (mutual TLS).")
 
+    # Scale-out on a Ray cluster (server/ray/); unset: one machine, and Ray is never imported.
+    ray_address: str | None = Field(None, description="Ray cluster to serve models and run AutoML trials on "
+                                                       "('auto' or HOST:PORT); unset: no Ray.")
+    ray_replicas: int = Field(1, ge=1, description="Replicas per model on the cluster; a card's serving.replicas "
+                                                   "or serving.autoscaling overrides it.")
+    ray_autoscaling: dict | None = Field(None, description="Autoscaling for models whose card sets neither "
+                                                           "serving.replicas nor serving.autoscaling, as JSON: "
+                                                           '{"min_replicas": 1, "max_replicas": 4, ...}.')
+    ray_replica_cpus: float = Field(1.0, gt=0, description="CPUs each replica reserves; a card's "
+                                                           "serving.ray_actor_options overrides it.")
+    ray_model_store: str | None = Field(None, description="fsspec URL or shared path where the server publishes "
+                                                          "the models it serves for the replicas to fetch; unset: "
+                                                          "replicas read the server's folders (mount them on every node).")
+    ray_trials: int = Field(2, ge=1, description="AutoML trials run at once on the cluster.")
+    ray_trial_cpus: float = Field(1.0, gt=0, description="CPUs each AutoML trial reserves on the cluster.")
+
     @model_validator(mode="after")
     def _security_consistent(self) -> "Settings":
         if self.token_file and not self.token:

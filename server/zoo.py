@@ -37,6 +37,13 @@ class ModelZoo:
     batching: BatchPolicy = field(default_factory=BatchPolicy)  # defaults; cards override
     runners: dict[str, ModelRunner] = field(default_factory=dict)
     problems: list[ZooProblem] = field(default_factory=list)
+    # How a model is served: its own processes here, or replicas on a Ray cluster (server/ray/).
+    make_runner: Callable[[ModelCard, Path], ModelRunner] | None = None
+
+    def _runner(self, card: ModelCard, folder: Path) -> ModelRunner:
+        if self.make_runner is not None:
+            return self.make_runner(card, folder)
+        return ModelRunner(card, folder, self.threads, self.batching)
 
     def scan(self) -> None:
         """Read every card of every folder (the store last, so uploads never shadow built-ins)."""
@@ -52,7 +59,7 @@ class ModelZoo:
     def _add_folder(self, folder: Path) -> None:
         try:
             card = read_card(folder)
-            runner = ModelRunner(card, folder, self.threads, self.batching)
+            runner = self._runner(card, folder)
         except (BioclassError, OSError, UnicodeDecodeError) as exc:
             self.problems.append(ZooProblem(str(folder / CARD_FILE), str(exc)))
             return
@@ -127,7 +134,7 @@ class ModelZoo:
         _fsync_dir(self.store_dir)
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)
-        return ModelRunner(card, target, self.threads, self.batching)
+        return self._runner(card, target)
 
     def close(self) -> None:
         for runner in self.runners.values():

@@ -72,8 +72,7 @@ class Scheduler:
     async def _run(self, job_id: str) -> None:
         job = self.live[job_id]
         try:
-            running = self._spawn(job)
-            await self._follow(job, running)
+            await self._execute(job)
         except Exception as exc:  # noqa: BLE001 - a scheduler bug must fail the job, not stall the queue
             log.exception("job %s", job_id)
             self._finish(job, FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
@@ -82,6 +81,11 @@ class Scheduler:
             self.plans.pop(job_id, None)
             self.live.pop(job_id, None)
             self._start_ready()
+
+    async def _execute(self, job: JobRecord) -> None:
+        """Run the job to its end (server/ray/trials.py runs it on a cluster instead)."""
+        running = self._spawn(job)
+        await self._follow(job, running)
 
     def _spawn(self, job: JobRecord) -> RunningJob:
         parent_conn, child_conn = _CONTEXT.Pipe(duplex=False)

@@ -50,6 +50,11 @@ class Reporter:
 
 def job_main(conn: Connection, cancel, plan_values: dict, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when jobs stop
+    run_job(conn, cancel, plan_values, parent_pid)
+
+
+def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
+    """Run one job, reporting to `conn` (anything with send and close: a pipe, or a Ray trial's outbox)."""
     reporter = Reporter(conn, cancel, parent_pid)
     try:
         from bioclass.server.training import job

@@ -10,7 +10,7 @@ import sys
 from bioclass.server.grpc.app import BioclassServer
 from bioclass.server.settings import Settings
 server = BioclassServer(Settings(port=0, work_dir=sys.argv[1]))
-heavy = sorted(m for m in ("torch", "tensorflow", "keras", "onnxruntime", "timm") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "tensorflow", "keras", "onnxruntime", "timm", "ray") if m in sys.modules)
 print("heavy:", ",".join(heavy))
 """
 
@@ -26,3 +26,4 @@ def test_server_process_never_maps_framework_libraries(server, client):
         assert client.predict(solid_image(0.9), model).label == "bright"
     maps = Path(f"/proc/{server.process.pid}/maps").read_text()
     assert "libtorch" not in maps and "tensorflow" not in maps and "onnxruntime" not in maps
+    assert "_raylet" not in maps  # without --ray, Ray is never imported

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", default=None, help="PEM certificate: serve TLS (with --tls-key)")
     serve.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     serve.add_argument("--tls-client-ca", default=None, help="require client certificates from this CA (mutual TLS)")
+    serve.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                       help="serve each model as replicas on a Ray cluster and run AutoML trials there "
+                            "(ADDRESS: HOST:PORT of its head; default: auto)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
     models = command("models", run_models, "List the models a server serves.")
@@ -123,7 +126,8 @@ def run_serve(args) -> int:
                                                ("work_dir", args.work_dir), ("max_pixels", args.max_pixels),
                                                ("metrics_port", args.metrics_port), ("token_file", args.token_file),
                                                ("read_only", args.read_only), ("tls_cert", args.tls_cert),
-                                               ("tls_key", args.tls_key), ("tls_client_ca", args.tls_client_ca))
+                                               ("tls_key", args.tls_key), ("tls_client_ca", args.tls_client_ca),
+                                               ("ray_address", args.ray))
                  if value is not None}
     return run(overrides, extra_zoos=[Path(z) for z in args.zoo], builtin=not args.no_builtin,
                py4j_port=args.py4j_port)

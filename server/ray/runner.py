@@ -1,0 +1,201 @@
+"""The server's side of a model served on Ray: the ModelRunner interface, routing to replicas.
+
+The zoo makes one of these per model when the server runs with --ray; the servicers (our API and
+the Open Inference Protocol) cannot tell it from a local ModelRunner. The model is deployed as a
+Ray Serve application on its first use; Serve's router picks a replica for each request, and the
+replica batches what reaches it. A replica that died with its node is routed around: the request
+is sent again until another replica answers or RETRY_S has passed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import ray
+from ray import serve
+
+from bioclass.errors import BioclassError, FailedPrecondition, InvalidArgument, Unavailable
+from bioclass.server import metrics
+from bioclass.server.batching import BatchPolicy
+from bioclass.server.cards import ModelCard
+from bioclass.server.ray import store
+from bioclass.server.ray.deployment import ModelReplica
+from bioclass.server.ray.options import deployment_options, replica_threads
+from bioclass.server.statistics import ModelStats
+
+log = logging.getLogger(__name__)
+RETRY_S = 30.0
+DEPLOY_TIMEOUT_S = 120.0
+_generation = iter(range(1, 1 << 30))  # each deployment its own app name: a replaced model never races its successor
+
+
+class RayModelRunner:
+    def __init__(self, card: ModelCard, folder: Path, defaults: BatchPolicy, replicas: int, replica_cpus: float,
+                 model_store: str | None = None, autoscaling: dict | None = None):
+        self.card = card
+        self.folder = folder
+        self.model_store = model_store  # where replicas fetch the folder from (store.py); None: the path itself
+        self.policy = defaults.for_card(card.serving)
+        self.options = deployment_options(card.serving, replicas, replica_cpus, autoscaling)
+        if self.policy.instances != 1:
+            raise InvalidArgument("serving.instances is for one machine; on Ray use serving.replicas")
+        self.threads = replica_threads(self.options)
+        self.max_batch_size = self.policy.max_batch_size
+        self.error = ""
+        self.load_note = ""
+        self.stats = ModelStats(card.id)
+        self.app_name = ""
+        self.location = ""  # what the replicas load: the folder, or its published copy
+        self._handle = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def state(self) -> str:
+        return "FAILED" if self.error else ("LOADED" if self._handle is not None else "AVAILABLE")
+
+    @property
+    def model(self):
+        return self._handle
+
+    def processes(self) -> list[tuple[int, int]]:
+        return []  # the model processes live in the replicas, on the cluster's nodes
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        height, width = self.card.input.size
+        channels = self.card.input.channels
+        return (channels, height, width) if self.card.input.axes == "bchw" else (height, width, channels)
+
+    # ---- deploying ---------------------------------------------------------------------------
+
+    async def ensure_loaded(self):
+        if self.error or self._handle is None:
+            async with self._lock:
+                if not self.error and self._handle is None:
+                    await self._deploy()
+        if self.error:
+            raise FailedPrecondition(f"model {self.card.id} cannot be loaded: {self.error}")
+        return self._handle
+
+    async def _deploy(self) -> None:
+        started = time.perf_counter()
+        name = f"bioclass-{self.card.id}-{next(_generation)}"
+        try:
+            handle = await asyncio.to_thread(self._start_application, name)
+            # The first replica to load answers; the others may still be loading, or waiting for room.
+            node, self.load_note, error = await asyncio.wait_for(handle.ready.remote(), DEPLOY_TIMEOUT_S)
+        except TimeoutError:
+            error = (f"no replica was ready within {DEPLOY_TIMEOUT_S:.0f} s; does the cluster have room for "
+                     f"{self.options}? (ray status shows pending demands)")
+        except Exception as exc:  # noqa: BLE001 - a deployment that fails is reported like a model that cannot load
+            log.exception("deploying %s on Ray failed", self.card.id)
+            error = f"deploying on Ray failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if error:
+            self.error = error
+            await asyncio.to_thread(_delete, name)
+            return
+        self.app_name, self._handle = name, handle
+        log.info("deployed %s on Ray as %s (%s) in %.1f s from %s; first replica on node %s", self.card.id, name,
+                 self.options, time.perf_counter() - started, self.location, node)
+
+    def _start_application(self, name: str):
+        """Ask Serve for the replicas without waiting for all of them (some may wait for room)."""
+        location = str(self.folder)
+        if self.model_store:
+            location = store.publish(self.folder, self.card.id, self.model_store)
+        self.location = location
+        policy = {"max_batch_size": self.policy.max_batch_size, "queue_size": self.policy.queue_size,
+                  "max_queue_delay_us": self.policy.max_queue_delay_us, "instances": 1}
+        # The replica's own queue bounds and batches its requests; Serve only spreads them.
+        app = ModelReplica.options(name=self.card.id, max_ongoing_requests=self.policy.queue_size,
+                                   **self.options).bind(location, bool(self.model_store), self.threads, policy)
+        target = serve.RunTarget(app, name=name, route_prefix=None)
+        return serve.run_many([target], wait_for_applications_running=False)[0]
+
+    # ---- inference ---------------------------------------------------------------------------
+
+    async def infer(self, batch: np.ndarray, method: str = "Predict") -> tuple[np.ndarray, float]:
+        """Probabilities (B, K) and the forward pass's milliseconds, from whichever replica Serve picked."""
+        started = time.perf_counter()
+        metrics.REQUESTS.labels(self.card.id, method).inc()
+        try:
+            handle = await self.ensure_loaded()
+            probabilities, compute_ms, node = await self._call(handle, batch, method)
+        except BaseException as exc:
+            code = exc.code.name if isinstance(exc, BioclassError) else type(exc).__name__
+            metrics.FAILURES.labels(self.card.id, method, code).inc()
+            self.stats.record_request(0, int((time.perf_counter() - started) * 1e9), ok=False)
+            raise
+        elapsed_ns = int((time.perf_counter() - started) * 1e9)
+        metrics.REQUEST_SECONDS.labels(self.card.id, method).observe(elapsed_ns / 1e9)
+        metrics.REPLICA_IMAGES.labels(self.card.id, node).inc(len(batch))
+        # Each request is one execution here: the replicas' own batching is not visible to the front.
+        self.stats.record_batch(len(batch), int(compute_ms * 1e6))
+        self.stats.record_request(max(0, elapsed_ns - int(compute_ms * 1e6)), elapsed_ns, ok=True)
+        return probabilities, compute_ms
+
+    async def _call(self, handle, batch: np.ndarray, method: str) -> tuple[np.ndarray, float, str]:
+        deadline = time.monotonic() + RETRY_S
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                reply = await handle.infer.remote(batch, method)
+                break
+            except ray.exceptions.RayActorError as exc:
+                # The replica died (its node went away); Serve starts another, the router skips the dead one.
+                if time.monotonic() >= deadline:
+                    raise Unavailable(f"model {self.card.id}: no replica answered within {RETRY_S:.0f} s "
+                                      f"({type(exc).__name__})") from None
+                log.warning("model %s: a replica was lost (%s); request sent again (attempt %d)",
+                            self.card.id, type(exc).__name__, attempt + 1)
+                await asyncio.sleep(min(1.0, 0.1 * attempt))
+        if reply[0] == "error":
+            _, code, message = reply
+            raise BioclassError(message, _status(code))
+        _, probabilities, compute_ms, node = reply
+        return probabilities, compute_ms, node
+
+    # ---- unloading ---------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Deploy now (a failed model gets another try) and wait until every replica is up."""
+        async with self._lock:
+            self.error = ""
+        await self.ensure_loaded()
+        deadline = time.monotonic() + DEPLOY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            application = (await asyncio.to_thread(serve.status)).applications.get(self.app_name)
+            if application is None or application.status == "RUNNING":
+                return
+            await asyncio.sleep(0.5)
+        log.warning("model %s: not all replicas of %s started within %.0f s; it serves with those that did",
+                    self.card.id, self.options, DEPLOY_TIMEOUT_S)
+
+    async def unload(self) -> None:
+        """Delete the deployment (its replicas stop); the next call deploys it again."""
+        async with self._lock:
+            name, self.app_name, self._handle = self.app_name, "", None
+            if name:
+                await asyncio.to_thread(_delete, name)
+
+    def close(self) -> None:
+        if self.app_name:
+            _delete(self.app_name, blocking=False)
+            self.app_name, self._handle = "", None
+
+
+def _delete(name: str, blocking: bool = True) -> None:
+    try:
+        serve.delete(name, _blocking=blocking)
+    except Exception:  # noqa: BLE001 - the cluster may already be gone when the server stops
+        log.warning("could not delete the Ray Serve application %s", name, exc_info=True)
+
+
+def _status(name: str):
+    import grpc
+
+    return getattr(grpc.StatusCode, name, grpc.StatusCode.INTERNAL)
