@@ -1,8 +1,16 @@
 """AutoML benchmarks: semi-supervised against supervised-only, fp32 against int8, an AutoML run.
 
     .venv/bin/python bench/automl.py semi  [--threshold 0.8]  # 25 labelled per class, the rest unlabelled
-    .venv/bin/python bench/automl.py quant                  # int8 variants of the compact model
-    .venv/bin/python bench/automl.py automl [--budget 5] [--modes none]  # AutoML, tested on held-out patients
+    .venv/bin/python bench/automl.py quant                  # int8 variants against fp32, timed as served
+    .venv/bin/python bench/automl.py automl [--budget 5] [--modes none] [--dataset wbc]  # AutoML, held-out test
+    .venv/bin/python bench/automl.py versus --dataset malaria|wbc [--budget 10]  # bioclass AutoML, then AutoKeras
+    .venv/bin/python bench/automl.py autokeras --dataset malaria|wbc [--budget 10]  # AutoKeras alone
+    .venv/bin/python bench/automl.py tables  # Markdown tables from the saved JSON files
+
+`versus` runs both tools back to back on the same labelled training folder and test folder, each with
+the same wall-clock budget (AutoKeras in bench/.venv-autokeras: bash bench/setup_autokeras.sh, run by
+bench/autokeras_run.py). blood-cells-wbc is split stratified, 30% test, seed 0; it has
+near-duplicate images across the split, so its accuracies are optimistic.
 
 malaria-cells-50 is split by patient (the P<number> in the file name): a quarter of the patients
 are the test set; from the others 25 images per class are labelled and the rest are unlabelled
@@ -14,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,8 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 MALARIA = ROOT.parent / "shared" / "datasets" / "malaria-cells-50"
+WBC = ROOT.parent / "shared" / "datasets" / "blood-cells-wbc"
+WBC_TEST_FRACTION = 0.3
 WORK = ROOT / "bench" / "work-automl"
 LABELLED_PER_CLASS = 25
+VAL_FRACTION = 0.2  # AutoML's default, so Train and AutoML validate on as many images
 RECIPE = dict(image_size=32, batch_size=16, learning_rate=3e-3, epochs=60, patience=-1, serve_format="onnx",
               augmentation="- {technique: flip_horizontal}\n- {technique: flip_vertical}\n")
 
@@ -54,8 +67,57 @@ def build_split(seed: int = 0) -> Path:
             (target / folder / label).mkdir(parents=True, exist_ok=True)
             for path in chosen:
                 shutil.copy(path, target / folder / label / path.name)
+    _write_validation_csv(target / "train", rng)
     (target / "done").write_text("", encoding="utf-8")
     return target
+
+
+def _write_validation_csv(train: Path, rng: random.Random) -> None:
+    """splits.csv: VAL_FRACTION of each class's labelled images for validation, the rest train, none test.
+
+    The Train API cannot say test_fraction=0 (proto3 drops zeros, so the server's default 0.15
+    applied and the earlier semi runs trained on 32 of the 50 labelled images); a splits CSV can.
+    AutoML trials ask for test_fraction=0 themselves and use VAL_FRACTION too.
+    """
+    rows = []
+    for folder in sorted(p for p in train.iterdir() if p.is_dir() and p.name != "unlabelled"):
+        names = sorted(p.name for p in folder.iterdir())
+        rng.shuffle(names)
+        rows += [f"{folder.name}/{name},val" for name in names[:round(len(names) * VAL_FRACTION)]]
+    (train / "splits.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def build_wbc_split(seed: int = 0) -> Path:
+    """WORK/wbc/{train/<class>, test/<class>}: stratified, WBC_TEST_FRACTION of each class for test."""
+    target = WORK / "wbc"
+    if (target / "done").exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    rng = random.Random(seed)
+    for folder in sorted(p for p in WBC.iterdir() if p.is_dir()):
+        paths = sorted(folder.iterdir())
+        rng.shuffle(paths)
+        cut = round(len(paths) * WBC_TEST_FRACTION)
+        for split, chosen in (("test", paths[:cut]), ("train", paths[cut:])):
+            (target / split / folder.name).mkdir(parents=True, exist_ok=True)
+            for path in chosen:
+                shutil.copy(path, target / split / folder.name / path.name)
+    (target / "done").write_text("", encoding="utf-8")
+    return target
+
+
+def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path, str]:
+    """(train, test, unlabelled folder name under train or "") of a benchmark dataset."""
+    if name == "wbc":
+        data = build_wbc_split()
+        return data / "train", data / "test", ""
+    data = build_split()
+    if labelled_only:  # a folder without unlabelled/, which would otherwise be read as a third class
+        labelled = data / "labelled"
+        if not labelled.exists():
+            shutil.copytree(data / "train", labelled, ignore=shutil.ignore_patterns("unlabelled", "splits.csv"))
+        return labelled, data / "test", ""
+    return data / "train", data / "test", "unlabelled"
 
 
 def server():
@@ -70,18 +132,17 @@ def semi(args) -> dict:
 
     data = build_split()
     process = server()
-    results = {}
+    results = {"load_average_before": os.getloadavg()}
     try:
         with Client(process.address, timeout=None) as client:
             dataset_id = client.training.upload_dataset(data / "train").id
             for mode in args.modes:
                 started = time.perf_counter()
                 job_id = client.training.train(data / "train", args.arch, dataset_id=dataset_id,
-                                               unlabelled_dir="unlabelled",
+                                               unlabelled_dir="unlabelled", splits_csv="splits.csv",
                                                semi_supervised="" if mode == "none" else mode,
-                                               max_seconds=args.seconds, threads=2, val_fraction=0.2,
-                                               pseudo_threshold=args.threshold,
-                                               test_fraction=0.0, **RECIPE)
+                                               max_seconds=args.seconds, threads=2,
+                                               pseudo_threshold=args.threshold, **RECIPE)
                 job = client.training.wait(job_id)
                 evaluation = client.evaluate(data / "test", [job.model_id]).evaluations[0]
                 results[mode] = {"test_accuracy": evaluation.accuracy, "test_f1_macro": evaluation.f1_macro,
@@ -92,12 +153,17 @@ def semi(args) -> dict:
                 print(mode, json.dumps(results[mode]), flush=True)
     finally:
         process.stop()
+    results["load_average_after"] = os.getloadavg()
     return {"arch": args.arch, "seconds": args.seconds, "threshold": args.threshold, "test_images": sum(1 for _ in (data / "test").rglob("*.png")),
             "results": results}
 
 
 def quant(args) -> dict:
-    """Train the compact model briefly, then build and time every int8 variant against fp32."""
+    """Train each model briefly, build every int8 variant, and time all against fp32 as the server runs them.
+
+    Accuracy is on the test patients; latency in ms per image at batch 1 and at the server's largest
+    batch, under each ONNX Runtime graph optimisation level, best of ROUNDS timings (the CPU is shared).
+    """
     import numpy as np
 
     from bioclass.client import Client
@@ -107,25 +173,60 @@ def quant(args) -> dict:
 
     data = build_split()
     process = server()
-    out = {}
+    out = {"load_average_before": os.getloadavg(), "models": []}
     try:
         with Client(process.address, timeout=None) as client:
             for arch in args.archs:
-                job = client.training.wait(client.training.train(
-                    data / "train", arch, on_server=True, unlabelled_dir="unlabelled", max_seconds=args.seconds,
-                    threads=2, val_fraction=0.2, test_fraction=0.0, **{**RECIPE, "image_size": args.image_size}))
-                export = WORK / "server" / "jobs" / job.id / "export"
-                card = read_card(export)
-                calibration = images.prepared_tensor(_image_set(data / "train", card.labels), card).numpy()
-                test = _image_set(data / "test", card.labels)
-                x, y = images.prepared_tensor(test, card).numpy(), test.targets
-                baseline, measured = quantize.measure_candidates(export / "model.onnx", WORK, calibration[:64], x,
-                                                                 np.asarray(y), threads=2)
-                out[arch] = {"fp32": baseline, "int8": measured, "chosen": quantize.fastest(baseline, measured)}
-                print(arch, json.dumps(out[arch], default=str), flush=True)
+                for size in args.image_sizes:
+                    job = client.training.wait(client.training.train(
+                        data / "train", arch, on_server=True, unlabelled_dir="unlabelled", splits_csv="splits.csv",
+                        max_seconds=args.seconds, threads=2, **{**RECIPE, "image_size": size}))
+                    export = WORK / "server" / "jobs" / job.id / "export"
+                    card = read_card(export)
+                    calibration = images.prepared_tensor(_image_set(data / "train", card.labels), card).numpy()
+                    test = _image_set(data / "test", card.labels)
+                    x, y = images.prepared_tensor(test, card).numpy(), np.asarray(test.targets)
+                    folder = WORK / "quant" / f"{arch.replace(':', '-')}-{size}"
+                    folder.mkdir(parents=True, exist_ok=True)
+                    baseline, measured = quantize.measure_candidates(export / "model.onnx", folder, calibration[:64],
+                                                                     x, y, threads=2)
+                    files = {"fp32": export / "model.onnx",
+                             **{m["variant"]: folder / f"int8-{m['index']}.onnx" for m in measured if "error" not in m}}
+                    timings = {name: _latencies(path, x) for name, path in files.items()}
+                    row = {"arch": arch, "image_size": size, "fp32": baseline, "int8": measured,
+                           "chosen": quantize.fastest(baseline, measured), "timings_ms_per_image": timings}
+                    out["models"].append(row)
+                    print(json.dumps(row, default=str), flush=True)
     finally:
         process.stop()
+    out["load_average_after"] = os.getloadavg()
     return out
+
+
+ROUNDS = 3
+SERVING_BATCH = 32  # the server's default max_batch_size
+
+
+def _latencies(path: Path, x) -> dict:
+    """ms per image, best of ROUNDS, for batch 1 and SERVING_BATCH under each graph optimisation level."""
+    import time as clock
+
+    from bioclass.server.training import export
+
+    result = {}
+    for level in ("ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL"):
+        forward = export.onnx_forward(path, 2, level)
+        for batch in (1, SERVING_BATCH):
+            chunks = [x[i:i + batch] for i in range(0, min(len(x), 4 * SERVING_BATCH), batch)]
+            forward(chunks[0])
+            best = float("inf")
+            for _ in range(ROUNDS):
+                started = clock.perf_counter()
+                for chunk in chunks:
+                    forward(chunk)
+                best = min(best, (clock.perf_counter() - started) * 1000 / sum(len(c) for c in chunks))
+            result[f"{level.removeprefix('ORT_ENABLE_').lower()}/b{batch}"] = best
+    return result
 
 
 def _image_set(root: Path, labels):
@@ -138,45 +239,139 @@ def _image_set(root: Path, labels):
 def automl(args) -> dict:
     from bioclass.client import Client
 
-    data = build_split()
+    train, test, unlabelled = dataset_folders(args.dataset, args.labelled_only)
+    shutil.rmtree(WORK / "server" / "automl", ignore_errors=True)  # a stopped earlier run would resume
     process = server()
+    load_before = os.getloadavg()
     try:
         with Client(process.address, timeout=None) as client:
             started = time.perf_counter()
-            run = client.automl.start(data / "train", args.budget, on_server=True, unlabelled_dir="unlabelled",
-                                      threads=2, model_id="bench-automl", overwrite=True,
-                                      semi_supervised_modes=args.modes)
+            run = client.automl.start(train, args.budget, on_server=True, unlabelled_dir=unlabelled,
+                                      threads=2, model_id="bench-automl", overwrite=True, seed=args.seed,
+                                      semi_supervised_modes=args.modes if unlabelled else [])
             run = client.automl.wait(run.id)
             wall = time.perf_counter() - started
-            evaluation = client.evaluate(data / "test", [run.model_id, run.int8_model_id]).evaluations
+            evaluation = client.evaluate(test, [m for m in (run.model_id, run.int8_model_id) if m]).evaluations
     finally:
         process.stop()
-    return {"budget_min": args.budget, "modes": args.modes, "wall_s": wall, "state": run.state, "error": run.error,
+    return {"tool": "bioclass", "dataset": args.dataset, "budget_min": args.budget, "seed": args.seed,
+            "unlabelled": bool(unlabelled), "modes": args.modes if unlabelled else ["none"], "wall_s": wall,
+            "load_average_before": load_before, "load_average_after": os.getloadavg(),
+            "state": run.state, "error": run.error,
             "trials": [{"number": t.number, "state": t.state, "arch": t.architecture, "params": dict(t.params),
                         "value": t.value, "seconds": t.seconds} for t in run.leaderboard],
-            "quantization": run.quantization, "exports": [str(e) for e in run.exports],
+            "best_trial": run.best_trial, "quantization": run.quantization, "exports": [str(e) for e in run.exports],
             "test_accuracy": {e.model_id: e.accuracy for e in evaluation}}
+
+
+def autokeras(args) -> dict:
+    """bench/autokeras_run.py in bench/.venv-autokeras on the same folders (labelled images only)."""
+    train, test, _ = dataset_folders(args.dataset)
+    python = ROOT / "bench" / ".venv-autokeras" / "bin" / "python"
+    if not python.exists():
+        raise SystemExit("bench/.venv-autokeras is missing: run bash bench/setup_autokeras.sh")
+    out = WORK / f"autokeras-{'alone-' if args.what == 'autokeras' else ''}{args.dataset}.json"
+    load_before = os.getloadavg()
+    subprocess.run([str(python), str(ROOT / "bench" / "autokeras_run.py"), "--train", str(train), "--test", str(test),
+                    "--budget", str(args.budget), "--size", str(args.size), "--seed", str(args.seed),
+                    "--work", str(WORK / f"autokeras-{args.dataset}"), "--out", str(out)], check=True)
+    return {**json.loads(out.read_text(encoding="utf-8")), "dataset": args.dataset, "load_average_before": load_before}
+
+
+def versus(args) -> dict:
+    """bioclass AutoML, then AutoKeras, back to back under the same budget, split and labelled images."""
+    result = {"bioclass": automl(args)}
+    print("bioclass", json.dumps({k: v for k, v in result["bioclass"].items() if k != "trials"}), flush=True)
+    result["autokeras"] = autokeras(args)
+    return result
+
+
+def tables(args) -> dict:
+    """Markdown tables for bench/README.md from the saved JSON files (nothing is rerun)."""
+    lines = []
+    semi_file = WORK / "semi.json"
+    if semi_file.exists():
+        semi_result = json.loads(semi_file.read_text(encoding="utf-8"))
+        lines += [f"Semi-supervised ({semi_result['arch']}, {semi_result['seconds']:.0f} s per run, threshold "
+                  f"{semi_result['threshold']}, {semi_result['test_images']} test images):", "",
+                  "| mode | test accuracy | macro F1 | wall s | pseudo-labelled | pseudo-label accuracy |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for mode, r in semi_result["results"].items():
+            if not isinstance(r, dict):
+                continue
+            rounds = r["pseudo_labels"]
+            labelled = ", ".join(f"{p['pseudo_labelled']} of {p['of']}" for p in rounds) or "-"
+            correct = ", ".join(f"{p['accuracy']:.3f}" for p in rounds) or "-"
+            lines.append(f"| {mode} | {r['test_accuracy']:.3f} | {r['test_f1_macro']:.3f} | {r['wall_s']:.0f} | "
+                         f"{labelled} | {correct} |")
+        lines.append("")
+    rows = []
+    files = [*WORK.glob("versus-*.json"), *WORK.glob("automl-[mw]*.json"), *WORK.glob("autokeras-alone-*.json")]
+    for path in sorted(files):
+        found = json.loads(path.read_text(encoding="utf-8"))
+        for run in ([found["bioclass"], found["autokeras"]] if "bioclass" in found else [found]):
+            rows.append(_versus_row(path.stem, run))
+    if rows:
+        lines += ["| file | tool | data | budget min | wall s | trials | best | test accuracy | load avg before / after |",
+                  "|---|---|---|---:|---:|---:|---|---:|---|", *rows]
+    print("\n".join(lines))
+    return {"markdown": lines}
+
+
+def _versus_row(name: str, run: dict) -> str:
+    after = run.get("load_average_after", run.get("load_average", []))  # autokeras_run.py: at its end
+    load = " / ".join(" ".join(f"{v:.1f}" for v in values) or "-"
+                      for values in (run.get("load_average_before", []), after))
+    if run.get("tool") == "autokeras":
+        best = next((t for t in run["trials"] if t["id"] == run.get("best_trial")), {})
+        kind = best.get("values", {}).get("image_block_1/block_type", "?")
+        return (f"| {name} | AutoKeras 3.0 ({run['size']} px) | labelled | {run['budget_min']:.0f} | "
+                f"{run['wall_s']:.0f} (search {run['search_s']:.0f}) | {len(run['trials'])} | {kind} | "
+                f"{run.get('test_accuracy', float('nan')):.3f} | {load} |")
+    best = next((t for t in run["trials"] if t["number"] == run.get("best_trial")), {})
+    params = best.get("params", {})
+    done = sum(1 for t in run["trials"] if t["state"] == 2)
+    accuracy = " / ".join(f"{v:.3f}" for v in run["test_accuracy"].values())
+    return (f"| {name} | bioclass AutoML | {'+ unlabelled' if run.get('unlabelled') else 'labelled'} | "
+            f"{run['budget_min']:.0f} | {run['wall_s']:.0f} | {len(run['trials'])} ({done} complete) | "
+            f"{best.get('arch', '?')} {params.get('image_size', '?')} px {params.get('semi_supervised', '')} | "
+            f"{accuracy} (fp32 / int8) | {load} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("semi")
-    p.add_argument("--seconds", type=float, default=120.0, help="training time per run, teachers and students shared")
-    p.add_argument("--arch", default="mobilenetv3_small_050")
+    p.add_argument("--seconds", type=float, default=300.0, help="training time per run, teachers and students shared")
+    p.add_argument("--arch", default="bioclass:small_cnn3")
     p.add_argument("--modes", nargs="+", default=["none", "data", "model_data"])
     p.add_argument("--threshold", type=float, default=0.8, help="pseudo-label confidence")
     p = sub.add_parser("quant")
-    p.add_argument("--archs", nargs="+", default=["mobilenetv3_small_100", "resnet18"])
+    p.add_argument("--archs", nargs="+", default=["bioclass:small_cnn4", "resnet10t"],
+                   help="the AutoML runs' choices (malaria, blood-cells-wbc)")
     p.add_argument("--seconds", type=float, default=60.0)
-    p.add_argument("--image-size", type=int, default=32)
-    p = sub.add_parser("automl")
-    p.add_argument("--budget", type=float, default=5.0, help="minutes")
-    p.add_argument("--modes", nargs="+", default=["none", "data", "model_data"], help="semi-supervised candidates")
+    p.add_argument("--image-sizes", type=int, nargs="+", default=[48, 128], help="served size, and a larger one")
+    for name in ("automl", "autokeras", "versus"):
+        p = sub.add_parser(name)
+        p.add_argument("--dataset", choices=["malaria", "wbc"], default="malaria")
+        p.add_argument("--budget", type=float, default=10.0 if name == "versus" else 5.0, help="minutes")
+        p.add_argument("--modes", nargs="+", default=["none", "data", "model_data"],
+                       help="semi-supervised candidates (when the dataset has unlabelled images)")
+        p.add_argument("--labelled-only", action="store_true", help="bioclass does not see the unlabelled images")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--size", type=int, default=64, help="AutoKeras's image size (it searches none)")
+    sub.add_parser("tables")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    result = {"semi": semi, "quant": quant, "automl": automl}[args.what](args)
-    (WORK / f"{args.what}.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    if args.what == "tables":
+        tables(args)
+        return
+    result = {"semi": semi, "quant": quant, "automl": automl, "autokeras": autokeras, "versus": versus}[args.what](args)
+    if args.what == "autokeras":
+        return  # autokeras_run.py wrote WORK/autokeras-alone-<dataset>.json itself
+    name = args.what + (f"-{args.dataset}" if args.what in ("automl", "versus") else "")
+    name += "-labelled-only" if getattr(args, "labelled_only", False) else ""
+    (WORK / f"{name}.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     print(json.dumps(result, indent=1, default=str))
 
 

@@ -3,6 +3,9 @@
 Which int8 graph is fastest depends on the CPU and the network (here per-channel QDQ made
 MobileNetV3 five times slower than fp32), so every candidate is built, timed with a batch of one,
 and checked on the validation images; the fastest that loses at most a point of accuracy wins.
+Timing is as served: batch one, ONNX Runtime with the server's session options, whose graph
+optimisation level ENABLE_ALL matters: at the basic and extended levels the int8 compact CNN was no
+faster than fp32 here (bench/README.md, int8).
 """
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import optuna
 from optuna.trial import TrialState
 
 from bioclass.server.automl.space import (  # noqa: F401 - re-exported for callers of search
-    AUGMENTATION, COMPACT, DEFAULT_ARCHITECTURES, DEFAULT_IMAGE_SIZES, DEFAULT_SEMI_SUPERVISED, METRICS,
-    SEMI_SUPERVISED, STANDARD)
+    AUGMENTATION, COMPACT, DEFAULT_ARCHITECTURES, DEFAULT_IMAGE_SIZES, DEFAULT_SEMI_SUPERVISED, EPOCHS, FEW_LABELS,
+    METRICS, SEMI_SUPERVISED, STANDARD, STARTING_POINT)
 
 _STATE_NAMES = {TrialState.RUNNING: "running", TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned",
                 TrialState.FAIL: "failed", TrialState.WAITING: "running"}
@@ -34,16 +34,29 @@ def open_study(path: Path, seed: int) -> optuna.Study:
     return study
 
 
+def start_from_known_recipe(study: optuna.Study, request: dict) -> None:
+    """Queue STARTING_POINT as a new study's first trial, if the request allows its choices."""
+    if study.get_trials(deepcopy=False) or STARTING_POINT["architecture"] not in request["architectures"]:
+        return
+    modes = _modes(request)
+    sizes = sorted(request["image_sizes"])
+    study.enqueue_trial({**STARTING_POINT, "image_size": sizes[len(sizes) // 2],
+                         "semi_supervised": STARTING_POINT["semi_supervised"] if "none" in modes else modes[0]})
+
+
+def _modes(request: dict) -> list[str]:
+    return request["semi_supervised_modes"] if request["dataset"].get("unlabelled_dir") else ["none"]
+
+
 def trial_config(trial: optuna.Trial, request: dict, seconds: float, model_id: str) -> dict:
     """A TrainConfig (as a dict) from the trial's suggestions."""
-    modes = request["semi_supervised_modes"] if request["dataset"].get("unlabelled_dir") else ["none"]
     size = trial.suggest_categorical("image_size", request["image_sizes"])
-    mode = trial.suggest_categorical("semi_supervised", modes)
+    mode = trial.suggest_categorical("semi_supervised", _modes(request))
     return {
         "arch": trial.suggest_categorical("architecture", request["architectures"]),
         "learning_rate": trial.suggest_float("learning_rate", 3e-4, 3e-2, log=True),
         "augmentation": AUGMENTATION[trial.suggest_categorical("augmentation", list(AUGMENTATION))],
-        "epochs": trial.suggest_int("epochs", 3, 20),
+        "epochs": trial.suggest_int("epochs", *EPOCHS, log=True),
         "image_size": (size, size), "semi_supervised": "" if mode == "none" else mode,
         "model_id": model_id, "max_seconds": seconds, "val_fraction": request["val_fraction"], "test_fraction": 0.0,
         "seed": request["seed"], "threads": request["threads"], "serve_format": "onnx", "batch_size": 32,

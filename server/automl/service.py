@@ -38,7 +38,7 @@ class AutoMLService:
         self.runs = JobStore(self.folder / "runs.sqlite3")
         self.trials = JobStore(self.folder / "trials.sqlite3")
         self.trials.interrupt_unfinished()
-        self.scheduler = Scheduler(self.trials, self.folder / "trials", 1, _keep_unserved)
+        self.scheduler = _trial_scheduler(settings, self.trials, self.folder / "trials")
         self.watchers: dict[str, set[asyncio.Queue]] = {}
         self.cancelled: set[str] = set()
         self.persisted: dict[str, float] = {}  # when each run's leaderboard was last written
@@ -136,15 +136,32 @@ class AutoMLService:
         clock = (time.monotonic(), run.progress.get("elapsed", 0.0))
         try:
             study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request["seed"])
+            await asyncio.to_thread(search.start_from_known_recipe, study, request)
             self._changed(run, study, clock, force=True)
-            while run.id not in self.cancelled and budget.can_start_trial():
-                await self._trial(run, study, budget, clock)
+            await self._search(run, study, budget, clock)
             await self._finish(run, study, clock)
         except asyncio.CancelledError:
             raise  # the server is stopping: the run stays running and resumes at the next start
         except Exception as exc:  # noqa: BLE001 - a failure ends the run with its reason, never the server
             log.exception("AutoML run %s", run.id)
             self._end(run, FAILED, clock, error=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
+
+    async def _search(self, run: JobRecord, study, budget: Budget, clock) -> None:
+        """Keep as many trials running as the scheduler has slots (one here; more on a Ray cluster)."""
+        running: set[asyncio.Task] = set()
+        try:
+            while True:
+                while len(running) < self.scheduler.slots and run.id not in self.cancelled \
+                        and budget.can_start_trial():
+                    running.add(asyncio.ensure_future(self._trial(run, study, budget, clock)))
+                if not running:
+                    return
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a failed trial driver fails the run
+        finally:
+            for task in running:
+                task.cancel()
 
     async def _trial(self, run: JobRecord, study, budget: Budget, clock) -> None:
         from bioclass.server.automl import search  # Optuna loads with the first AutoML run
@@ -165,7 +182,11 @@ class AutoMLService:
             pruned = await self._follow(run, study, trial, job, queue, budget, clock)
         finally:
             self.scheduler.unsubscribe(job.id, queue)
-        self._tell(run, study, trial, self.scheduler.job(job.id), pruned, time.monotonic() - started, budget)
+        finished = self.scheduler.job(job.id)
+        if finished.result.get("node"):
+            self._log(run, f"trial {trial.number}: ran on Ray node {finished.result['node']} "
+                           f"(attempt {finished.result.get('attempts', 1)})")
+        self._tell(run, study, trial, finished, pruned, time.monotonic() - started, budget)
         self._changed(run, study, clock, force=True)
 
     async def _follow(self, run, study, trial, job: JobRecord, queue, budget: Budget, clock) -> bool:
@@ -284,6 +305,15 @@ class AutoMLService:
             self._helper.shutdown(wait=False, cancel_futures=True)
         self.runs.close()
         self.trials.close()
+
+
+def _trial_scheduler(settings: Settings, store: JobStore, jobs_dir: Path) -> Scheduler:
+    """One trial at a time in a local process, or settings.ray_trials at once on the Ray cluster."""
+    if not settings.ray_address:
+        return Scheduler(store, jobs_dir, 1, _keep_unserved)
+    from bioclass.server.ray.trials import RayScheduler  # the server joined the cluster at start
+
+    return RayScheduler(store, jobs_dir, settings.ray_trials, _keep_unserved, cpus=settings.ray_trial_cpus)
 
 
 async def _keep_unserved(job: JobRecord, result: dict) -> str:

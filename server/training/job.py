@@ -139,7 +139,10 @@ def _train(loop: recipe.Loop, config: TrainConfig, pretrained: bool, reporter) -
     if loop.out_of_time():
         return
     lr = _learning_rate(loop, config, "train")
-    recipe.fit(loop, "train", config.epochs, [lr / config.body_lr_divisor, lr], [body, head], config.patience,
+    # Discriminative rates protect pretrained features; a network trained from scratch has none to
+    # protect, and its body at a tenth of the rate barely learns (bench/README.md, AutoML runs).
+    divisor = config.body_lr_divisor if pretrained else 1.0
+    recipe.fit(loop, "train", config.epochs, [lr / divisor, lr], [body, head], config.patience,
                config.weight_decay)
 
 

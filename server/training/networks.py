@@ -1,4 +1,4 @@
-"""Networks to fine-tune: timm or torchvision architectures, pretrained only from local files.
+"""Networks to train: timm or torchvision architectures, or bioclass's compact CNNs for few labels.
 
 Nothing is downloaded: pretrained weights come from a path the user gives, or from the timm /
 Hugging Face / torch hub caches when they are already there; otherwise training starts from
@@ -12,10 +12,13 @@ from pathlib import Path
 import torch
 
 from bioclass.errors import InvalidArgument, NotFound
+from bioclass.server.training import compact
 
-# Compact and standard architectures the issue names, as timm names (torchvision:NAME works too).
-SUGGESTED = ("mobilenetv3_small_100", "mobilenetv3_large_100", "efficientnet_b0", "efficientnet_lite0",
-             "resnet18", "mnasnet_100", "mixnet_s", "resnet50", "densenet121",
+# Compact and standard architectures the issue names, as timm names (torchvision:NAME works too);
+# bioclass:small_cnn3 / small_cnn4 train from scratch on a few dozen labels (compact.py).
+LIBRARIES = ("timm", "torchvision", "bioclass")
+SUGGESTED = ("bioclass:small_cnn3", "mobilenetv3_small_100", "mobilenetv3_large_100", "efficientnet_b0",
+             "efficientnet_lite0", "resnet18", "mnasnet_100", "mixnet_s", "resnet50", "densenet121",
              "torchvision:squeezenet1_1", "torchvision:shufflenet_v2_x1_0")
 
 
@@ -27,6 +30,9 @@ def check_architecture(arch: str) -> None:
 
         if not timm.is_model(name):
             raise NotFound(f"unknown architecture {arch!r}; e.g. {', '.join(SUGGESTED)}")
+    elif library == "bioclass":
+        if name not in compact.WIDTHS:
+            raise NotFound(f"unknown bioclass architecture {name!r}; known: {', '.join(compact.names())}")
     else:
         import torchvision
 
@@ -37,8 +43,9 @@ def check_architecture(arch: str) -> None:
 def split_name(arch: str) -> tuple[str, str]:
     library, _, name = arch.rpartition(":")
     library = library or "timm"
-    if library not in ("timm", "torchvision") or not name:
-        raise InvalidArgument(f"architecture must be NAME, timm:NAME or torchvision:NAME, not {arch!r}")
+    if library not in LIBRARIES or not name:
+        raise InvalidArgument(f"architecture must be NAME, timm:NAME, torchvision:NAME or bioclass:NAME, "
+                              f"not {arch!r}")
     return library, name
 
 
@@ -49,6 +56,8 @@ def build(arch: str, classes: int, pretrained: str) -> tuple[torch.nn.Module, st
         import timm
 
         network = timm.create_model(name, pretrained=False, num_classes=classes)
+    elif library == "bioclass":
+        network = compact.create_model(name, classes)
     else:
         import torchvision
 
@@ -67,6 +76,8 @@ def _weights_file(library: str, name: str, network: torch.nn.Module, pretrained:
         if not path.is_file():
             raise InvalidArgument(f"pretrained weights file {pretrained} does not exist on the server")
         return path
+    if library == "bioclass":
+        return None  # made for training from scratch: no published weights to look for
     return _cached_timm(network) if library == "timm" else _cached_torchvision(name)
 
 

@@ -34,3 +34,23 @@ def test_torchvision_head_is_the_last_layer():
     body, head = networks.parameter_groups(network)
     assert [p.shape for p in head] == [torch.Size([3, 512, 1, 1]), torch.Size([3])]
     assert len(body) + len(head) == len(list(network.parameters()))
+
+
+def test_bioclass_compact_cnn_trains_from_scratch_and_exports(tmp_path):
+    from bioclass.server.training import export
+
+    networks.check_architecture("bioclass:small_cnn3")
+    network, origin = networks.build("bioclass:small_cnn4", 3, "auto")
+    assert origin == ""  # made for training from scratch: no weights are looked for
+    assert [p.shape for p in networks.head_parameters(network)] == [torch.Size([3, 128]), torch.Size([3])]
+    example = torch.rand(1, 3, 48, 48)
+    export.onnx(network, example, tmp_path / "model.onnx")
+    logits = export.onnx_forward(tmp_path / "model.onnx", 1)(torch.rand(4, 3, 48, 48).numpy())
+    assert logits.shape == (4, 3)
+
+
+def test_an_unknown_bioclass_architecture_is_refused():
+    from bioclass.errors import NotFound
+
+    with pytest.raises(NotFound, match="small_cnn3"):
+        networks.check_architecture("bioclass:resnet9000")

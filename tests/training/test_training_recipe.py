@@ -55,3 +55,19 @@ def test_a_spent_time_budget_ends_the_cycle_annealed():
     time.sleep(0.02)
     schedule.step()
     assert schedule.finished and optimizer.param_groups[0]["lr"] == pytest.approx(1e-7)
+
+
+def test_from_scratch_the_body_learns_at_the_full_rate_and_pretrained_at_a_fraction(monkeypatch):
+    from bioclass.server.training import job
+    from bioclass.server.training.config import TrainConfig
+
+    network, _ = networks.build("bioclass:small_cnn3", 2, "none")
+    loop = recipe.Loop(network=network, train=[(torch.rand(2, 3, 32, 32), torch.tensor([0, 1]))],
+                       val_x=torch.zeros(0), val_y=torch.zeros(0), loss_fn=torch.nn.CrossEntropyLoss(),
+                       reporter=QuietReporter())
+    rates = []
+    monkeypatch.setattr(recipe, "fit", lambda loop, stage, epochs, lrs, *rest, **kw: rates.append(lrs))
+    config = TrainConfig(arch="bioclass:small_cnn3", learning_rate=1e-2, head_epochs=0, body_lr_divisor=10)
+    job._train(loop, config, pretrained=False, reporter=QuietReporter())
+    job._train(loop, config, pretrained=True, reporter=QuietReporter())
+    assert rates == [[1e-2, 1e-2], [1e-3, 1e-2]]
