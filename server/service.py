@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,6 +190,7 @@ class ClassifierService:
         finally:
             for task in pending:
                 task.cancel()
+                task.add_done_callback(_read_outcome)
 
     # ---- evaluation ------------------------------------------------------------------------
 
@@ -206,13 +207,16 @@ class ClassifierService:
         elif samples is None:
             raise InvalidArgument("give a dataset_dir or stream labelled images")
         collector = _EvaluationCollector(runners, labels)
-        pending: deque[Awaitable] = deque()
-        async for image, label in samples:
-            pending.append(asyncio.ensure_future(self._evaluate_one(collector, image, label)))
-            while len(pending) >= 2 * max(2, self.settings.inference_threads):
+        pending: deque[asyncio.Future] = deque()
+        try:
+            async for image, label in samples:
+                pending.append(asyncio.ensure_future(self._evaluate_one(collector, image, label)))
+                while len(pending) >= 2 * max(2, self.settings.inference_threads):
+                    await pending.popleft()
+            while pending:
                 await pending.popleft()
-        for task in pending:
-            await task
+        finally:
+            await _abandon(pending)  # after a failure: the other images' work stops, and their errors are read
         if not collector.truth:
             raise InvalidArgument("no image of the dataset could be evaluated"
                                   + (f" (e.g. {collector.skipped[0][0]}: {collector.skipped[0][1]})"
@@ -283,6 +287,18 @@ class ClassifierService:
         self.explainer.close()
         self.zoo.close()
         self._cpu.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_outcome(task: asyncio.Future) -> None:
+    """Reads an abandoned task's error, which asyncio would otherwise log with a traceback."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _abandon(tasks: deque[asyncio.Future]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _shared_labels(runners: list[ModelRunner]) -> tuple[str, ...]:
