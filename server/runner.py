@@ -136,10 +136,7 @@ class ModelRunner:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        """The network's input without the batch axis, in the card's layout."""
-        height, width = self.card.input.size
-        channels = self.card.input.channels
-        return (channels, height, width) if self.card.input.axes == "bchw" else (height, width, channels)
+        return network_input_shape(self.card)
 
     # ---- inference -------------------------------------------------------------------------
 
@@ -314,6 +311,13 @@ def _fail(batch: list[Pending], error: BaseException) -> None:
     for pending in batch:
         if not pending.future.done():
             pending.future.set_exception(error)
+
+
+def network_input_shape(card: ModelCard) -> tuple[int, int, int]:
+    """The network's input without the batch axis, in the card's layout."""
+    height, width = card.input.size
+    channels = card.input.channels
+    return (channels, height, width) if card.input.axes == "bchw" else (height, width, channels)
 
 
 def activate(raw: np.ndarray, activation: str) -> np.ndarray:

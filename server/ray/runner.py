@@ -24,6 +24,7 @@ from bioclass.server.cards import ModelCard
 from bioclass.server.ray import store
 from bioclass.server.ray.deployment import ModelReplica
 from bioclass.server.ray.options import deployment_options, replica_threads
+from bioclass.server.runner import network_input_shape
 from bioclass.server.statistics import ModelStats
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,7 @@ class RayModelRunner:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        height, width = self.card.input.size
-        channels = self.card.input.channels
-        return (channels, height, width) if self.card.input.axes == "bchw" else (height, width, channels)
+        return network_input_shape(self.card)
 
     # ---- deploying ---------------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from qtpy.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QWidget
+from qtpy.QtWidgets import QFormLayout, QLineEdit, QWidget
 
-from napari_bioclass.controls import button
+from napari_bioclass.controls import file_row
 
 ENVIRONMENT = {"token": "BIOCLASS_TOKEN", "ca_cert": "BIOCLASS_TLS_CA", "client_cert": "BIOCLASS_TLS_CERT",
                "client_key": "BIOCLASS_TLS_KEY"}
@@ -28,9 +28,10 @@ class ConnectionFields(QWidget):
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText(_placeholder("token", "no token"))
         form.addRow("Token", self.token)
-        self.ca_cert = _file_row(form, "TLS CA", _placeholder("ca_cert", "plaintext (no TLS)"))
-        self.client_cert = _file_row(form, "Client cert", _placeholder("client_cert", "none (mutual TLS only)"))
-        self.client_key = _file_row(form, "Client key", _placeholder("client_key", "none (mutual TLS only)"))
+        pem = "Choose a PEM file"
+        self.ca_cert = file_row(form, "TLS CA", _placeholder("ca_cert", "plaintext (no TLS)"), pem)
+        self.client_cert = file_row(form, "Client cert", _placeholder("client_cert", "none (mutual TLS only)"), pem)
+        self.client_key = file_row(form, "Client key", _placeholder("client_key", "none (mutual TLS only)"), pem)
 
     def client_options(self) -> dict[str, str | None]:
         """Keyword arguments for `bioclass.Client`; None lets the client read the environment."""
@@ -42,19 +43,3 @@ class ConnectionFields(QWidget):
 def _placeholder(option: str, otherwise: str) -> str:
     variable = ENVIRONMENT[option]
     return f"${variable}" if os.environ.get(variable) else otherwise
-
-
-def _file_row(form: QFormLayout, label: str, placeholder: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setPlaceholderText(placeholder)
-    row = QHBoxLayout()
-    row.addWidget(edit)
-    button("…", lambda: _choose_file(edit), row)
-    form.addRow(label, row)
-    return edit
-
-
-def _choose_file(edit: QLineEdit) -> None:
-    path, _ = QFileDialog.getOpenFileName(edit, "Choose a PEM file", edit.text())
-    if path:
-        edit.setText(path)

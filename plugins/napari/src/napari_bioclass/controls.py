@@ -15,16 +15,26 @@ def button(text: str, slot, layout=None) -> QPushButton:
 
 def folder_row(form: QFormLayout, label: str, placeholder: str) -> QLineEdit:
     """A path field with a "…" button opening a folder chooser, as one form row."""
+    return _path_row(form, label, placeholder,
+                     lambda edit: QFileDialog.getExistingDirectory(edit, "Choose a folder", edit.text()))
+
+
+def file_row(form: QFormLayout, label: str, placeholder: str, caption: str) -> QLineEdit:
+    """A path field with a "…" button opening a file chooser, as one form row."""
+    return _path_row(form, label, placeholder,
+                     lambda edit: QFileDialog.getOpenFileName(edit, caption, edit.text())[0])
+
+
+def _path_row(form: QFormLayout, label: str, placeholder: str, choose) -> QLineEdit:
     edit = QLineEdit()
     edit.setPlaceholderText(placeholder)
     row = QHBoxLayout()
     row.addWidget(edit)
-    button("…", lambda: _choose_folder(edit), row)
+    button("…", lambda: _fill(edit, choose(edit)), row)
     form.addRow(label, row)
     return edit
 
 
-def _choose_folder(edit: QLineEdit) -> None:
-    folder = QFileDialog.getExistingDirectory(edit, "Choose a folder", edit.text())
-    if folder:
-        edit.setText(folder)
+def _fill(edit: QLineEdit, path: str) -> None:
+    if path:
+        edit.setText(path)
