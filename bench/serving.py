@@ -4,7 +4,8 @@
     .venv/bin/python bench/serving.py --full    # 3 rounds of 5 s per measurement, writes bench/README.md
 
 (a) ONNX Runtime in-process, (b) bioclass through its own API, (c) bioclass through the Open
-Inference Protocol with tritonclient (batching on and off), (d) MLServer 1.7 serving the same
+Inference Protocol with tritonclient (batching on and off), both with the model in its own process
+(the default) and with the model in the server process (`serving: {isolation: in_process}`), (d) MLServer 1.7 serving the same
 file with a custom MLModel runtime (bench/setup_mlserver.sh builds its own venv), through OIP
 with tritonclient. Models: MobileNetV3-small and ResNet18, 224x224, 10 classes, built from timm
 without pretrained weights and exported to ONNX here.
@@ -57,10 +58,11 @@ def export_models() -> None:
 
 
 def write_bioclass_zoo() -> Path:
-    """One card per model, and a copy with batching off (max_batch_size 1)."""
+    """One card per model, a copy with batching off (max_batch_size 1), one run in the server process."""
     zoo = MODELS / "bioclass"
     for model_id in ARCHITECTURES:
-        for suffix, serving in (("", {}), ("-nobatch", {"max_batch_size": 1})):
+        for suffix, serving in (("", {}), ("-nobatch", {"max_batch_size": 1}),
+                                ("-inprocess", {"isolation": "in_process"})):
             folder = zoo / f"{model_id}{suffix}"
             folder.mkdir(parents=True, exist_ok=True)
             _link(MODELS / "onnx" / f"{model_id}.onnx", folder / "model.onnx")
@@ -163,7 +165,7 @@ def in_process(model_id: str, concurrency: int, seconds: float, batch: int = 1) 
     return measure(path, model_id, lambda: (lambda: session.run(None, {"input": x})), concurrency, seconds, batch)
 
 
-def own_api(address: str, model_id: str, concurrency: int, seconds: float) -> Result:
+def own_api(address: str, model_id: str, concurrency: int, seconds: float, path: str = "bioclass own API") -> Result:
     from bioclass.client import Client
 
     pixels = np.ascontiguousarray(inputs(model_id)[0].transpose(1, 2, 0))  # yxc: the server lays it out
@@ -172,7 +174,7 @@ def own_api(address: str, model_id: str, concurrency: int, seconds: float) -> Re
         client = Client(address)
         return lambda: client.predict(pixels, model_id, top_k=1)
 
-    return measure("bioclass own API", model_id, make_call, concurrency, seconds)
+    return measure(path, _architecture(model_id), make_call, concurrency, seconds)
 
 
 def oip(address: str, model_id: str, concurrency: int, seconds: float, path: str) -> Result:
@@ -187,7 +189,12 @@ def oip(address: str, model_id: str, concurrency: int, seconds: float, path: str
         wanted = [tg.InferRequestedOutput("probabilities")]
         return lambda: client.infer(model_id, [tensor], outputs=wanted)
 
-    return measure(path, model_id.removesuffix("-nobatch"), make_call, concurrency, seconds)
+    return measure(path, _architecture(model_id), make_call, concurrency, seconds)
+
+
+def _architecture(model_id: str) -> str:
+    """The model a card variant serves (results group by it)."""
+    return model_id.removesuffix("-nobatch").removesuffix("-inprocess")
 
 
 # ---- servers ---------------------------------------------------------------------------------
@@ -229,6 +236,9 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
+IN_PROCESS_OWN, IN_PROCESS_OIP = "bioclass own API, in server process", "bioclass OIP, in server process"
+
+
 # ---- report ----------------------------------------------------------------------------------
 
 def run(seconds: float, with_mlserver: bool, rounds: int) -> list[Result]:
@@ -260,6 +270,8 @@ def measure_round(address: str, model_id: str, concurrency: int, seconds: float,
         results.append(in_process(model_id, 1, seconds, batch=8))
     results.append(own_api(address, model_id, concurrency, seconds))
     results.append(oip(address, model_id, concurrency, seconds, "bioclass OIP (tritonclient)"))
+    results.append(own_api(address, f"{model_id}-inprocess", concurrency, seconds, IN_PROCESS_OWN))
+    results.append(oip(address, f"{model_id}-inprocess", concurrency, seconds, IN_PROCESS_OIP))
     if concurrency == 8:
         results.append(oip(address, f"{model_id}-nobatch", 8, seconds, "bioclass OIP, batching off"))
     if mlserver is not None:
@@ -280,14 +292,18 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
     oip_path, own_path = "bioclass OIP (tritonclient)", "bioclass own API"
     mlserver, in_process_path, batch_8, off = ("MLServer (tritonclient)", "in-process ORT", "in-process ORT (batch 8)",
                                                "bioclass OIP, batching off")
+    paths = (("OIP", oip_path), ("own API", own_path), ("OIP, model in server process", IN_PROCESS_OIP),
+             ("own API, model in server process", IN_PROCESS_OWN))
     rows = []
     for c in (1, 8):
-        for name, path in (("OIP", oip_path), ("own API", own_path)):
+        for name, path in paths:
             rows.append((f"{light}: bioclass {name} / MLServer, c={c}", ratio(light, path, c, light, mlserver, c), 5.0))
-    for name, path in (("OIP", oip_path), ("own API", own_path)):
+    for name, path in paths:
         rows.append((f"{light}: bioclass {name} c=1 / in-process batch 1",
                      ratio(light, path, 1, light, in_process_path, 1), 0.5))
-    rows.append((f"{heavy}: bioclass OIP c=8 / in-process c=8", ratio(heavy, oip_path, 8, heavy, in_process_path, 8), 0.9))
+    for name, path in (paths[0], paths[2]):
+        rows.append((f"{heavy}: bioclass {name} c=8 / in-process c=8", ratio(heavy, path, 8, heavy, in_process_path, 8),
+                     0.9))
     rows.append((f"{heavy}: bioclass OIP c=8 / in-process batch 8", ratio(heavy, oip_path, 8, heavy, batch_8, 1), None))
     for model in (light, heavy):
         rows.append((f"{model}: batching on / off, OIP c=8", ratio(model, oip_path, 8, model, off, 8), 1.3))

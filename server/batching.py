@@ -18,6 +18,7 @@ import numpy as np
 from bioclass.errors import InvalidArgument, ResourceExhausted
 
 _OPTIONS = ("max_batch_size", "max_queue_delay_us", "queue_size", "instances")
+ISOLATIONS = ("process", "in_process")
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,17 @@ class BatchPolicy:
     max_queue_delay_us: int = 0
     queue_size: int = 256
     instances: int = 1
+    isolation: str = "process"  # or "in_process": ONNX models only (inprocess.py)
 
     def for_card(self, serving: dict) -> "BatchPolicy":
         """These defaults overridden by a card's `serving:` section."""
         if serving.get("serve_as", "onnx") != "onnx":
             raise InvalidArgument(f"serving.serve_as can only be 'onnx'; got {serving['serve_as']!r}")
+        isolation = serving.get("isolation", self.isolation)
+        if isolation not in ISOLATIONS:
+            raise InvalidArgument(f"serving.isolation must be one of {', '.join(ISOLATIONS)}; got {isolation!r}")
         return BatchPolicy(**{name: _option(serving, name) if name in serving else getattr(self, name)
-                              for name in _OPTIONS})
+                              for name in _OPTIONS}, isolation=isolation)
 
 
 def _option(serving: dict, name: str) -> int:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
+from bioclass.errors import BioclassError, FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server import metrics
 from bioclass.server.batching import BatchPolicy, BatchQueue, Pending
 from bioclass.server.cards import ModelCard
+from bioclass.server.inprocess import InProcessSession
 from bioclass.server.session import ModelSession, SessionCrashed
 from bioclass.server.statistics import ModelStats
 
@@ -42,6 +43,7 @@ class ModelRunner:
         self.card = card
         self.folder = folder
         self.policy = defaults.for_card(card.serving)
+        self.in_process = in_process(card, self.policy)
         # Instances share the cores: each forward pass gets its share of the threads.
         self.threads = max(1, threads // self.policy.instances)
         self.max_batch_size = self.policy.max_batch_size
@@ -62,7 +64,8 @@ class ModelRunner:
 
     def processes(self) -> list[tuple[int, int]]:
         """(instance, pid) of each running model process."""
-        return [(i.index, i.session.process.pid) for i in self._instances if i.session is not None]
+        return [(i.index, i.session.process.pid) for i in self._instances
+                if i.session is not None and i.session.process is not None]
 
     # ---- loading ---------------------------------------------------------------------------
 
@@ -107,7 +110,7 @@ class ModelRunner:
         if not (self.folder / self.card.weights).exists():
             raise FailedPrecondition(f"weights file {self.card.weights} is missing")
         started = time.perf_counter()
-        session = ModelSession(self.folder, self.threads)
+        session = (InProcessSession if self.in_process else ModelSession)(self.folder, self.threads)
         try:
             self._check_output(session)
         except BaseException:
@@ -311,6 +314,16 @@ def _fail(batch: list[Pending], error: BaseException) -> None:
     for pending in batch:
         if not pending.future.done():
             pending.future.set_exception(error)
+
+
+def in_process(card: ModelCard, policy: BatchPolicy) -> bool:
+    """Whether the model runs in the server's process: ONNX models asked to (inprocess.py)."""
+    if policy.isolation != "in_process":
+        return False
+    if card.serving.get("isolation") == "in_process" and (card.framework != "onnx" or "serve_as" in card.serving):
+        raise InvalidArgument(f"serving.isolation in_process is for ONNX models only ({card.framework} models "
+                              "keep torch and TensorFlow out of the server process)")
+    return card.framework == "onnx" and "serve_as" not in card.serving  # the server-wide setting skips the others
 
 
 def network_input_shape(card: ModelCard) -> tuple[int, int, int]:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
                                                           "requests; 0 sends what is queued as soon as the model is free.")
     queue_size: int = Field(256, ge=1, description="Images a model may have waiting; beyond: RESOURCE_EXHAUSTED.")
     instances: int = Field(1, ge=1, le=16, description="Model processes per model, sharing its queue and threads.")
+    onnx_in_process: bool = Field(False, description="Run ONNX models in the server process (no hop to a model "
+                                                     "process per pass, no crash isolation); a card's "
+                                                     "serving.isolation overrides it.")
     metrics_port: int | None = Field(None, ge=0, le=65535,
                                      description="Port of the Prometheus /metrics endpoint; unset: no endpoint.")
     training_slots: int = Field(1, ge=1, description="Training jobs run at once; the others wait in the queue.")

@@ -1,9 +1,7 @@
 """Dynamic batching: concurrent callers share forward passes, each gets its own rows; bounded queues."""
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
 import tritonclient.grpc as tg
 from tritonclient.utils import InferenceServerException
@@ -11,29 +9,7 @@ from tritonclient.utils import InferenceServerException
 from bioclass.client import Client
 from models import solid_image
 
-
-def image_input(*values: float) -> tg.InferInput:
-    batch = np.stack([solid_image(v, 24) for v in values])
-    tensor = tg.InferInput("image", list(batch.shape), "UINT8")
-    tensor.set_data_from_numpy(batch)
-    return tensor
-
-
-def batch_sizes(triton, model: str) -> dict[int, int]:
-    stats = triton.get_inference_statistics(model).model_stats[0]
-    return {b.batch_size: b.compute_infer.count for b in stats.batch_stats}
-
-
-def run_together(calls: list) -> list:
-    """Start every call at the same moment, each from its own thread."""
-    barrier = threading.Barrier(len(calls))
-
-    def start(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(start, calls))
+from .serving_support import batch_sizes, image_input, run_together
 
 
 def test_concurrent_callers_of_both_apis_share_a_batch_and_get_their_own_rows(serving_server, triton):

@@ -1,25 +1,9 @@
 """The Prometheus endpoint shows requests, failures, latencies, batch sizes, models and memory."""
-import urllib.request
-
 import numpy as np
 import tritonclient.grpc as tg
 from tritonclient.utils import InferenceServerException
 
-
-def scrape(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode()
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample; labels must match exactly those given (in any order)."""
-    for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            sample, value = line.rsplit(" ", 1)
-            found = dict(part.split("=", 1) for part in sample[len(name) + 1:-1].split(",") if "=" in part)
-            if {k: v.strip('"') for k, v in found.items()} == labels:
-                return float(value)
-    raise AssertionError(f"no sample {name} {labels}")
+from .serving_support import metric, scrape
 
 
 def test_metrics_count_requests_failures_batches_and_memory(serving_server, triton):
