@@ -23,6 +23,7 @@ class AutoMLConfig(BaseModel):
     seed: int = Field(0, ge=0)
     val_fraction: float = Field(0.2, gt=0.0, lt=0.9)
     threads: int = Field(0, ge=0)
+    ray_address: str = ""  # checked by joining the cluster (cluster.py), not here
 
     @model_validator(mode="after")
     def _known_choices(self) -> "AutoMLConfig":

@@ -2,8 +2,10 @@
 
 A run is a record in work_dir/automl/runs.sqlite3 (the training job store's class) and an Optuna
 study in work_dir/automl/<run>/study.sqlite3. Trials are training jobs run by the training
-scheduler in their own processes; the server process only asks, watches, prunes and tells. A run
-left unfinished by a stopped server resumes at start with the budget it had left.
+scheduler in their own processes, or as Ray Tune trials on a cluster (server/ray/trials.py) when
+the server was started with --ray or the run asks for one; the server process only asks, watches,
+prunes and tells. A run left unfinished by a stopped server resumes at start with the budget it
+had left.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bioclass.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from bioclass.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server.automl.budget import Budget
 from bioclass.server.automl.request import validated_request
 from bioclass.server.cards import MODEL_ID
@@ -38,7 +40,12 @@ class AutoMLService:
         self.runs = JobStore(self.folder / "runs.sqlite3")
         self.trials = JobStore(self.folder / "trials.sqlite3")
         self.trials.interrupt_unfinished()
-        self.scheduler = _trial_scheduler(settings, self.trials, self.folder / "trials")
+        self.local = Scheduler(self.trials, self.folder / "trials", 1, _keep_unserved)
+        self.ray: Scheduler | None = None  # trials on the Ray cluster: the server's, or the first a run asked for
+        self.ray_address = settings.ray_address or ""
+        if self.ray_address:
+            self.ray = _ray_scheduler(settings, self.trials, self.folder / "trials")
+        self._joining = asyncio.Lock()
         self.watchers: dict[str, set[asyncio.Queue]] = {}
         self.cancelled: set[str] = set()
         self.persisted: dict[str, float] = {}  # when each run's leaderboard was last written
@@ -49,6 +56,7 @@ class AutoMLService:
 
     async def start(self, values: dict) -> JobRecord:
         request = validated_request(values)
+        await self._scheduler(request)  # a run asking for a cluster the server cannot use fails here
         root = self._root(request)
         await asyncio.to_thread(self._check_dataset, root, request)
         for arch in request["architectures"]:
@@ -82,8 +90,9 @@ class AutoMLService:
         if run.done:
             raise FailedPrecondition(f"AutoML run {run_id} has already finished ({run.state})")
         self.cancelled.add(run_id)
-        for job_id in list(self.scheduler.running):
-            self.scheduler.cancel(job_id)
+        for scheduler in filter(None, (self.local, self.ray)):
+            for job_id in [j for j in scheduler.running if scheduler.plans.get(j, {}).get("group") == run_id]:
+                scheduler.cancel(job_id)
         return run
 
     async def watch(self, run_id: str) -> AsyncIterator[JobRecord]:
@@ -112,6 +121,19 @@ class AutoMLService:
         samples, _ = datasets.resolve_samples(root, spec)
         datasets.assign_splits(root, samples, spec, _split_config(request))
 
+    async def _scheduler(self, request: dict) -> Scheduler:
+        """Where the run's trials go: the Ray cluster the server is on or the run asks for, else local processes."""
+        asked = request.get("ray_address", "")  # runs stored before the field have none
+        async with self._joining:
+            if asked and self.ray_address and asked not in _known_addresses(self.ray_address):
+                raise FailedPrecondition(f"this server runs AutoML trials on the Ray cluster at {self.ray_address}; "
+                                         f"the run asks for {asked}")
+            if asked and self.ray is None:
+                await asyncio.to_thread(_join_cluster, asked)
+                self.ray_address = asked
+                self.ray = _ray_scheduler(self.settings, self.trials, self.folder / "trials")
+        return self.ray if self.ray_address and (asked or self.settings.ray_address) else self.local
+
     def _check_model_id(self, model_id: str, overwrite: bool) -> None:
         if not MODEL_ID.match(model_id) or len(model_id) > 59:
             raise InvalidArgument(f"model_id {model_id!r}: 1-59 characters of a-z, 0-9, '.', '_' or '-'")
@@ -135,10 +157,12 @@ class AutoMLService:
         budget = Budget(deadline=time.monotonic() + total - run.progress.get("elapsed", 0.0), total_s=total)
         clock = (time.monotonic(), run.progress.get("elapsed", 0.0))
         try:
+            scheduler = await self._scheduler(request)
             study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request["seed"])
             await asyncio.to_thread(search.start_from_known_recipe, study, request)
             self._changed(run, study, clock, force=True)
-            await self._search(run, study, budget, clock)
+            with scheduler.group(run.id, self.folder / run.id / "tune"):
+                await self._search(run, study, budget, clock, scheduler)
             await self._finish(run, study, clock)
         except asyncio.CancelledError:
             raise  # the server is stopping: the run stays running and resumes at the next start
@@ -146,14 +170,13 @@ class AutoMLService:
             log.exception("AutoML run %s", run.id)
             self._end(run, FAILED, clock, error=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
 
-    async def _search(self, run: JobRecord, study, budget: Budget, clock) -> None:
+    async def _search(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
         """Keep as many trials running as the scheduler has slots (one here; more on a Ray cluster)."""
         running: set[asyncio.Task] = set()
         try:
             while True:
-                while len(running) < self.scheduler.slots and run.id not in self.cancelled \
-                        and budget.can_start_trial():
-                    running.add(asyncio.ensure_future(self._trial(run, study, budget, clock)))
+                while len(running) < scheduler.slots and run.id not in self.cancelled and budget.can_start_trial():
+                    running.add(asyncio.ensure_future(self._trial(run, study, budget, clock, scheduler)))
                 if not running:
                     return
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -163,7 +186,7 @@ class AutoMLService:
             for task in running:
                 task.cancel()
 
-    async def _trial(self, run: JobRecord, study, budget: Budget, clock) -> None:
+    async def _trial(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
         from bioclass.server.automl import search  # Optuna loads with the first AutoML run
 
         trial = study.ask()
@@ -174,22 +197,24 @@ class AutoMLService:
         self._log(run, f"trial {trial.number}: {config['arch']} {trial.params} for {seconds:.0f} s of training")
         plan = {"job_id": job.id, "job_dir": str(self.folder / "trials" / job.id),
                 "dataset_root": str(self._root(run.request)), "spec": run.request["dataset"],
-                "config": TrainConfig.model_validate(config).model_dump(mode="json"), "model_id": config["model_id"]}
+                "config": TrainConfig.model_validate(config).model_dump(mode="json"), "model_id": config["model_id"],
+                "group": run.id}
         started = time.monotonic()
-        queue = self.scheduler.subscribe(job.id)
-        self.scheduler.submit(job, plan)
+        queue = scheduler.subscribe(job.id)
+        scheduler.submit(job, plan)
         try:
-            pruned = await self._follow(run, study, trial, job, queue, budget, clock)
+            pruned = await self._follow(run, study, trial, job, queue, budget, clock, scheduler)
         finally:
-            self.scheduler.unsubscribe(job.id, queue)
-        finished = self.scheduler.job(job.id)
-        if finished.result.get("node"):
-            self._log(run, f"trial {trial.number}: ran on Ray node {finished.result['node']} "
-                           f"(attempt {finished.result.get('attempts', 1)})")
+            scheduler.unsubscribe(job.id, queue)
+        finished = scheduler.job(job.id)
+        if finished.result.get("tune_trial"):
+            self._log(run, f"trial {trial.number}: ran on Ray node {finished.result['node']} as Tune trial "
+                           f"{finished.result['tune_trial']} (attempt {finished.result['attempts']})")
         self._tell(run, study, trial, finished, pruned, time.monotonic() - started, budget)
         self._changed(run, study, clock, force=True)
 
-    async def _follow(self, run, study, trial, job: JobRecord, queue, budget: Budget, clock) -> bool:
+    async def _follow(self, run, study, trial, job: JobRecord, queue, budget: Budget, clock,
+                      scheduler: Scheduler) -> bool:
         """Report each epoch's validation accuracy; cancel the job if Optuna prunes it or time is up."""
         reported, stopping = 0, False
         while not job.done:
@@ -208,9 +233,9 @@ class AutoMLService:
             if not stopping and (budget.left() <= 0 or run.id in self.cancelled):
                 self._log(run, f"trial {trial.number}: stopped at the end of the search time")
                 stopping = "stopped"
-            if stopping and not job.done and job.id in self.scheduler.running \
-                    and not self.scheduler.running[job.id].cancel_requested:
-                self.scheduler.cancel(job.id)
+            if stopping and not job.done and job.id in scheduler.running \
+                    and not scheduler.running[job.id].cancel_requested:
+                scheduler.cancel(job.id)
             self._changed(run, study, clock)
         return stopping == "pruned"
 
@@ -300,20 +325,39 @@ class AutoMLService:
         """Stop the search; running runs stay running in the store and resume at the next start."""
         for task in list(self.tasks.values()):
             task.cancel()
-        self.scheduler.close()
+        for scheduler in filter(None, (self.local, self.ray)):
+            scheduler.close()
         if self._helper is not None:
             self._helper.shutdown(wait=False, cancel_futures=True)
         self.runs.close()
         self.trials.close()
 
 
-def _trial_scheduler(settings: Settings, store: JobStore, jobs_dir: Path) -> Scheduler:
-    """One trial at a time in a local process, or settings.ray_trials at once on the Ray cluster."""
-    if not settings.ray_address:
-        return Scheduler(store, jobs_dir, 1, _keep_unserved)
-    from bioclass.server.ray.trials import RayScheduler  # the server joined the cluster at start
+def _ray_scheduler(settings: Settings, store: JobStore, jobs_dir: Path) -> Scheduler:
+    """settings.ray_trials trials at once as Ray Tune trials (the process has joined the cluster)."""
+    from bioclass.server.ray.trials import RayScheduler  # Ray loads only for a server or run on a cluster
 
     return RayScheduler(store, jobs_dir, settings.ray_trials, _keep_unserved, cpus=settings.ray_trial_cpus)
+
+
+def _join_cluster(address: str) -> None:
+    """Join the cluster a run asks for (in a thread: importing Ray and joining take seconds)."""
+    from bioclass.server.ray import cluster
+
+    try:
+        cluster.join(address)
+    except ValueError as exc:
+        raise InvalidArgument(f"ray_address: {exc}") from None
+    except ConnectionError as exc:
+        raise Unavailable(str(exc).splitlines()[0]) from None
+    log.info("joined the Ray cluster at %s for AutoML trials", address)
+
+
+def _known_addresses(address: str) -> set[str]:
+    """The names of the cluster the server joined: as it was given ('auto' too) and as Ray resolved it."""
+    from bioclass.server.ray import cluster
+
+    return {address, cluster.joined_address()}
 
 
 async def _keep_unserved(job: JobRecord, result: dict) -> str:

@@ -1,4 +1,7 @@
-"""Scale-out on a Ray cluster (`bioclass serve --ray ADDRESS`): model replicas and AutoML trials.
+"""Scale-out on a Ray cluster: model replicas (`bioclass serve --ray ADDRESS`) and AutoML trials as
+Ray Tune trials (on a server started with --ray, or for a run that names a cluster:
+`bioclass automl ... --ray ADDRESS`).
 
-Only imported when the server is given a Ray address; a single machine never imports Ray.
+Only imported when the server or an AutoML run is given a Ray address; a single machine never
+imports Ray.
 """

@@ -19,17 +19,28 @@ CONNECT_TIMEOUT_S = 5.0
 
 def connect(settings: Settings) -> None:
     """Join the cluster as a driver and start Serve there without its HTTP proxies (gRPC is ours)."""
-    if settings.ray_address != "auto":
-        _check_reachable(settings.ray_address)
-    try:
-        ray.init(address=settings.ray_address, namespace=NAMESPACE, log_to_driver=False,
-                 logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConnectionError(f"cannot join the Ray cluster at {settings.ray_address}: {exc}") from None
+    join(settings.ray_address)
     serve.start(proxy_location="Disabled")
     resources = ray.cluster_resources()
     log.info("joined the Ray cluster at %s: %d nodes, %g CPUs", settings.ray_address,
              len([n for n in ray.nodes() if n["Alive"]]), resources.get("CPU", 0))
+
+
+def join(address: str) -> None:
+    """Join the cluster at address as a driver (also what an AutoML run asking for a cluster does).
+
+    ValueError: not HOST:PORT; ConnectionError: nobody answers there, or it is not a Ray cluster."""
+    if address != "auto":
+        _check_reachable(address)
+    try:
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConnectionError(f"cannot join the Ray cluster at {address}: {exc}") from None
+
+
+def joined_address() -> str:
+    """HOST:PORT of the cluster this process has joined ("" when none): 'auto' resolved."""
+    return ray.get_runtime_context().gcs_address if ray.is_initialized() else ""
 
 
 def runner_factory(settings: Settings, defaults: BatchPolicy):

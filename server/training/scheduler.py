@@ -7,6 +7,7 @@ process itself never imports torch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -106,17 +107,23 @@ class Scheduler:
             if message is None:
                 await loop.run_in_executor(None, running.process.join, 5)  # the exit code says why
                 return self._died(job, running)
-            kind = message[0]
-            if kind == "log":
-                self._update(job, log=[*job.log, message[1]], lines=[message[1]])
-            elif kind == "progress":
-                self._progress(job, running, message[1])
-            elif kind == "epoch":
-                history = [*job.result.get("history", []), message[1]]
-                self._update(job, result={**job.result, "history": history})
-            else:
-                await self._conclude(job, running, message)
+            if await self._handle(job, running, message):
                 return
+
+    async def _handle(self, job: JobRecord, running: RunningJob, message: tuple) -> bool:
+        """Apply one message of the job's (worker.py lists them); True for its last."""
+        kind = message[0]
+        if kind == "log":
+            self._update(job, log=[*job.log, message[1]], lines=[message[1]])
+        elif kind == "progress":
+            self._progress(job, running, message[1])
+        elif kind == "epoch":
+            history = [*job.result.get("history", []), message[1]]
+            self._update(job, result={**job.result, "history": history})
+        else:
+            await self._conclude(job, running, message)
+            return True
+        return False
 
     def _progress(self, job: JobRecord, running: RunningJob, progress: dict) -> None:
         job.progress = progress
@@ -173,6 +180,12 @@ class Scheduler:
             running.cancel.set()  # the job stops at its next batch
             asyncio.get_running_loop().call_later(CANCEL_GRACE_S, _kill_if_alive, running.process)
         return job
+
+    @contextlib.contextmanager
+    def group(self, name: str, folder: Path):
+        """Jobs submitted inside with plan["group"] = name belong together: one Ray Tune experiment
+        on a cluster (server/ray/trials.py), writing under folder; local processes need nothing."""
+        yield
 
     def subscribe(self, job_id: str) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue()

@@ -2,7 +2,8 @@
 node, a small dataset, and the real server started with --ray.
 
 Each node has 2 CPUs and one `replica_slot`: the test model's two replicas (1 CPU and one slot
-each) land one per node, and the remaining CPU of each node takes one AutoML trial.
+each) land one per node, and the remaining CPU of each node takes one AutoML trial (a Ray Tune
+trial of 1 CPU).
 """
 from __future__ import annotations
 
@@ -84,9 +85,11 @@ def shared_store(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def ray_server(cluster, replicated_zoo, shared_store, tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp("ray-work")
     process = ServerProcess("--no-builtin", "--zoo", str(replicated_zoo), "--ray", cluster.address,
-                            "--metrics-port", "0", work_dir=tmp_path_factory.mktemp("ray-work"),
+                            "--metrics-port", "0", work_dir=work_dir,
                             env={**ENV, "BIOCLASS_RAY_MODEL_STORE": str(shared_store)}, timeout=120)
+    process.work_dir = work_dir
     yield process
     process.stop()
 

@@ -96,3 +96,18 @@ class LocalCluster:
         # Belt and braces: anything of this cluster that left its process group.
         subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=60, env=self.env)
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def wait_for(condition, timeout: float, what: str):
+    """condition()'s first truthy value, polled twice a second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def tune_trials(work_dir: Path, run_id: str) -> list[Path]:
+    """The trial folders of the run's Ray Tune experiments (work_dir/automl/<run>/tune/<experiment>/)."""
+    return sorted(p for p in (work_dir / "automl" / run_id / "tune").glob("search-*/run_trial_*") if p.is_dir())

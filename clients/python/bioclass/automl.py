@@ -32,7 +32,8 @@ class AutoMLClient:
     def start(self, dataset: str | Path, budget_minutes: float, *, on_server: bool = False, dataset_id: str = "",
               unlabelled_dir: str = "", group_pattern: str = "", splits_csv: str = "", labels_csv: str = "",
               **options) -> pb.AutoMLRun:
-        """Start a run; `options` takes AutoMLRequest's fields (metric=..., architectures=[...], ...)."""
+        """Start a run; `options` takes AutoMLRequest's fields (metric=..., architectures=[...],
+        ray_address="head:6379" to run its trials on that Ray cluster, ...)."""
         if not dataset_id and not on_server:
             dataset_id = self._training.upload_dataset(dataset).id
         source = tpb.DatasetSource(unlabelled_dir=unlabelled_dir, group_pattern=group_pattern,

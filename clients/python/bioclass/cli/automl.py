@@ -27,6 +27,8 @@ def add_automl_commands(command) -> None:
     automl.add_argument("--seed", type=int, default=0)
     automl.add_argument("--threads", type=int, default=0)
     automl.add_argument("--overwrite", action="store_true")
+    automl.add_argument("--ray", default="", metavar="ADDRESS",
+                        help="run the trials as Ray Tune trials on the cluster whose head is at HOST:PORT")
     automl.add_argument("--on-server", action="store_true", help="DATASET_DIR is a folder on the server")
     automl.add_argument("--detach", action="store_true", help="print the run id and return at once")
 
@@ -41,7 +43,8 @@ def run_automl(args) -> int:
                                  ("max_latency_ms", args.max_latency_ms), ("model_id", args.name),
                                  ("architectures", args.arch), ("image_sizes", args.image_size),
                                  ("semi_supervised_modes", args.semi_supervised), ("seed", args.seed),
-                                 ("threads", args.threads), ("overwrite", args.overwrite)) if v}
+                                 ("threads", args.threads), ("overwrite", args.overwrite),
+                                 ("ray_address", args.ray)) if v}
     with Client(args.server) as client:
         run = client.automl.start(args.dataset, args.budget, on_server=args.on_server, unlabelled_dir=args.unlabeled,
                                   group_pattern=args.group_pattern, **options)

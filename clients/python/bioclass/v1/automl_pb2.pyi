@@ -22,7 +22,7 @@ TRIAL_PRUNED: TrialState
 TRIAL_FAILED: TrialState
 
 class AutoMLRequest(_message.Message):
-    __slots__ = ("dataset", "budget_minutes", "metric", "max_model_mb", "max_latency_ms", "model_id", "overwrite", "architectures", "image_sizes", "semi_supervised_modes", "seed", "val_fraction", "threads")
+    __slots__ = ("dataset", "budget_minutes", "metric", "max_model_mb", "max_latency_ms", "model_id", "overwrite", "architectures", "image_sizes", "semi_supervised_modes", "seed", "val_fraction", "threads", "ray_address")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     BUDGET_MINUTES_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,7 @@ class AutoMLRequest(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     VAL_FRACTION_FIELD_NUMBER: _ClassVar[int]
     THREADS_FIELD_NUMBER: _ClassVar[int]
+    RAY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     dataset: _training_pb2.DatasetSource
     budget_minutes: float
     metric: str
@@ -49,7 +50,8 @@ class AutoMLRequest(_message.Message):
     seed: int
     val_fraction: float
     threads: int
-    def __init__(self, dataset: _Optional[_Union[_training_pb2.DatasetSource, _Mapping]] = ..., budget_minutes: _Optional[float] = ..., metric: _Optional[str] = ..., max_model_mb: _Optional[float] = ..., max_latency_ms: _Optional[float] = ..., model_id: _Optional[str] = ..., overwrite: _Optional[bool] = ..., architectures: _Optional[_Iterable[str]] = ..., image_sizes: _Optional[_Iterable[int]] = ..., semi_supervised_modes: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., val_fraction: _Optional[float] = ..., threads: _Optional[int] = ...) -> None: ...
+    ray_address: str
+    def __init__(self, dataset: _Optional[_Union[_training_pb2.DatasetSource, _Mapping]] = ..., budget_minutes: _Optional[float] = ..., metric: _Optional[str] = ..., max_model_mb: _Optional[float] = ..., max_latency_ms: _Optional[float] = ..., model_id: _Optional[str] = ..., overwrite: _Optional[bool] = ..., architectures: _Optional[_Iterable[str]] = ..., image_sizes: _Optional[_Iterable[int]] = ..., semi_supervised_modes: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., val_fraction: _Optional[float] = ..., threads: _Optional[int] = ..., ray_address: _Optional[str] = ...) -> None: ...
 
 class Trial(_message.Message):
     __slots__ = ("number", "state", "architecture", "params", "value", "seconds", "job_id", "note", "model_mb", "latency_ms")
