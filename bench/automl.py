@@ -162,7 +162,8 @@ def quant(args) -> dict:
     """Train each model briefly, build every int8 variant, and time all against fp32 as the server runs them.
 
     Accuracy is on the test patients; latency in ms per image at batch 1 and at the server's largest
-    batch, under each ONNX Runtime graph optimisation level, best of ROUNDS timings (the CPU is shared).
+    batch, with the server's session options at 2 threads and at 1, in interleaved rounds (the CPU
+    is shared).
     """
     import numpy as np
 
@@ -192,9 +193,9 @@ def quant(args) -> dict:
                                                                      x, y, threads=2)
                     files = {"fp32": export / "model.onnx",
                              **{m["variant"]: folder / f"int8-{m['index']}.onnx" for m in measured if "error" not in m}}
-                    timings = {name: _latencies(path, x) for name, path in files.items()}
+                    timings = _latencies(files, x)
                     row = {"arch": arch, "image_size": size, "fp32": baseline, "int8": measured,
-                           "chosen": quantize.fastest(baseline, measured), "timings_ms_per_image": timings}
+                           "chosen": quantize.fastest(baseline, measured), "timings": timings}
                     out["models"].append(row)
                     print(json.dumps(row, default=str), flush=True)
     finally:
@@ -203,30 +204,39 @@ def quant(args) -> dict:
     return out
 
 
-ROUNDS = 3
+ROUNDS = 7
 SERVING_BATCH = 32  # the server's default max_batch_size
+SETTINGS = {"2 threads": 2, "1 thread": 1}  # the server's inference threads on this machine, and one
 
 
-def _latencies(path: Path, x) -> dict:
-    """ms per image, best of ROUNDS, for batch 1 and SERVING_BATCH under each graph optimisation level."""
+def _latencies(files: dict, x) -> dict:
+    """ms_per_image: name -> setting/batch -> best and median over ROUNDS, every file timed in each round
+    (fp32, int8, fp32, int8, ...), so a burst of other work on the shared CPU hits all of them alike;
+    load_average: after each setting."""
     import time as clock
+
+    import numpy as np
 
     from bioclass.server.training import export
 
-    result = {}
-    for level in ("ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL"):
-        forward = export.onnx_forward(path, 2, level)
+    result, load = {name: {} for name in files}, {}
+    for setting, threads in SETTINGS.items():
+        forwards = {name: export.onnx_forward(path, threads) for name, path in files.items()}
         for batch in (1, SERVING_BATCH):
             chunks = [x[i:i + batch] for i in range(0, min(len(x), 4 * SERVING_BATCH), batch)]
-            forward(chunks[0])
-            best = float("inf")
+            rounds = {name: [] for name in files}
+            for forward in forwards.values():
+                forward(chunks[0])
             for _ in range(ROUNDS):
-                started = clock.perf_counter()
-                for chunk in chunks:
-                    forward(chunk)
-                best = min(best, (clock.perf_counter() - started) * 1000 / sum(len(c) for c in chunks))
-            result[f"{level.removeprefix('ORT_ENABLE_').lower()}/b{batch}"] = best
-    return result
+                for name, forward in forwards.items():
+                    started = clock.perf_counter()
+                    for chunk in chunks:
+                        forward(chunk)
+                    rounds[name].append((clock.perf_counter() - started) * 1000 / sum(len(c) for c in chunks))
+            for name, times in rounds.items():
+                result[name][f"{setting}/b{batch}"] = {"best": min(times), "median": float(np.median(times))}
+        load[setting] = os.getloadavg()
+    return {"ms_per_image": result, "load_average": load}
 
 
 def _image_set(root: Path, labels):
@@ -305,6 +315,9 @@ def tables(args) -> dict:
             lines.append(f"| {mode} | {r['test_accuracy']:.3f} | {r['test_f1_macro']:.3f} | {r['wall_s']:.0f} | "
                          f"{labelled} | {correct} |")
         lines.append("")
+    quant_file = WORK / "quant.json"
+    if quant_file.exists():
+        lines += [*_quant_table(json.loads(quant_file.read_text(encoding="utf-8"))), ""]
     rows = []
     files = [*WORK.glob("versus-*.json"), *WORK.glob("automl-[mw]*.json"), *WORK.glob("autokeras-alone-*.json")]
     for path in sorted(files):
@@ -316,6 +329,29 @@ def tables(args) -> dict:
                   "|---|---|---|---:|---:|---:|---|---:|---|", *rows]
     print("\n".join(lines))
     return {"markdown": lines}
+
+
+def _quant_table(result: dict) -> list[str]:
+    """fp32 and each int8 variant: accuracy, size, and ms per image (best of the rounds) with x faster than fp32
+    at the same setting; the product's pick in bold."""
+    columns = [f"{setting}/b{batch}" for setting in SETTINGS for batch in (1, SERVING_BATCH)]
+    lines = ["| model | variant | test acc | size kB (x smaller) | "
+             + " | ".join(f"{c.replace('/b', ' b')} ms (x)" for c in columns) + " |",
+             "|---|---|---:|---:|" + "---:|" * len(columns)]
+    for row in result["models"]:
+        times = row["timings"]["ms_per_image"]
+        base = {c: times["fp32"][c]["best"] for c in columns}
+        chosen = (row.get("chosen") or {}).get("variant")
+        for m in [{**row["fp32"], "variant": "fp32"}, *row["int8"]]:
+            if "error" in m:
+                lines.append(f"| {row['arch']} {row['image_size']} px | {m['variant']} | failed: {m['error'][:60]} |")
+                continue
+            name = f"**{m['variant']}** (pick)" if m["variant"] == chosen else m["variant"]
+            cells = " | ".join(f"{times[m['variant']][c]['best']:.3f} ({base[c] / times[m['variant']][c]['best']:.2f})"
+                               for c in columns)
+            size = f"{m['size_bytes'] / 1000:.0f} ({row['fp32']['size_bytes'] / m['size_bytes']:.2f})"
+            lines.append(f"| {row['arch']} {row['image_size']} px | {name} | {m['accuracy']:.3f} | {size} | {cells} |")
+    return lines
 
 
 def _versus_row(name: str, run: dict) -> str:
