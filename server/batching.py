@@ -28,6 +28,7 @@ class BatchPolicy:
     queue_size: int = 256
     instances: int = 1
     isolation: str = "process"  # or "in_process": ONNX models only (inprocess.py)
+    onnx_spinning: bool = False  # ONNX Runtime's idle threads spin (backends/onnx.py session_options)
 
     def for_card(self, serving: dict) -> "BatchPolicy":
         """These defaults overridden by a card's `serving:` section."""
@@ -36,8 +37,11 @@ class BatchPolicy:
         isolation = serving.get("isolation", self.isolation)
         if isolation not in ISOLATIONS:
             raise InvalidArgument(f"serving.isolation must be one of {', '.join(ISOLATIONS)}; got {isolation!r}")
+        spinning = serving.get("onnx_spinning", self.onnx_spinning)
+        if not isinstance(spinning, bool):
+            raise InvalidArgument(f"serving.onnx_spinning must be true or false; got {spinning!r}")
         return BatchPolicy(**{name: _option(serving, name) if name in serving else getattr(self, name)
-                              for name in _OPTIONS}, isolation=isolation)
+                              for name in _OPTIONS}, isolation=isolation, onnx_spinning=spinning)
 
 
 def _option(serving: dict, name: str) -> int:

@@ -97,7 +97,7 @@ class ModelCard(_Strict):
     output: OutputSpec
     provenance: Provenance = Provenance()
     # Serving options read by the runner (see server/runner.py; replicas and autoscaling: server/ray/).
-    serving: dict[str, int | float | str | dict] = Field(default_factory=dict)
+    serving: dict[str, bool | int | float | str | dict] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod

@@ -24,11 +24,12 @@ class InProcessSession:
 
     process = None  # no model process: nothing to watch in metrics, nothing to restart
 
-    def __init__(self, folder: Path, threads: int):
+    def __init__(self, folder: Path, threads: int, onnx_spinning: bool = False):
         from bioclass.server.backends.onnx import Backend  # ONNX Runtime loads with the first such model
         from bioclass.server.cards import read_card
+        from bioclass.server.session import with_spinning
 
-        card = read_card(folder)
+        card = with_spinning(read_card(folder), onnx_spinning)
         self._model = Backend().load(card, folder / card.weights, threads)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"onnx-{card.id}")
         self.load_note = "runs in the server process (serving.isolation: in_process)"

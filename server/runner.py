@@ -110,7 +110,8 @@ class ModelRunner:
         if not (self.folder / self.card.weights).exists():
             raise FailedPrecondition(f"weights file {self.card.weights} is missing")
         started = time.perf_counter()
-        session = (InProcessSession if self.in_process else ModelSession)(self.folder, self.threads)
+        session = (InProcessSession if self.in_process else ModelSession)(self.folder, self.threads,
+                                                                          self.policy.onnx_spinning)
         try:
             self._check_output(session)
         except BaseException:

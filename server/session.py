@@ -34,9 +34,9 @@ class SessionCrashed(Unavailable):
 class ModelSession:
     """Parent-side handle of one model process. Calls block: run them in a worker thread."""
 
-    def __init__(self, folder: Path, threads: int):
+    def __init__(self, folder: Path, threads: int, onnx_spinning: bool = False):
         self._conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_session_main, args=(child, str(folder), threads),
+        self.process = _CONTEXT.Process(target=_session_main, args=(child, str(folder), threads, onnx_spinning),
                                         daemon=True, name=f"bioclass-model-{folder.name}")
         self.process.start()
         child.close()
@@ -152,7 +152,7 @@ def _status(name: str):
 
 # ---- child process ---------------------------------------------------------------------
 
-def _session_main(conn: Connection, folder: str, threads: int) -> None:
+def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions stop
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     model = None
@@ -166,7 +166,7 @@ def _session_main(conn: Connection, folder: str, threads: int) -> None:
             if message[0] == "stop":
                 return
             if message[0] == "load":
-                model, note = _load(Path(folder), threads)
+                model, note = _load(Path(folder), threads, onnx_spinning)
                 conn.send(("ok", note))
             elif message[0] == "forward":
                 conn.send(("ok", model.forward(message[1])))
@@ -206,14 +206,20 @@ class _SharedInputs:
         return np.ndarray(shape, np.dtype(dtype), buffer=self.block.buf)
 
 
-def _load(folder: Path, threads: int):
+def _load(folder: Path, threads: int, onnx_spinning: bool):
     from bioclass.server.backends import get_backend
     from bioclass.server.cards import read_card
 
-    card = read_card(folder)
+    card = with_spinning(read_card(folder), onnx_spinning)
     model = get_backend(card.framework).load(card, folder / card.weights, threads)
     if card.serving.get("serve_as") == "onnx" and card.framework != "onnx":
         from bioclass.server.backends.convert import serve_as_onnx
 
         return serve_as_onnx(card, model, threads)
     return model, ""
+
+
+def with_spinning(card, onnx_spinning: bool):
+    """The card as ONNX Runtime sessions read it: serving.onnx_spinning is the model's effective policy
+    (its card's value, else the server's setting)."""
+    return card.model_copy(update={"serving": {**card.serving, "onnx_spinning": onnx_spinning}})

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     onnx_in_process: bool = Field(False, description="Run ONNX models in the server process (no hop to a model "
                                                      "process per pass, no crash isolation); a card's "
                                                      "serving.isolation overrides it.")
+    onnx_spinning: bool = Field(False, description="ONNX Runtime's idle threads spin between passes: lower latency "
+                                                   "on a quiet machine, starved neighbours on a busy one; a card's "
+                                                   "serving.onnx_spinning overrides it.")
     metrics_port: int | None = Field(None, ge=0, le=65535,
                                      description="Port of the Prometheus /metrics endpoint; unset: no endpoint.")
     training_slots: int = Field(1, ge=1, description="Training jobs run at once; the others wait in the queue.")

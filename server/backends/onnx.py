@@ -23,7 +23,7 @@ class OnnxModel:
         self.session = None
 
 
-def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL") -> ort.SessionOptions:
+def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning: bool = False) -> ort.SessionOptions:
     """How the server runs every ONNX model (training exports and AutoML time theirs the same way)."""
     options = ort.SessionOptions()
     # One forward pass uses every core; the server runs passes of one model one at a time,
@@ -31,9 +31,10 @@ def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL") -> ort.S
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Idle pool threads sleep instead of spinning: between passes the cores belong to the
-    # server's gRPC and preprocessing threads (and other models), which spinning starves.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # By default idle pool threads sleep instead of spinning: between passes the cores belong to the
+    # server's gRPC and preprocessing threads (and other models), which spinning starves on a busy
+    # machine. On a quiet one spinning saves a wake-up per pass (serving.onnx_spinning).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, optimization)
     return options
 
@@ -41,7 +42,8 @@ def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL") -> ort.S
 class Backend:
     def load(self, card: ModelCard, weights: Path, threads: int) -> OnnxModel:
         check_external_data(weights)
-        session = ort.InferenceSession(str(weights), sess_options=session_options(threads),
+        options = session_options(threads, spinning=bool(card.serving.get("onnx_spinning", False)))
+        session = ort.InferenceSession(str(weights), sess_options=options,
                                        providers=["CPUExecutionProvider"])
         inputs = [i.name for i in session.get_inputs()]
         name = card.input.tensor_name or inputs[0]

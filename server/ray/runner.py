@@ -108,7 +108,7 @@ class RayModelRunner:
         self.location = location
         policy = {"max_batch_size": self.policy.max_batch_size, "queue_size": self.policy.queue_size,
                   "max_queue_delay_us": self.policy.max_queue_delay_us, "instances": 1,
-                  "isolation": self.policy.isolation}
+                  "isolation": self.policy.isolation, "onnx_spinning": self.policy.onnx_spinning}
         # The replica's own queue bounds and batches its requests; Serve only spreads them.
         app = ModelReplica.options(name=self.card.id, max_ongoing_requests=self.policy.queue_size,
                                    **self.options).bind(location, bool(self.model_store), self.threads, policy)

@@ -14,7 +14,8 @@ POLICIES = {
     "unbatched": {"max_batch_size": 1},
     "tiny-queue": {"queue_size": 2, "max_batch_size": 64, "max_queue_delay_us": 1_500_000},
     "two-instances": {"instances": 2, "max_batch_size": 4},
-    "in-process": {"isolation": "in_process", "max_batch_size": 8, "max_queue_delay_us": 300_000},
+    "in-process": {"isolation": "in_process", "onnx_spinning": True, "max_batch_size": 8,
+                   "max_queue_delay_us": 300_000},
 }
 # model id -> (test zoo model it copies, its `serving:` section)
 CONVERTED = {"pytorch-as-onnx": ("brightness-pytorch", {"serve_as": "onnx"}),

@@ -6,8 +6,6 @@ import tritonclient.grpc as tg
 from tritonclient.utils import InferenceServerException
 
 from bioclass.client import Client
-from bioclass.errors import InvalidArgument
-from bioclass.server.batching import BatchPolicy
 from models import solid_image
 
 from .serving_support import batch_sizes, image_input, metric, scrape, run_together
@@ -58,7 +56,3 @@ def test_in_process_is_refused_for_frameworks_that_would_load_in_the_server(serv
     reason = next(r for path, r in problems.items() if "pytorch-in-process" in path)
     assert "in_process is for ONNX models only" in reason
 
-
-def test_an_unknown_isolation_is_refused():
-    with pytest.raises(InvalidArgument, match="serving.isolation must be one of process, in_process"):
-        BatchPolicy().for_card({"isolation": "thread"})
