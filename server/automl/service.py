@@ -262,11 +262,13 @@ class AutoMLService:
     async def _finish(self, run: JobRecord, study, clock) -> None:
         from bioclass.server.automl import search  # Optuna loads with the first AutoML run
 
-        best = search.best_trial(study)
+        best, why_not_top = search.chosen_trial(study)
         cancelled = run.id in self.cancelled
         if best is None:
             why = "cancelled before any trial finished" if cancelled else "no trial finished within the budget"
             return self._end(run, CANCELLED if cancelled else FAILED, clock, error=why)
+        if why_not_top:
+            self._log(run, why_not_top)
         self._log(run, f"best: trial {best.number} ({best.params['architecture']}, "
                        f"{run.request['metric']} {best.user_attrs['metric']:.4f}); quantizing and serving")
         trial_job = self.trials.get(best.user_attrs["job_id"])
