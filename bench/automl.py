@@ -5,6 +5,7 @@
     .venv/bin/python bench/automl.py automl [--budget 5] [--modes none] [--dataset wbc]  # AutoML, held-out test
     .venv/bin/python bench/automl.py versus --dataset malaria|wbc [--budget 10]  # bioclass AutoML, then AutoKeras
     .venv/bin/python bench/automl.py autokeras --dataset malaria|wbc [--budget 10]  # AutoKeras alone
+    .venv/bin/python bench/automl.py trials --dataset malaria  # the last run's trials: validation vs test
     .venv/bin/python bench/automl.py tables  # Markdown tables from the saved JSON files
 
 `versus` runs both tools back to back on the same labelled training folder and test folder, each with
@@ -274,6 +275,45 @@ def automl(args) -> dict:
             "test_accuracy": {e.model_id: e.accuracy for e in evaluation}}
 
 
+def trials(args) -> dict:
+    """Every finished trial of the last AutoML run: its validation score, and its export's accuracy on
+    the test folder (which the run never saw), to see how well the validation split ranks trials."""
+    import numpy as np
+    import onnxruntime
+    import optuna
+    from PIL import Image
+
+    from bioclass.server.cards import read_card
+    from bioclass.server.preprocess import prepare
+
+    runs = WORK / "server" / "automl"
+    run = max((p for p in runs.iterdir() if (p / "study.sqlite3").exists()), key=lambda p: p.stat().st_mtime)
+    study = optuna.load_study(study_name="automl", storage=f"sqlite:///{run / 'study.sqlite3'}")
+    test = dataset_folders(args.dataset)[1]
+    files = [(path, label.name) for label in sorted(test.iterdir()) for path in sorted(label.iterdir())]
+    pixels = [np.asarray(Image.open(path).convert("RGB")) for path, _ in files]
+    rows = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        export = runs / "trials" / trial.user_attrs["job_id"] / "export"
+        card = read_card(export)
+        session = onnxruntime.InferenceSession(str(export / "model.onnx"), providers=["CPUExecutionProvider"])
+        x = np.stack([prepare(p, card) for p in pixels]).astype(np.float32)
+        logits = np.concatenate([session.run(None, {session.get_inputs()[0].name: x[i:i + 64]})[0]
+                                 for i in range(0, len(x), 64)])
+        accuracy = float(np.mean([card.output.labels[k] == label for k, (_, label) in zip(logits.argmax(1), files)]))
+        rows.append({"number": trial.number, "architecture": trial.params.get("architecture", ""),
+                     "validation": trial.user_attrs["metric"], "test_accuracy": accuracy,
+                     "starting_point": bool(trial.user_attrs.get("starting_point"))})
+    rows.sort(key=lambda r: (-r["validation"], r["number"]))
+    for r in rows:
+        print(f"trial {r['number']:3d}  validation {r['validation']:.2f}  test {r['test_accuracy']:.3f}  "
+              f"{r['architecture']}{'  (the recipe)' if r['starting_point'] else ''}")
+    validation, accuracy = np.array([r["validation"] for r in rows]), np.array([r["test_accuracy"] for r in rows])
+    correlation = float(np.corrcoef(validation, accuracy)[0, 1]) if len(rows) > 2 else float("nan")
+    print(f"{len(rows)} trials; correlation of validation and test: {correlation:.2f}")
+    return {"run": run.name, "dataset": args.dataset, "correlation": correlation, "trials": rows}
+
+
 def autokeras(args) -> dict:
     """bench/autokeras_run.py in bench/.venv-autokeras on the same folders (labelled images only)."""
     train, test, _ = dataset_folders(args.dataset)
@@ -396,16 +436,18 @@ def main() -> None:
         p.add_argument("--labelled-only", action="store_true", help="bioclass does not see the unlabelled images")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--size", type=int, default=64, help="AutoKeras's image size (it searches none)")
+    sub.add_parser("trials").add_argument("--dataset", choices=["malaria", "wbc"], default="malaria")
     sub.add_parser("tables")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     if args.what == "tables":
         tables(args)
         return
-    result = {"semi": semi, "quant": quant, "automl": automl, "autokeras": autokeras, "versus": versus}[args.what](args)
+    result = {"semi": semi, "quant": quant, "automl": automl, "autokeras": autokeras, "versus": versus,
+              "trials": trials}[args.what](args)
     if args.what == "autokeras":
         return  # autokeras_run.py wrote WORK/autokeras-alone-<dataset>.json itself
-    name = args.what + (f"-{args.dataset}" if args.what in ("automl", "versus") else "")
+    name = args.what + (f"-{args.dataset}" if args.what in ("automl", "versus", "trials") else "")
     name += "-labelled-only" if getattr(args, "labelled_only", False) else ""
     (WORK / f"{name}.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     print(json.dumps(result, indent=1, default=str))
