@@ -49,13 +49,21 @@ def patient(name: str) -> str:
     return found.group(0) if found else name
 
 
+def _built_once(target: Path, fill) -> Path:
+    """target, filled by fill(target) unless an earlier build finished there (its "done" marker)."""
+    if not (target / "done").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        fill(target)
+        (target / "done").write_text("", encoding="utf-8")
+    return target
+
+
 def build_split(seed: int = 0) -> Path:
     """WORK/data/{train/<class>, train/unlabelled/<class>, test/<class>}: test patients held out."""
-    target = WORK / "data"
-    if (target / "done").exists():
-        return target
-    shutil.rmtree(target, ignore_errors=True)
-    rng = random.Random(seed)
+    return _built_once(WORK / "data", lambda target: _split_malaria(target, random.Random(seed)))
+
+
+def _split_malaria(target: Path, rng: random.Random) -> None:
     files = {label: sorted((MALARIA / label).iterdir()) for label in ("Parasitized", "Uninfected")}
     patients = sorted({patient(p.name) for paths in files.values() for p in paths})
     test_patients = set(rng.sample(patients, len(patients) // 4))
@@ -69,8 +77,6 @@ def build_split(seed: int = 0) -> Path:
             for path in chosen:
                 shutil.copy(path, target / folder / label / path.name)
     _write_validation_csv(target / "train", rng)
-    (target / "done").write_text("", encoding="utf-8")
-    return target
 
 
 def _write_validation_csv(train: Path, rng: random.Random) -> None:
@@ -90,11 +96,10 @@ def _write_validation_csv(train: Path, rng: random.Random) -> None:
 
 def build_wbc_split(seed: int = 0) -> Path:
     """WORK/wbc/{train/<class>, test/<class>}: stratified, WBC_TEST_FRACTION of each class for test."""
-    target = WORK / "wbc"
-    if (target / "done").exists():
-        return target
-    shutil.rmtree(target, ignore_errors=True)
-    rng = random.Random(seed)
+    return _built_once(WORK / "wbc", lambda target: _split_wbc(target, random.Random(seed)))
+
+
+def _split_wbc(target: Path, rng: random.Random) -> None:
     for folder in sorted(p for p in WBC.iterdir() if p.is_dir()):
         paths = sorted(folder.iterdir())
         rng.shuffle(paths)
@@ -103,8 +108,6 @@ def build_wbc_split(seed: int = 0) -> Path:
             (target / split / folder.name).mkdir(parents=True, exist_ok=True)
             for path in chosen:
                 shutil.copy(path, target / split / folder.name / path.name)
-    (target / "done").write_text("", encoding="utf-8")
-    return target
 
 
 def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path, str]:

@@ -14,6 +14,7 @@ class ServerProcess:
     def __init__(self, *args: str, work_dir: Path, env: dict | None = None, timeout: float = 60.0):
         command = [sys.executable, "-m", "bioclass.cli.main", "serve", "--port", "0", "--work-dir", str(work_dir),
                    *args]
+        self.work_dir = work_dir
         self.log_lines: list[str] = []
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         env={**os.environ, **(env or {})})

@@ -53,16 +53,16 @@ def quantize(fp32: Path, int8: Path, calibration: np.ndarray, variant: Variant) 
 def measure_candidates(fp32: Path, folder: Path, calibration: np.ndarray, x: np.ndarray, y: np.ndarray,
                        threads: int, candidates=CANDIDATES) -> tuple[dict, list[dict]]:
     """The fp32 measurement and one per int8 variant (format, file, size, accuracy, ms per image),
-    the times from `timed_together` (in place of `export.measure`'s one-model-at-a-time timing)."""
+    the times from `timed_together` (not one model at a time, as `export.measure` times)."""
     forwards = {"fp32": export.onnx_forward(fp32, threads)}
-    baseline = export.measure(forwards["fp32"], x, y, fp32, "onnx")
+    baseline = export.scored(forwards["fp32"], x, y, fp32, "onnx")
     measured = []
     for number, variant in enumerate(candidates):
         path = folder / f"int8-{number}.onnx"
         try:
             quantize(fp32, path, calibration, variant)
             forwards[number] = export.onnx_forward(path, threads)
-            result = export.measure(forwards[number], x, y, path, "onnx-int8")
+            result = export.scored(forwards[number], x, y, path, "onnx-int8")
         except Exception as exc:  # noqa: BLE001 - a variant the runtime cannot build is skipped, with why
             measured.append({"variant": variant.label, "error": f"{type(exc).__name__}: {exc}"[:200]})
             continue

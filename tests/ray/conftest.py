@@ -89,7 +89,6 @@ def ray_server(cluster, replicated_zoo, shared_store, tmp_path_factory):
     process = ServerProcess("--no-builtin", "--zoo", str(replicated_zoo), "--ray", cluster.address,
                             "--metrics-port", "0", work_dir=work_dir,
                             env={**ENV, "BIOCLASS_RAY_MODEL_STORE": str(shared_store)}, timeout=120)
-    process.work_dir = work_dir
     yield process
     process.stop()
 

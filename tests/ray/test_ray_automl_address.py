@@ -26,7 +26,6 @@ ENV = {"BIOCLASS_RAY_TRIALS": "2", "BIOCLASS_RAY_TRIAL_CPUS": "1"}
 def plain_server(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("plain-work")
     process = ServerProcess("--no-builtin", work_dir=work_dir, env=ENV)
-    process.work_dir = work_dir
     yield process
     process.stop()
 
