@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bioclass.errors import BioclassError, FailedPrecondition
+from bioclass.errors import BioclassError
+from bioclass.server.session import gradcam_of, with_spinning
 
 
 class InProcessSession:
@@ -27,7 +28,6 @@ class InProcessSession:
     def __init__(self, folder: Path, threads: int, onnx_spinning: bool = False):
         from bioclass.server.backends.onnx import Backend  # ONNX Runtime loads with the first such model
         from bioclass.server.cards import read_card
-        from bioclass.server.session import with_spinning
 
         card = with_spinning(read_card(folder), onnx_spinning)
         self._model = Backend().load(card, folder / card.weights, threads)
@@ -49,7 +49,7 @@ class InProcessSession:
         return await asyncio.get_running_loop().run_in_executor(self._thread, self.forward_parts, parts)
 
     def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
-        raise FailedPrecondition("this model's framework or format has no Grad-CAM; use occlusion")
+        return gradcam_of(self._model, batch, class_index)  # ONNX has none: the same refusal as in a model process
 
     @property
     def alive(self) -> bool:

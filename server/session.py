@@ -173,7 +173,7 @@ def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bo
             elif message[0] == "forward_shared":
                 conn.send(("ok", model.forward(shared.array(*message[1:]))))
             elif message[0] == "gradcam":
-                conn.send(("ok", _gradcam(model, *message[1:])))
+                conn.send(("ok", gradcam_of(model, *message[1:])))
         except BioclassError as exc:
             conn.send(("error", exc.code.name, exc.message))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as a failed call
@@ -182,7 +182,7 @@ def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bo
                        f"{type(exc).__name__}: {first_line}"))
 
 
-def _gradcam(model, batch: np.ndarray, class_index: int) -> np.ndarray:
+def gradcam_of(model, batch: np.ndarray, class_index: int) -> np.ndarray:
     if not hasattr(model, "gradcam"):
         raise FailedPrecondition("this model's framework or format has no Grad-CAM; use occlusion")
     return model.gradcam(batch, class_index)
