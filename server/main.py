@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bioclass.server.allocator import keep_freed_memory
 from bioclass.server.grpc.app import BioclassServer, format_address, serve
 from bioclass.server.settings import Settings
 
@@ -18,6 +19,7 @@ def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True, py4j_port
         raise ValueError(f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
     zoos = (list(settings.zoo_dirs) if builtin else []) + extra_zoos
     settings = settings.model_copy(update={"zoo_dirs": zoos})
+    keep_freed_memory(settings.retained_heap_mb)  # before the first request's buffers
 
     gateways = []
 
