@@ -98,6 +98,21 @@ def test_tensor_round_trip(array, axes):
     np.testing.assert_array_equal(out, expected)
 
 
+def test_images_fill_the_request_being_built(tmp_path):
+    from bioclass.v1 import classifier_pb2
+
+    path = tmp_path / "cell.png"
+    path.write_bytes(encode(np.full((6, 5, 3), 90, np.uint8), "PNG"))
+    for source in (np.arange(24, dtype=np.float32).reshape(2, 3, 4), path, path.read_bytes()):
+        request = classifier_pb2.PredictRequest(model_id="m")
+        filled = to_image(source, name="a", into=request.image)
+        assert request.HasField("image") and request.image == filled == to_image(source, name="a")
+    reused = classifier_pb2.PredictRequest()
+    to_image(np.zeros((4, 4, 3), np.uint8), into=reused.image)
+    to_image(np.ones((2, 3), np.uint16), into=reused.image)  # a refill replaces shape and data
+    np.testing.assert_array_equal(tensor_to_array(reused.image.tensor, LIMIT), np.ones((2, 3), np.uint16))
+
+
 def test_other_dtypes_are_converted_for_the_wire():
     assert array_to_tensor(np.zeros((2, 2), np.int64)).dtype == pb.UINT16
     assert array_to_tensor(np.full((2, 2), -1, np.int32)).dtype == pb.FLOAT32

@@ -116,7 +116,8 @@ class Client:
 
         With `explain` ("auto", "gradcam" or "occlusion"), `prediction.explanation` holds the saliency map.
         """
-        request = pb.PredictRequest(model_id=model, image=to_image(image, name, page, axes), top_k=top_k)
+        request = pb.PredictRequest(model_id=model, top_k=top_k)
+        to_image(image, name, page, axes, into=request.image)  # one copy of the pixels, not one per message
         if explain:
             from bioclass.explanations import options
 
@@ -130,8 +131,8 @@ class Client:
         (a label or label index); `window` and `stride` tune occlusion (network-input pixels)."""
         from bioclass.explanations import Explanation, options
 
-        request = pb.ExplainRequest(model_id=model, image=to_image(image, name, page, axes),
-                                    options=options(method, target, window, stride))
+        request = pb.ExplainRequest(model_id=model, options=options(method, target, window, stride))
+        to_image(image, name, page, axes, into=request.image)
         response = self._call(self._stub.Explain, request)
         return Explanation.from_message(response.explanation, Prediction.from_message(response.prediction))
 
@@ -145,9 +146,9 @@ class Client:
         def requests():
             for item in images:
                 source, name, page = (tuple(item) + (None, 0))[:3] if isinstance(item, tuple) else (item, None, 0)
-                message = to_image(source, name, page)
-                names.append(message.name)
-                yield pb.PredictRequest(model_id=model, image=message, top_k=top_k)
+                request = pb.PredictRequest(model_id=model, top_k=top_k)
+                names.append(to_image(source, name, page, into=request.image).name)
+                yield request
 
         try:
             for response in self._stub.PredictStream(requests()):
@@ -172,8 +173,9 @@ class Client:
             if not on_server:
                 root = Path(dataset_dir)
                 for path, label in class_folder_samples(root):
-                    image = to_image(path, name=str(path.relative_to(root)))
-                    yield pb.EvaluateRequest(sample=pb.LabelledImage(image=image, label=label))
+                    request = pb.EvaluateRequest(sample=pb.LabelledImage(label=label))
+                    to_image(path, name=str(path.relative_to(root)), into=request.sample.image)
+                    yield request
 
         return self._call(self._stub.Evaluate, requests(), timeout=None)
 

@@ -30,23 +30,34 @@ MAX_CHANNELS = 16
 
 # ---- client side: anything image-like to an `Image` message ------------------------------
 
-def to_image(source: ImageSource, name: str | None = None, page: int = 0, axes: str | None = None) -> pb.Image:
-    """An `Image` message from a file path, file bytes, a numpy array or a PIL image."""
+def to_image(source: ImageSource, name: str | None = None, page: int = 0, axes: str | None = None,
+             into: pb.Image | None = None) -> pb.Image:
+    """An `Image` message from a file path, file bytes, a numpy array or a PIL image.
+
+    `into` fills that message instead, typically the `image` field of the request being built:
+    protobuf copies a message each time it is placed inside another, and for a 600 KB image each
+    copy of fresh memory costs about 0.6 ms here (page faults), more than the round trip.
+    """
+    message = pb.Image() if into is None else into
     if isinstance(source, (str, Path)):
         path = Path(source)
-        encoded = pb.EncodedImage(data=path.read_bytes(), format=path.suffix.lstrip(".").lower(), page=page)
-        return pb.Image(encoded=encoded, name=name or path.name)
+        message.encoded.data, message.encoded.format = path.read_bytes(), path.suffix.lstrip(".").lower()
+        message.encoded.page, message.name = page or 0, name or path.name
+        return message
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return pb.Image(encoded=pb.EncodedImage(data=bytes(source), page=page), name=name or "")
+        message.encoded.data, message.encoded.page, message.name = bytes(source), page or 0, name or ""
+        return message
     if isinstance(source, PILImage.Image):
         source = np.asarray(source)
     if isinstance(source, np.ndarray):
-        return pb.Image(tensor=array_to_tensor(source, axes), name=name or "")
+        array_to_tensor(source, axes, into=message.tensor)
+        message.name = name or ""
+        return message
     raise TypeError(f"cannot make an image from {type(source).__name__}")
 
 
-def array_to_tensor(array: np.ndarray, axes: str | None = None) -> pb.Tensor:
-    """A raw `Tensor` message; other dtypes are converted to the nearest one the wire carries."""
+def array_to_tensor(array: np.ndarray, axes: str | None = None, into: pb.Tensor | None = None) -> pb.Tensor:
+    """A raw `Tensor` message (or `into` filled); other dtypes are converted to the nearest one the wire carries."""
     array = np.asarray(array)
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
@@ -55,10 +66,12 @@ def array_to_tensor(array: np.ndarray, axes: str | None = None) -> pb.Tensor:
         array = array.astype(np.uint16) if fits_16 else array.astype(np.float32)
     elif array.dtype.kind == "f" and array.dtype != np.float32:
         array = array.astype(np.float32)
-    axes = axes or ("yx" if array.ndim == 2 else "yxc")
     contiguous = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-    return pb.Tensor(dtype=_DTYPE_ENUM[np.dtype(array.dtype.name)], shape=list(array.shape), axes=axes,
-                     data=contiguous.tobytes())
+    tensor = pb.Tensor() if into is None else into
+    tensor.dtype, tensor.axes = _DTYPE_ENUM[np.dtype(array.dtype.name)], axes or ("yx" if array.ndim == 2 else "yxc")
+    tensor.shape[:] = list(array.shape)
+    tensor.data = contiguous.tobytes()
+    return tensor
 
 
 def count_pages(path: str | Path) -> int:

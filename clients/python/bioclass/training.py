@@ -114,8 +114,8 @@ class TrainingClient:
         """Augmented versions of one image as (H, W, 3) uint8 arrays."""
         from bioclass.images import decode_encoded
 
-        request = pb.PreviewAugmentationRequest(image=to_image(image), augmentation=_text(augmentation), count=count,
-                                                seed=seed)
+        request = pb.PreviewAugmentationRequest(augmentation=_text(augmentation), count=count, seed=seed)
+        to_image(image, into=request.image)
         response = self._call(self._stub.PreviewAugmentation, request)
         return [decode_encoded(i.encoded.data, 0, 10 ** 9) for i in response.images]
 
