@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/serving.py --quick   # 3 s per measurement
     .venv/bin/python bench/serving.py --full    # 3 rounds of 5 s per measurement, writes bench/README.md
+    .venv/bin/python bench/serving.py --full --tuned-clients  # clients' allocator tuned too (printed only)
 
 (a) ONNX Runtime in-process, (b) bioclass through its own API, (c) bioclass through the Open
 Inference Protocol with tritonclient (batching on and off), both with the model in its own process
@@ -10,6 +11,10 @@ threads spinning (`serving: {isolation: in_process, onnx_spinning: true}`), (d) 
 file with a custom MLModel runtime (bench/setup_mlserver.sh builds its own venv), through OIP
 with tritonclient. Models: MobileNetV3-small and ResNet18, 224x224, 10 classes, built from timm
 without pretrained weights and exported to ONNX here.
+
+Beside them, the transport floor (bench/floor_server.py): an OIP server that answers without a
+model, called the same way. It bounds what any Python gRPC server can reach with one client
+(the "ceiling" row).
 """
 from __future__ import annotations
 
@@ -229,6 +234,11 @@ def start_mlserver(repository: Path, grpc_port: int) -> subprocess.Popen:
     raise RuntimeError(f"MLServer did not start; see {MODELS / 'mlserver.log'}")
 
 
+def start_floor() -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, str(BENCH / "floor_server.py")], stdout=subprocess.PIPE, text=True)
+    return process, f"127.0.0.1:{int(process.stdout.readline())}"
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -239,6 +249,9 @@ def stop(process: subprocess.Popen) -> None:
 
 # The card tuned for latency: the model in the server process, ONNX Runtime's threads spinning.
 IN_PROCESS_OWN, IN_PROCESS_OIP = "bioclass own API, in server process", "bioclass OIP, in server process"
+FLOOR = "gRPC floor (no model)"
+# What server/allocator.py does with mallopt, as environment variables for processes we do not own.
+TUNED_CLIENTS_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRIM_THRESHOLD_": str(128 * 1024 * 1024)}
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -247,6 +260,7 @@ def run(seconds: float, with_mlserver: bool, rounds: int) -> list[Result]:
     """Both servers stay up; each model and concurrency is measured on every path back to back,
     `rounds` times over, so that the ratios compare neighbours even when the machine's load drifts."""
     server = start_bioclass(write_bioclass_zoo())
+    floor, floor_address = start_floor()
     mlserver, port = None, free_port()
     try:
         if with_mlserver:
@@ -257,17 +271,22 @@ def run(seconds: float, with_mlserver: bool, rounds: int) -> list[Result]:
                 for index in range(rounds):
                     print(f"{model_id}, concurrency {concurrency}, round {index + 1} of {rounds}", flush=True)
                     measured = measure_round(server.address, model_id, concurrency, seconds,
-                                             f"127.0.0.1:{port}" if mlserver is not None else None)
+                                             f"127.0.0.1:{port}" if mlserver is not None else None,
+                                             floor_address if model_id == next(iter(ARCHITECTURES)) else None)
                     results += [replace(result, round=index) for result in measured]
         return results
     finally:
         server.stop()
+        stop(floor)
         if mlserver is not None:
             stop(mlserver)
 
 
-def measure_round(address: str, model_id: str, concurrency: int, seconds: float, mlserver: str | None) -> list[Result]:
+def measure_round(address: str, model_id: str, concurrency: int, seconds: float, mlserver: str | None,
+                  floor: str | None) -> list[Result]:
     results = [in_process(model_id, concurrency, seconds)]
+    if floor is not None:
+        results.append(oip(floor, model_id, concurrency, seconds, FLOOR))
     if concurrency == 8:
         results.append(in_process(model_id, 1, seconds, batch=8))
     results.append(own_api(address, model_id, concurrency, seconds))
@@ -303,6 +322,8 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
     for name, path in paths:
         rows.append((f"{light}: bioclass {name} c=1 / in-process batch 1",
                      ratio(light, path, 1, light, in_process_path, 1), 0.5))
+    rows.append((f"{light}: ceiling for any Python gRPC server c=1 / in-process batch 1 (floor + pass)",
+                 ceiling(results, light, rounds), None))
     for name, path in (paths[0], paths[2]):
         rows.append((f"{heavy}: bioclass {name} c=8 / in-process c=8", ratio(heavy, path, 8, heavy, in_process_path, 8),
                      0.9))
@@ -310,6 +331,16 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
     for model in (light, heavy):
         rows.append((f"{model}: batching on / off, OIP c=8", ratio(model, oip_path, 8, model, off, 8), 1.3))
     return rows
+
+
+def ceiling(results: list[Result], model: str, rounds: list[int]) -> float:
+    """With one client a served call lasts at least the floor's call plus one in-process pass:
+    in-process rate x floor rate / (in-process rate + floor rate), relative to the in-process rate."""
+    per_round = []
+    for index in rounds:
+        floor, alone = _rate(results, model, FLOOR, 1, index), _rate(results, model, "in-process ORT", 1, index)
+        per_round.append(floor / (floor + alone))
+    return statistics.median(per_round)
 
 
 def _rate(results: list[Result], model: str, path: str, c: int, index: int) -> float:
@@ -355,7 +386,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="seconds per measurement (overrides --quick/--full)")
     parser.add_argument("--no-mlserver", action="store_true", help="skip MLServer (no bench/.venv-mlserver)")
     parser.add_argument("--write", action="store_true", help="record the table in bench/README.md")
+    parser.add_argument("--tuned-clients", action="store_true",
+                        help="run the clients (and MLServer) with glibc's allocator tuned as the bioclass server tunes "
+                             "its own (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_); does not touch bench/README.md")
     args = parser.parse_args()
+    if args.tuned_clients and TUNED_CLIENTS_ENV.items() - os.environ.items():
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **TUNED_CLIENTS_ENV})  # glibc reads them at start
     seconds = args.seconds or (5.0 if args.full else 3.0)
     rounds = args.rounds or (3 if args.full else 1)
     if not args.no_mlserver and not MLSERVER.exists():
@@ -366,7 +402,7 @@ def main() -> int:
     rows = ratios(results)
     table = markdown(results, rows, seconds, rounds, load)
     print("\n" + table)
-    if args.full or args.write:
+    if (args.full or args.write) and not args.tuned_clients:
         write_readme(table)
     return 0
 
