@@ -18,7 +18,7 @@ import grpc
 import numpy as np
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from bioclass.server.allocator import keep_freed_memory
+from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB, keep_freed_memory
 
 CLASSES = 10
 _ANSWER = np.zeros((1, CLASSES), np.float32).tobytes()
@@ -43,5 +43,5 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    keep_freed_memory(128)
+    keep_freed_memory(DEFAULT_RETAINED_HEAP_MB)
     sys.exit(asyncio.run(serve()))

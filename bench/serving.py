@@ -250,8 +250,6 @@ def stop(process: subprocess.Popen) -> None:
 # The card tuned for latency: the model in the server process, ONNX Runtime's threads spinning.
 IN_PROCESS_OWN, IN_PROCESS_OIP = "bioclass own API, in server process", "bioclass OIP, in server process"
 FLOOR = "gRPC floor (no model)"
-# What server/allocator.py does with mallopt, as environment variables for processes we do not own.
-TUNED_CLIENTS_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRIM_THRESHOLD_": str(128 * 1024 * 1024)}
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -390,8 +388,11 @@ def main() -> int:
                         help="run the clients (and MLServer) with glibc's allocator tuned as the bioclass server tunes "
                              "its own (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_); does not touch bench/README.md")
     args = parser.parse_args()
-    if args.tuned_clients and TUNED_CLIENTS_ENV.items() - os.environ.items():
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **TUNED_CLIENTS_ENV})  # glibc reads them at start
+    from bioclass.server import allocator
+
+    tuned = allocator.environment()  # what the server does with mallopt, for the clients and MLServer
+    if args.tuned_clients and tuned.items() - os.environ.items():
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **tuned})  # glibc reads them at start
     seconds = args.seconds or (5.0 if args.full else 3.0)
     rounds = args.rounds or (3 if args.full else 1)
     if not args.no_mlserver and not MLSERVER.exists():

@@ -20,6 +20,7 @@ log = logging.getLogger("bioclass.server")
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 # glibc's own ceiling for its adaptive mmap threshold on 64-bit: blocks beyond it are mapped.
 _MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
+DEFAULT_RETAINED_HEAP_MB = 128
 
 
 def keep_freed_memory(retained_heap_mb: int) -> bool:
@@ -32,3 +33,10 @@ def keep_freed_memory(retained_heap_mb: int) -> bool:
     if not applied:
         log.warning("could not tune the memory allocator (mallopt refused); requests will cost more CPU")
     return applied
+
+
+def environment(retained_heap_mb: int = DEFAULT_RETAINED_HEAP_MB) -> dict[str, str]:
+    """The same tuning as environment variables, for processes we start but do not own (glibc reads
+    them when a process starts)."""
+    return {"MALLOC_MMAP_THRESHOLD_": str(_MMAP_THRESHOLD_BYTES),
+            "MALLOC_TRIM_THRESHOLD_": str(retained_heap_mb * 1024 * 1024)}

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bioclass.model_zoo import ZOO_DIR
+from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
 
 
 def default_work_dir() -> Path:
@@ -45,9 +46,10 @@ class Settings(BaseSettings):
     onnx_spinning: bool = Field(False, description="ONNX Runtime's idle threads spin between passes: lower latency "
                                                    "on a quiet machine, starved neighbours on a busy one; a card's "
                                                    "serving.onnx_spinning overrides it.")
-    retained_heap_mb: int = Field(128, ge=0, description="Freed memory (MiB per allocator arena) kept for the next "
-                                                        "requests instead of returned to the system: large request "
-                                                        "buffers then reuse warm pages. 0: the C library's defaults.")
+    retained_heap_mb: int = Field(DEFAULT_RETAINED_HEAP_MB, ge=0,
+                                  description="Freed memory (MiB per allocator arena) kept for the next requests "
+                                              "instead of returned to the system: large request buffers then "
+                                              "reuse warm pages. 0: the C library's defaults.")
     metrics_port: int | None = Field(None, ge=0, le=65535,
                                      description="Port of the Prometheus /metrics endpoint; unset: no endpoint.")
     training_slots: int = Field(1, ge=1, description="Training jobs run at once; the others wait in the queue.")
