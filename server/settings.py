@@ -11,6 +11,26 @@ from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
 
 
+def usable_cores() -> int:
+    """The cores this process may use: its CPU affinity (taskset, a container's cpuset, a Slurm
+    allocation) and a cgroup v2 CPU quota, not every core of the machine; threads beyond these
+    only take turns."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, _cgroup_quota_cores() or cores))
+
+
+def _cgroup_quota_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
+    """Cores a cgroup v2 quota allows ("200000 100000": 2), rounded up; None without a quota."""
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        return None if quota == "max" else max(1, -(-int(quota) // int(period)))
+    except (OSError, ValueError, ZeroDivisionError):  # no cgroup v2 here, or a file we cannot read
+        return None
+
+
 def default_work_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "bioclass"
 
@@ -32,7 +52,7 @@ class Settings(BaseSettings):
     max_pixels: int = Field(50_000_000, ge=1, description="Largest image (width x height) decoded.")
     data_roots: list[Path] = Field(default_factory=list,
                                    description="Folders whose datasets clients may name by server path; empty: any.")
-    inference_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1,
+    inference_threads: int = Field(default_factory=usable_cores, ge=1,
                                    description="Threads each framework uses for one forward pass.")
     # Dynamic batching defaults; a card's `serving:` section overrides them per model.
     max_batch_size: int = Field(32, ge=1, description="Most images merged into one forward pass (1: no batching).")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 
 from bioclass.server.automl import pseudo, topology
+from bioclass.server.settings import usable_cores
 from bioclass.server.training import job, networks
 
 ITERATIVE_ROUNDS = 2
@@ -96,7 +96,7 @@ def _finish(plan, loop, sets, card, labels, unlabelled, reporter, result: dict) 
     network = loop.network.cpu()
     evaluation = job._evaluate(network, sets, card, labels)
     reporter.progress(stage="export", eta=0.0, rate=loop.rate())
-    exports = job._export(plan, network, card, sets, plan.config.threads or os.cpu_count() or 1, reporter)
+    exports = job._export(plan, network, card, sets, plan.config.threads or usable_cores(), reporter)
     return {**result, "labels": labels, "evaluation": evaluation, "exports": exports,
             "unlabelled": job._predict_unlabelled(plan, network, card, labels, unlabelled),
             "images_per_second": loop.rate(), "export_dir": str(plan.job_dir / "export")}

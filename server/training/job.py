@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import random
 import time
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ import torch
 from bioclass.errors import InvalidArgument
 from bioclass.server import measures
 from bioclass.server.cards import ModelCard
+from bioclass.server.settings import usable_cores
 from bioclass.server.training import augment, data, datasets, export, networks, plots, recipe
 from bioclass.server.training.config import IMAGENET_MEAN, IMAGENET_STD, DatasetSpec, TrainConfig
 
@@ -31,7 +31,7 @@ class Plan:
 
 def run(plan: Plan, reporter) -> dict:
     config = plan.config
-    threads = config.threads or os.cpu_count() or 1
+    threads = config.threads or usable_cores()
     torch.set_num_threads(threads)
     _seed(config.seed)
     samples, unlabelled = datasets.resolve_samples(plan.dataset_root, plan.spec)

@@ -1,0 +1,37 @@
+"""The server sizes its thread pools by the cores it may use, not by the machine's count."""
+import os
+
+import pytest
+
+from bioclass.server.settings import Settings, _cgroup_quota_cores, usable_cores
+
+
+@pytest.fixture
+def one_core():
+    """This process pinned to one core, as `taskset -c 0` or a one-core Slurm job would."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    yield
+    os.sched_setaffinity(0, before)
+
+
+def test_pinned_process_gets_threads_for_its_own_cores(one_core):
+    assert usable_cores() == 1
+    assert Settings().inference_threads == 1
+
+
+def test_unpinned_process_uses_every_core_it_may():
+    assert usable_cores() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("cpu_max, cores", [("max 100000\n", None), ("200000 100000\n", 2),
+                                            ("150000 100000\n", 2), ("50000 100000\n", 1), ("", None),
+                                            ("abc 100000\n", None), ("100000 0\n", None)])
+def test_cgroup_quota_rounds_up_to_whole_cores(tmp_path, cpu_max, cores):
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    assert _cgroup_quota_cores(path) == cores
+
+
+def test_no_cgroup_file_means_no_quota(tmp_path):
+    assert _cgroup_quota_cores(tmp_path / "missing") is None
