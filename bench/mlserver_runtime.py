@@ -15,7 +15,7 @@ from mlserver.utils import get_model_uri
 class OnnxRuntime(MLModel):
     async def load(self) -> bool:
         options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = len(os.sched_getaffinity(0))  # the cores it may use
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as bioclass

@@ -12,9 +12,13 @@ file with a custom MLModel runtime (bench/setup_mlserver.sh builds its own venv)
 with tritonclient. Models: MobileNetV3-small and ResNet18, 224x224, 10 classes, built from timm
 without pretrained weights and exported to ONNX here.
 
-Beside them, the transport floor (bench/floor_server.py): an OIP server that answers without a
-model, called the same way. It bounds what any Python gRPC server can reach with one client
-(the "ceiling" row).
+Beside them, bench/bare_server.py, called the same way: the transport floor (an OIP server that
+answers without a model) and a bare Python server running the light model with nothing around
+it (the pass inline for one client; batching on and off for eight). They show what any Python
+gRPC server can reach on the machine.
+
+    --cores 0-1:2-3   servers (and their model processes) on cores 0-1, clients and the in-process
+                      baseline on 2-3: as if the clients ran on another machine
 """
 from __future__ import annotations
 
@@ -38,7 +42,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 MODELS = BENCH / "models"
 MLSERVER = BENCH / ".venv-mlserver" / "bin" / "mlserver"
-ARCHITECTURES = {"mobilenetv3-small": "mobilenetv3_small_100", "resnet18": "resnet18"}
+ARCHITECTURES = {"mobilenetv3-small": "mobilenetv3_small_100", "resnet18": "resnet18"}  # --models narrows it
+LIGHT, HEAVY = ARCHITECTURES
 SHAPE = (3, 224, 224)
 CLASSES = 10
 sys.path.insert(0, str(ROOT / "tests"))
@@ -46,12 +51,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 # ---- models ----------------------------------------------------------------------------------
 
-def export_models() -> None:
+def export_models(model_ids=ARCHITECTURES) -> None:
     """timm networks (random weights) exported to ONNX with a dynamic batch axis; cached."""
     import timm
     import torch
 
-    for model_id, architecture in ARCHITECTURES.items():
+    for model_id in model_ids:
+        architecture = ARCHITECTURES[model_id]
         path = MODELS / "onnx" / f"{model_id}.onnx"
         if path.exists():
             continue
@@ -160,8 +166,10 @@ def inputs(model_id: str) -> np.ndarray:
 def in_process(model_id: str, concurrency: int, seconds: float, batch: int = 1) -> Result:
     import onnxruntime as ort
 
+    from bioclass.server.settings import usable_cores
+
     options = ort.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1  # as the bioclass ONNX backend does
+    options.intra_op_num_threads = usable_cores()  # as the bioclass ONNX backend does
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     session = ort.InferenceSession(str(MODELS / "onnx" / f"{model_id}.onnx"), sess_options=options,
@@ -234,8 +242,10 @@ def start_mlserver(repository: Path, grpc_port: int) -> subprocess.Popen:
     raise RuntimeError(f"MLServer did not start; see {MODELS / 'mlserver.log'}")
 
 
-def start_floor() -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, str(BENCH / "floor_server.py")], stdout=subprocess.PIPE, text=True)
+def start_bare(mode: str, model_id: str) -> tuple[subprocess.Popen, str]:
+    model = [] if mode == "floor" else [str(MODELS / "onnx" / f"{model_id}.onnx")]
+    process = subprocess.Popen([sys.executable, str(BENCH / "bare_server.py"), mode, *model], stdout=subprocess.PIPE,
+                               text=True)
     return process, f"127.0.0.1:{int(process.stdout.readline())}"
 
 
@@ -250,19 +260,26 @@ def stop(process: subprocess.Popen) -> None:
 # The card tuned for latency: the model in the server process, ONNX Runtime's threads spinning.
 IN_PROCESS_OWN, IN_PROCESS_OIP = "bioclass own API, in server process", "bioclass OIP, in server process"
 FLOOR = "gRPC floor (no model)"
+BARE = {"inline": "bare Python server, pass inline", "thread": "bare Python server, pass in a thread",
+        "batched": "bare Python server, batching on", "unbatched": "bare Python server, batching off"}
+BARE_CONCURRENCIES = {"floor": (1, 8), "inline": (1,), "thread": (1,), "batched": (8,), "unbatched": (8,)}
 
 
 # ---- report ----------------------------------------------------------------------------------
 
-def run(seconds: float, with_mlserver: bool, rounds: int) -> list[Result]:
-    """Both servers stay up; each model and concurrency is measured on every path back to back,
+def run(seconds: float, with_mlserver: bool, rounds: int, cores: tuple[set[int], set[int]] | None) -> list[Result]:
+    """All servers stay up; each model and concurrency is measured on every path back to back,
     `rounds` times over, so that the ratios compare neighbours even when the machine's load drifts."""
+    if cores:
+        os.sched_setaffinity(0, cores[0])  # the servers inherit it
     server = start_bioclass(write_bioclass_zoo())
-    floor, floor_address = start_floor()
+    bare = {mode: start_bare(mode, LIGHT) for mode in ("floor", *BARE)} if LIGHT in ARCHITECTURES else {}
     mlserver, port = None, free_port()
     try:
         if with_mlserver:
             mlserver = start_mlserver(write_mlserver_repository(port), port)
+        if cores:
+            os.sched_setaffinity(0, cores[1])
         results = []
         for model_id in ARCHITECTURES:
             for concurrency in (1, 8):
@@ -270,21 +287,24 @@ def run(seconds: float, with_mlserver: bool, rounds: int) -> list[Result]:
                     print(f"{model_id}, concurrency {concurrency}, round {index + 1} of {rounds}", flush=True)
                     measured = measure_round(server.address, model_id, concurrency, seconds,
                                              f"127.0.0.1:{port}" if mlserver is not None else None,
-                                             floor_address if model_id == next(iter(ARCHITECTURES)) else None)
+                                             {m: address for m, (_, address) in bare.items()} if model_id == LIGHT else {})
                     results += [replace(result, round=index) for result in measured]
         return results
     finally:
         server.stop()
-        stop(floor)
+        for process, _ in bare.values():
+            stop(process)
         if mlserver is not None:
             stop(mlserver)
 
 
 def measure_round(address: str, model_id: str, concurrency: int, seconds: float, mlserver: str | None,
-                  floor: str | None) -> list[Result]:
+                  bare: dict[str, str]) -> list[Result]:
+    """`bare`: the bare servers' addresses by mode (bench/bare_server.py), empty for models they skip."""
     results = [in_process(model_id, concurrency, seconds)]
-    if floor is not None:
-        results.append(oip(floor, model_id, concurrency, seconds, FLOOR))
+    for mode in bare:
+        if concurrency in BARE_CONCURRENCIES[mode]:
+            results.append(oip(bare[mode], model_id, concurrency, seconds, BARE.get(mode, FLOOR)))
     if concurrency == 8:
         results.append(in_process(model_id, 1, seconds, batch=8))
     results.append(own_api(address, model_id, concurrency, seconds))
@@ -307,7 +327,7 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
                      for index in rounds]
         return statistics.median(per_round)
 
-    light, heavy = ARCHITECTURES
+    light, heavy = LIGHT, HEAVY
     oip_path, own_path = "bioclass OIP (tritonclient)", "bioclass own API"
     mlserver, in_process_path, batch_8, off = ("MLServer (tritonclient)", "in-process ORT", "in-process ORT (batch 8)",
                                                "bioclass OIP, batching off")
@@ -320,25 +340,18 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
     for name, path in paths:
         rows.append((f"{light}: bioclass {name} c=1 / in-process batch 1",
                      ratio(light, path, 1, light, in_process_path, 1), 0.5))
-    rows.append((f"{light}: ceiling for any Python gRPC server c=1 / in-process batch 1 (floor + pass)",
-                 ceiling(results, light, rounds), None))
+    for mode in ("inline", "thread"):
+        rows.append((f"{light}: {BARE[mode]} c=1 / in-process batch 1",
+                     ratio(light, BARE[mode], 1, light, in_process_path, 1), None))
     for name, path in (paths[0], paths[2]):
         rows.append((f"{heavy}: bioclass {name} c=8 / in-process c=8", ratio(heavy, path, 8, heavy, in_process_path, 8),
                      0.9))
     rows.append((f"{heavy}: bioclass OIP c=8 / in-process batch 8", ratio(heavy, oip_path, 8, heavy, batch_8, 1), None))
     for model in (light, heavy):
         rows.append((f"{model}: batching on / off, OIP c=8", ratio(model, oip_path, 8, model, off, 8), 1.3))
+    rows.append((f"{light}: bare Python server, batching on / off, c=8",
+                 ratio(light, BARE["batched"], 8, light, BARE["unbatched"], 8), None))
     return rows
-
-
-def ceiling(results: list[Result], model: str, rounds: list[int]) -> float:
-    """With one client a served call lasts at least the floor's call plus one in-process pass:
-    in-process rate x floor rate / (in-process rate + floor rate), relative to the in-process rate."""
-    per_round = []
-    for index in rounds:
-        floor, alone = _rate(results, model, FLOOR, 1, index), _rate(results, model, "in-process ORT", 1, index)
-        per_round.append(floor / (floor + alone))
-    return statistics.median(per_round)
 
 
 def _rate(results: list[Result], model: str, path: str, c: int, index: int) -> float:
@@ -356,8 +369,8 @@ def summary(results: list[Result]) -> list[Result]:
             for key, group in groups.items()]
 
 
-def markdown(results: list[Result], rows, seconds: float, rounds: int, load: str) -> str:
-    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+def markdown(results: list[Result], rows, seconds: float, rounds: int, load: str, machine: str) -> str:
+    lines = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine}, "
              f"{rounds} rounds of {seconds:.0f} s per measurement (medians over the rounds; each ratio is "
              f"the median of the ratios measured within one round), load average before the run: {load}.", "",
              "| model | path | concurrency | img/s | p50 ms | p95 ms |", "|---|---|---:|---:|---:|---:|"]
@@ -365,7 +378,7 @@ def markdown(results: list[Result], rows, seconds: float, rounds: int, load: str
               for r in summary(results)]
     lines += ["", "| ratio | measured | target |", "|---|---:|---:|"]
     lines += [f"| {what} | {value:.2f} | {'' if target is None else ('>= %.1f ' % target) + ('met' if value >= target else 'MISSED')} |"
-              for what, value, target in rows]
+              for what, value, target in rows if value == value]  # NaN: a path or model this run skipped
     return "\n".join(lines) + "\n"
 
 
@@ -387,6 +400,11 @@ def main() -> int:
     parser.add_argument("--tuned-clients", action="store_true",
                         help="run the clients (and MLServer) with glibc's allocator tuned as the bioclass server tunes "
                              "its own (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_); does not touch bench/README.md")
+    parser.add_argument("--models", nargs="+", choices=list(ARCHITECTURES), default=list(ARCHITECTURES),
+                        help="measure only these models; printed only")
+    parser.add_argument("--cores", type=_core_split, metavar="SERVERS:CLIENTS",
+                        help="pin the servers to one set of cores and the clients and in-process baseline to another, "
+                             "e.g. 0-1:2-3; printed only")
     args = parser.parse_args()
     from bioclass.server import allocator
 
@@ -398,14 +416,43 @@ def main() -> int:
     if not args.no_mlserver and not MLSERVER.exists():
         parser.error("MLServer is not installed: run bench/setup_mlserver.sh (or pass --no-mlserver)")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    subprocess.run([sys.executable, "-c", "import serving; serving.export_models()"], cwd=BENCH, check=True)
-    results = run(seconds, not args.no_mlserver, rounds)
+    for model_id in set(ARCHITECTURES) - set(args.models):
+        del ARCHITECTURES[model_id]
+    subprocess.run([sys.executable, "-c", f"import serving; serving.export_models({args.models!r})"], cwd=BENCH,
+                   check=True)
+    results = run(seconds, not args.no_mlserver, rounds, args.cores)
     rows = ratios(results)
-    table = markdown(results, rows, seconds, rounds, load)
+    machine = (f"servers on cores {_cores_text(args.cores[0])}, clients on {_cores_text(args.cores[1])}"
+               if args.cores else f"{len(os.sched_getaffinity(0))} cores")
+    table = markdown(results, rows, seconds, rounds, load, machine)
     print("\n" + table)
-    if (args.full or args.write) and not args.tuned_clients:
+    printed_only = args.tuned_clients or args.cores or set(args.models) != {LIGHT, HEAVY}
+    if (args.full or args.write) and not printed_only:
         write_readme(table)
     return 0
+
+
+def _core_split(text: str) -> tuple[set[int], set[int]]:
+    """"0-1:2-3" -> ({0, 1}, {2, 3})."""
+    def cores(part: str) -> set[int]:
+        found = set()
+        for item in part.split(","):
+            first, _, last = item.partition("-")
+            found |= set(range(int(first), int(last or first) + 1))
+        return found
+
+    servers, _, clients = text.partition(":")
+    try:
+        split = cores(servers), cores(clients)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SERVERS:CLIENTS such as 0-1:2-3; got {text!r}") from None
+    if split[0] & split[1]:
+        raise argparse.ArgumentTypeError("the servers' and the clients' cores overlap")
+    return split
+
+
+def _cores_text(cores: set[int]) -> str:
+    return ",".join(map(str, sorted(cores)))
 
 
 if __name__ == "__main__":
