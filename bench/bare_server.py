@@ -90,7 +90,7 @@ class Bare(service_pb2_grpc.GRPCInferenceServiceServicer):
             while not self.queue:
                 self.arrived.clear()
                 await self.arrived.wait()
-            taken = self.queue[:] if self.mode == "batched" else self.queue[:1]  # "thread" has one caller
+            taken = self.queue[:] if self.mode == "batched" else self.queue[:1]  # else one request per pass
             del self.queue[:len(taken)]
             parts = [x for x, _ in taken]
             x = np.concatenate(parts) if len(parts) > 1 else parts[0]

@@ -14,8 +14,8 @@ without pretrained weights and exported to ONNX here.
 
 Beside them, bench/bare_server.py, called the same way: the transport floor (an OIP server that
 answers without a model) and a bare Python server running the light model with nothing around
-it (the pass inline for one client; batching on and off for eight). They show what any Python
-gRPC server can reach on the machine.
+it (the pass inline or in a thread for one client; batching on and off for eight). They show
+what any Python gRPC server can reach on the machine.
 
     --cores 0-1:2-3   servers (and their model processes) on cores 0-1, clients and the in-process
                       baseline on 2-3: as if the clients ran on another machine
