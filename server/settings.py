@@ -13,8 +13,8 @@ from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
 
 def usable_cores() -> int:
     """The cores this process may use: its CPU affinity (taskset, a container's cpuset, a Slurm
-    allocation) and a cgroup v2 CPU quota, not every core of the machine; threads beyond these
-    only take turns."""
+    allocation) and a cgroup CPU quota (docker --cpus), not every core of the machine; threads
+    beyond these only take turns."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -22,13 +22,23 @@ def usable_cores() -> int:
     return max(1, min(cores, _cgroup_quota_cores() or cores))
 
 
-def _cgroup_quota_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
-    """Cores a cgroup v2 quota allows ("200000 100000": 2), rounded up; None without a quota."""
+def _cgroup_quota_cores(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Cores the CPU quota of the cgroup mounted at `root` allows (as a container sees its own),
+    rounded up: cgroup v2's cpu.max ("200000 100000": 2) or v1's cpu.cfs_quota_us and
+    cpu.cfs_period_us. None without a quota or a cgroup file to read."""
     try:
-        quota, period = cpu_max.read_text().split()[:2]
-        return None if quota == "max" else max(1, -(-int(quota) // int(period)))
-    except (OSError, ValueError, ZeroDivisionError):  # no cgroup v2 here, or a file we cannot read
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota, period = ((root / "cpu" / name).read_text().strip() for name in ("cpu.cfs_quota_us",
+                                                                                   "cpu.cfs_period_us"))
+        except OSError:
+            return None
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:  # "max": no quota
         return None
+    return max(1, -(-quota_us // period_us)) if quota_us > 0 and period_us > 0 else None  # v1: -1, no quota
 
 
 def default_work_dir() -> Path:
