@@ -41,15 +41,11 @@ MODES = ("floor", "inline", "thread", "batched", "unbatched")
 def ort_session(path: str, spinning: bool):
     import onnxruntime as ort
 
+    from bioclass.server.backends.onnx import session_options
     from bioclass.server.settings import usable_cores
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = usable_cores()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    if not spinning:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(path, sess_options=session_options(usable_cores(), spinning=spinning),
+                                providers=["CPUExecutionProvider"])
 
 
 class Bare(service_pb2_grpc.GRPCInferenceServiceServicer):

@@ -166,12 +166,10 @@ def inputs(model_id: str) -> np.ndarray:
 def in_process(model_id: str, concurrency: int, seconds: float, batch: int = 1) -> Result:
     import onnxruntime as ort
 
+    from bioclass.server.backends.onnx import session_options
     from bioclass.server.settings import usable_cores
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = usable_cores()  # as the bioclass ONNX backend does
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options = session_options(usable_cores(), spinning=True)  # as bioclass runs ONNX, with ONNX Runtime's spinning
     session = ort.InferenceSession(str(MODELS / "onnx" / f"{model_id}.onnx"), sess_options=options,
                                    providers=["CPUExecutionProvider"])
     x = np.repeat(inputs(model_id), batch, axis=0)
@@ -327,7 +325,6 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
                      for index in rounds]
         return statistics.median(per_round)
 
-    light, heavy = LIGHT, HEAVY
     oip_path, own_path = "bioclass OIP (tritonclient)", "bioclass own API"
     mlserver, in_process_path, batch_8, off = ("MLServer (tritonclient)", "in-process ORT", "in-process ORT (batch 8)",
                                                "bioclass OIP, batching off")
@@ -336,21 +333,21 @@ def ratios(results: list[Result]) -> list[tuple[str, float, float | None]]:
     rows = []
     for c in (1, 8):
         for name, path in paths:
-            rows.append((f"{light}: bioclass {name} / MLServer, c={c}", ratio(light, path, c, light, mlserver, c), 5.0))
+            rows.append((f"{LIGHT}: bioclass {name} / MLServer, c={c}", ratio(LIGHT, path, c, LIGHT, mlserver, c), 5.0))
     for name, path in paths:
-        rows.append((f"{light}: bioclass {name} c=1 / in-process batch 1",
-                     ratio(light, path, 1, light, in_process_path, 1), 0.5))
+        rows.append((f"{LIGHT}: bioclass {name} c=1 / in-process batch 1",
+                     ratio(LIGHT, path, 1, LIGHT, in_process_path, 1), 0.5))
     for mode in ("inline", "thread"):
-        rows.append((f"{light}: {BARE[mode]} c=1 / in-process batch 1",
-                     ratio(light, BARE[mode], 1, light, in_process_path, 1), None))
+        rows.append((f"{LIGHT}: {BARE[mode]} c=1 / in-process batch 1",
+                     ratio(LIGHT, BARE[mode], 1, LIGHT, in_process_path, 1), None))
     for name, path in (paths[0], paths[2]):
-        rows.append((f"{heavy}: bioclass {name} c=8 / in-process c=8", ratio(heavy, path, 8, heavy, in_process_path, 8),
+        rows.append((f"{HEAVY}: bioclass {name} c=8 / in-process c=8", ratio(HEAVY, path, 8, HEAVY, in_process_path, 8),
                      0.9))
-    rows.append((f"{heavy}: bioclass OIP c=8 / in-process batch 8", ratio(heavy, oip_path, 8, heavy, batch_8, 1), None))
-    for model in (light, heavy):
+    rows.append((f"{HEAVY}: bioclass OIP c=8 / in-process batch 8", ratio(HEAVY, oip_path, 8, HEAVY, batch_8, 1), None))
+    for model in (LIGHT, HEAVY):
         rows.append((f"{model}: batching on / off, OIP c=8", ratio(model, oip_path, 8, model, off, 8), 1.3))
-    rows.append((f"{light}: bare Python server, batching on / off, c=8",
-                 ratio(light, BARE["batched"], 8, light, BARE["unbatched"], 8), None))
+    rows.append((f"{LIGHT}: bare Python server, batching on / off, c=8",
+                 ratio(LIGHT, BARE["batched"], 8, LIGHT, BARE["unbatched"], 8), None))
     return rows
 
 
