@@ -22,6 +22,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from server_process import ServerProcess  # noqa: E402
 
+from .opengl_display import display_with_opengl  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def napari_display():
+    """A display checked to give OpenGL, before any test here makes the QApplication."""
+    return display_with_opengl()
+
 
 @pytest.fixture(scope="session")
 def napari_zoo(tmp_path_factory) -> Path:
@@ -51,9 +59,9 @@ def napari_client(napari_server):
 
 
 @pytest.fixture
-def napari_viewer(request):
+def napari_viewer(request, napari_display):
     """A viewer from napari's `make_napari_viewer`, which is only asked for once OpenGL is possible."""
-    if not os.environ.get("DISPLAY"):
+    if napari_display is None:
         pytest.skip("a napari viewer needs OpenGL: install Xvfb (apt xvfb) and pytest-xvfb")
     return request.getfixturevalue("make_napari_viewer")()
 
