@@ -17,7 +17,8 @@ PLUGIN = Path(__file__).resolve().parents[1]
 REPO = PLUGIN.parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(PLUGIN / "src"))  # lets the tests run before `pip install -e plugins/napari`
-# napari draws with OpenGL: Qt's offscreen platform gets it from the X display pytest-xvfb starts.
+# napari draws with OpenGL: Qt's offscreen platform gets it from the X display pytest-xvfb starts
+# (or, when that gives none, from the Xvfb napari_display starts).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from server_process import ServerProcess  # noqa: E402
