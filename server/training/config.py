@@ -66,7 +66,7 @@ class TrainConfig(BaseModel):
     augmented_copies: int = Field(0, ge=0, le=100)
     serve_format: Literal["torchscript", "onnx"] = "torchscript"
     lr_finder_steps: int = Field(60, ge=5, le=1000)
-    # Semi-supervised training (bioclass.server.automl.distill): pseudo-labels for the unlabelled folder.
+    # Semi-supervised training (bioclass.server.training.distill): pseudo-labels for the unlabelled folder.
     semi_supervised: Literal["", "data", "model", "model_data", "data_iterative", "model_iterative",
                              "model_data_iterative", "topological"] = ""
     pseudo_threshold: float = Field(0.8, gt=0.0, le=1.0)

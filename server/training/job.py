@@ -42,8 +42,8 @@ def run(plan: Plan, reporter) -> dict:
     sets = _load_splits(plan, samples, splits, labels, skipped, reporter)
     if len(set(sets["train"].targets)) < 2:
         raise InvalidArgument("fewer than two classes left in the training split after skipping unreadable images")
-    if config.semi_supervised:  # teachers, pseudo-labels, then a student: bioclass.server.automl.distill
-        from bioclass.server.automl import distill
+    if config.semi_supervised:  # teachers, pseudo-labels, then a student: bioclass.server.training.distill
+        from bioclass.server.training import distill
 
         return distill.run(plan, sets, card, labels, unlabelled, reporter,
                            base={"counts": datasets.split_counts(samples, splits), "skipped": skipped})

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from bioclass.errors import InvalidArgument
-from bioclass.server.automl import pseudo
+from bioclass.server.training import pseudo
 from bioclass.server.training import data
 
 POINTS_PER_CLASS = 40  # ripser's cost grows fast with the cloud; a sample keeps the shape

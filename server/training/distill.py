@@ -11,7 +11,7 @@ import dataclasses
 import math
 import time
 
-from bioclass.server.automl import pseudo, topology
+from bioclass.server.training import pseudo, topology
 from bioclass.server.settings import usable_cores
 from bioclass.server.training import job, networks
 
