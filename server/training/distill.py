@@ -11,9 +11,8 @@ import dataclasses
 import math
 import time
 
-from bioclass.server.training import pseudo, topology
-from bioclass.server.settings import usable_cores
-from bioclass.server.training import job, networks
+from bioclass.server.training import networks, pseudo, steps, topology
+from bioclass.server.training.steps import Plan
 
 ITERATIVE_ROUNDS = 2
 # Model distillation's other teachers, the compact CNNs first: ImageNet networks trained from scratch
@@ -28,7 +27,7 @@ def teacher_archs(config) -> list[str]:
     return [config.arch, *others]
 
 
-def run(plan: job.Plan, sets: dict, card, labels: list[str], unlabelled: list[str], reporter, base: dict) -> dict:
+def run(plan: Plan, sets: dict, card, labels: list[str], unlabelled: list[str], reporter, base: dict) -> dict:
     config = plan.config
     deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
     pool = pseudo.load_pool(plan.dataset_root, unlabelled, labels)
@@ -45,8 +44,8 @@ def run(plan: job.Plan, sets: dict, card, labels: list[str], unlabelled: list[st
         teachers.append(loop.network)
         history += loop.history
     loop, reports = _distil(plan, sets, card, labels, pool, teachers, rounds, deadline, trainings, reporter, history)
-    return _finish(plan, loop, sets, card, labels, unlabelled, reporter, {**base, "history": history,
-                   "weights_source": source, "pseudo_labels": reports})
+    return {**base, "history": history, "weights_source": source, "pseudo_labels": reports,
+            **steps.finish(plan, loop, sets, card, labels, unlabelled, reporter)}
 
 
 def _distil(plan, sets, card, labels, pool, teachers, rounds, deadline, trainings, reporter, history):
@@ -83,20 +82,10 @@ def _share(deadline: float, trainings: int) -> float:
     return max(1.0, (deadline - time.perf_counter()) / max(1, trainings))
 
 
-def _fit(plan: job.Plan, arch: str, sets: dict, card, labels: list[str], seconds: float, reporter):
+def _fit(plan: Plan, arch: str, sets: dict, card, labels: list[str], seconds: float, reporter):
     config = plan.config.model_copy(update={"arch": arch, "max_seconds": seconds})
     network, source = networks.build(arch, len(labels), config.pretrained)
-    loop = job._loop(dataclasses.replace(plan, config=config), network, sets, card, len(labels), reporter)
-    job._train(loop, config, bool(source), reporter)
+    loop = steps.make_loop(dataclasses.replace(plan, config=config), network, sets, card, len(labels), reporter)
+    steps.train(loop, config, bool(source), reporter)
     return loop, source
 
-
-def _finish(plan, loop, sets, card, labels, unlabelled, reporter, result: dict) -> dict:
-    """Evaluate and export the student exactly as a supervised job does."""
-    network = loop.network.cpu()
-    evaluation = job._evaluate(network, sets, card, labels)
-    reporter.progress(stage="export", eta=0.0, rate=loop.rate())
-    exports = job._export(plan, network, card, sets, plan.config.threads or usable_cores(), reporter)
-    return {**result, "labels": labels, "evaluation": evaluation, "exports": exports,
-            "unlabelled": job._predict_unlabelled(plan, network, card, labels, unlabelled),
-            "images_per_second": loop.rate(), "export_dir": str(plan.job_dir / "export")}

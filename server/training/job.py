@@ -1,32 +1,20 @@
 """One training job from dataset to exported model, run inside the job's own process."""
 from __future__ import annotations
 
-import dataclasses
-import math
 import random
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from bioclass.errors import InvalidArgument
-from bioclass.server import measures
 from bioclass.server.cards import ModelCard
 from bioclass.server.settings import usable_cores
-from bioclass.server.training import augment, data, datasets, export, networks, plots, recipe
-from bioclass.server.training.config import IMAGENET_MEAN, IMAGENET_STD, DatasetSpec, TrainConfig
+from bioclass.server.training import augment, data, datasets, distill, networks, plots, steps
+from bioclass.server.training.config import IMAGENET_MEAN, IMAGENET_STD
+from bioclass.server.training.steps import Plan
 
-
-@dataclasses.dataclass
-class Plan:
-    job_id: str
-    job_dir: Path
-    dataset_root: Path
-    spec: DatasetSpec
-    config: TrainConfig
-    model_id: str
+__all__ = ["Plan", "run", "write_plots"]
 
 
 def run(plan: Plan, reporter) -> dict:
@@ -42,25 +30,17 @@ def run(plan: Plan, reporter) -> dict:
     sets = _load_splits(plan, samples, splits, labels, skipped, reporter)
     if len(set(sets["train"].targets)) < 2:
         raise InvalidArgument("fewer than two classes left in the training split after skipping unreadable images")
-    if config.semi_supervised:  # teachers, pseudo-labels, then a student: bioclass.server.training.distill
-        from bioclass.server.training import distill
-
-        return distill.run(plan, sets, card, labels, unlabelled, reporter,
-                           base={"counts": datasets.split_counts(samples, splits), "skipped": skipped})
+    base = {"counts": datasets.split_counts(samples, splits), "skipped": skipped}
+    if config.semi_supervised:  # teachers, pseudo-labels, then a student
+        return distill.run(plan, sets, card, labels, unlabelled, reporter, base)
     network, source = networks.build(config.arch, len(labels), config.pretrained)
     reporter.log(f"starting from pretrained weights {source}" if source else
                  f"no pretrained weights for {config.arch} found locally; training from scratch")
-    loop = _loop(plan, network, sets, card, len(labels), reporter)
+    loop = steps.make_loop(plan, network, sets, card, len(labels), reporter)
     reporter.log(f"training on {loop.device} with {threads} CPU threads")
-    _train(loop, config, bool(source), reporter)
-    network.cpu()  # evaluation and export run on the CPU, as served
-    evaluation = _evaluate(network, sets, card, labels)
-    reporter.progress(stage="export", eta=0.0, rate=loop.rate())
-    exports = _export(plan, network, card, sets, threads, reporter)
-    return {"labels": labels, "counts": datasets.split_counts(samples, splits), "skipped": skipped,
-            "history": loop.history, "evaluation": evaluation, "exports": exports, "weights_source": source,
-            "unlabelled": _predict_unlabelled(plan, network, card, labels, unlabelled),
-            "images_per_second": loop.rate(), "export_dir": str(plan.job_dir / "export")}
+    steps.train(loop, config, bool(source), reporter)
+    return {**base, "history": loop.history, "weights_source": source,
+            **steps.finish(plan, loop, sets, card, labels, unlabelled, reporter)}
 
 
 def _seed(seed: int) -> None:
@@ -105,121 +85,6 @@ def _add_augmented_folder(plan: Plan, train: data.ImageSet, labels: list[str], r
             train.names.append(str(path))
             train.pixels.append(data.read_image(path))
             train.targets.append(index[label])
-
-
-def _loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter) -> recipe.Loop:
-    config = plan.config
-    on_the_fly = config.augmentation and not config.augmented_copies
-    pipeline = augment.build(config.augmentation, seed=config.seed) if on_the_fly else None
-    train = data.TrainingImages(sets["train"], card, pipeline)
-    monitor = sets["val"] if len(sets["val"]) else sets["train"]
-    weights = data.class_weights(sets["train"].targets, classes) if config.imbalance == "weighted_loss" else None
-    deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    network.to(device)
-    weights = weights.to(device) if weights is not None else None
-    loop = recipe.Loop(network=network, device=device, train=data.loader(train, config.batch_size, config.seed, config.imbalance,
-                                                          classes),
-                       val_x=data.prepared_tensor(monitor, card), val_y=torch.tensor(monitor.targets),
-                       loss_fn=torch.nn.CrossEntropyLoss(weight=weights), reporter=reporter, deadline=deadline)
-    return loop
-
-
-def _train(loop: recipe.Loop, config: TrainConfig, pretrained: bool, reporter) -> None:
-    head_epochs = config.head_epochs if config.head_epochs >= 0 else (1 if pretrained else 0)
-    finder = 0 if config.learning_rate else config.lr_finder_steps
-    loop.planned_steps = (head_epochs + config.epochs) * len(loop.train) + finder * (1 + bool(head_epochs))
-    body, head = networks.parameter_groups(loop.network)
-    if head_epochs:
-        recipe.set_trainable(loop.network, body=False)
-        lr = _learning_rate(loop, config, "head")
-        head_deadline = time.perf_counter() + 0.2 * (loop.deadline - time.perf_counter())  # a fifth of any budget
-        recipe.fit(loop, "head", head_epochs, [lr], [head], config.patience, config.weight_decay, head_deadline)
-        recipe.set_trainable(loop.network, body=True)
-    if loop.out_of_time():
-        return
-    lr = _learning_rate(loop, config, "train")
-    # Discriminative rates protect pretrained features; a network trained from scratch has none to
-    # protect, and its body at a tenth of the rate barely learns (bench/README.md, AutoML runs).
-    divisor = config.body_lr_divisor if pretrained else 1.0
-    recipe.fit(loop, "train", config.epochs, [lr / divisor, lr], [body, head], config.patience,
-               config.weight_decay)
-
-
-def _learning_rate(loop: recipe.Loop, config: TrainConfig, stage: str) -> float:
-    if config.learning_rate:
-        return config.learning_rate
-    lr = recipe.find_learning_rate(loop, config.lr_finder_steps)
-    loop.done_steps += config.lr_finder_steps
-    loop.reporter.log(f"{stage}: learning-rate finder chose {lr:.2e}")
-    return lr
-
-
-def _evaluate(network, sets, card: ModelCard, labels: list[str]) -> dict:
-    held_out = next((name for name in ("test", "val", "train") if len(sets[name])), "train")
-    x, y = data.prepared_tensor(sets[held_out], card), np.asarray(sets[held_out].targets)
-    probabilities = torch.softmax(recipe.predict(network, x), dim=1).numpy()
-    result = measures.compute(y, probabilities, labels, top_k=2)
-    as_dict = dataclasses.asdict(result)
-    as_dict["confusion"] = result.confusion.tolist()
-    as_dict["split"] = held_out
-    return as_dict
-
-
-def _export(plan: Plan, network, card: ModelCard, sets, threads: int, reporter) -> list[dict]:
-    folder = plan.job_dir / "export"
-    folder.mkdir(parents=True, exist_ok=True)
-    held_out = next((sets[n] for n in ("test", "val", "train") if len(sets[n])))
-    x, y = data.prepared_tensor(held_out, card).numpy(), np.asarray(held_out.targets)
-    example = torch.from_numpy(x[:1])
-    export.torchscript(network, example, folder / "model.pt")
-    results = [export.measure(export.torch_forward(folder / "model.pt"), x, y, folder / "model.pt", "torchscript")]
-    export.onnx(network, example, folder / "model.onnx")
-    results.append(export.measure(export.onnx_forward(folder / "model.onnx", threads), x, y, folder / "model.onnx",
-                                  "onnx"))
-    if plan.config.quantize:
-        calibration = data.prepared_tensor(sets["train"], card).numpy()[:64]
-        export.quantize_int8(folder / "model.onnx", folder / "model-int8.onnx", calibration)
-        results.append(export.measure(export.onnx_forward(folder / "model-int8.onnx", threads), x, y,
-                                      folder / "model-int8.onnx", "onnx-int8"))
-    for r in results:
-        reporter.log(f"export {r['format']}: accuracy {r['accuracy']:.3f}, {r['size_bytes'] / 1e6:.2f} MB, "
-                     f"{r['ms_per_image']:.2f} ms/image")
-    export.write_card(folder, _card_data(plan, card, results))
-    return results
-
-
-def _card_data(plan: Plan, card: ModelCard, exports: list[dict]) -> dict:
-    onnx_served = plan.config.serve_format == "onnx"
-    served = next(e for e in exports if e["format"] == ("onnx" if onnx_served else "torchscript"))
-    data_card = card.model_dump(mode="json", exclude={"provenance", "serving"})
-    data_card.update({
-        "name": f"{plan.config.arch} trained by bioclass job {plan.job_id}",
-        "description": f"Fine-tuned {plan.config.arch}; labels {', '.join(card.labels)}.",
-        "framework": "onnx" if onnx_served else "pytorch", "weights": served["file"],
-        "format": "onnx" if onnx_served else "torchscript", "architecture": _architecture(plan.config.arch),
-        "tags": ["trained", f"job-{plan.job_id}"],
-        "provenance": {"training_data": str(plan.spec.dataset_id or plan.spec.server_dir),
-                       "metrics": {"held_out_accuracy": served["accuracy"]},
-                       "created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
-    })
-    if onnx_served:
-        data_card["input"]["tensor_name"] = "input"
-    return data_card
-
-
-def _architecture(arch: str) -> str:
-    library, name = networks.split_name(arch)
-    return f"{library}:{name}"
-
-
-def _predict_unlabelled(plan: Plan, network, card: ModelCard, labels, names: list[str]) -> list[dict]:
-    images = data.load(plan.dataset_root, [(name, 0) for name in names], [])
-    if not len(images):
-        return []
-    probabilities = torch.softmax(recipe.predict(network, data.prepared_tensor(images, card)), dim=1).numpy()
-    return [{"name": name, "label": labels[int(p.argmax())], "probability": float(p.max())}
-            for name, p in zip(images.names, probabilities)]
 
 
 def write_plots(job_dir: Path, result: dict) -> None:

@@ -58,7 +58,7 @@ def test_a_spent_time_budget_ends_the_cycle_annealed():
 
 
 def test_from_scratch_the_body_learns_at_the_full_rate_and_pretrained_at_a_fraction(monkeypatch):
-    from bioclass.server.training import job
+    from bioclass.server.training import steps
     from bioclass.server.training.config import TrainConfig
 
     network, _ = networks.build("bioclass:small_cnn3", 2, "none")
@@ -68,6 +68,6 @@ def test_from_scratch_the_body_learns_at_the_full_rate_and_pretrained_at_a_fract
     rates = []
     monkeypatch.setattr(recipe, "fit", lambda loop, stage, epochs, lrs, *rest, **kw: rates.append(lrs))
     config = TrainConfig(arch="bioclass:small_cnn3", learning_rate=1e-2, head_epochs=0, body_lr_divisor=10)
-    job._train(loop, config, pretrained=False, reporter=QuietReporter())
-    job._train(loop, config, pretrained=True, reporter=QuietReporter())
+    steps.train(loop, config, pretrained=False, reporter=QuietReporter())
+    steps.train(loop, config, pretrained=True, reporter=QuietReporter())
     assert rates == [[1e-2, 1e-2], [1e-3, 1e-2]]
