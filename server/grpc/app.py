@@ -12,10 +12,10 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from bioclass.server.grpc.security import AccessInterceptor, server_credentials
-from bioclass.server.grpc.servicer import ClassifierServicer
-from bioclass.server.automl.servicer import add_automl
+from bioclass.server.grpc.classifier_servicer import ClassifierServicer
+from bioclass.server.grpc.automl_servicer import add_automl
 from bioclass.server.grpc.training_servicer import add_training
-from bioclass.server.oip.servicer import add_inference_service
+from bioclass.server.grpc.oip_servicer import add_inference_service
 from bioclass.server.service import ClassifierService
 from bioclass.server.settings import Settings
 from bioclass.v1 import classifier_pb2, classifier_pb2_grpc
