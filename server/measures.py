@@ -1,6 +1,7 @@
 """Classification measures (DeepClas4Bio's set): from true labels and predicted probabilities."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -61,6 +62,20 @@ def compute(truth: np.ndarray, probabilities: np.ndarray, labels: list[str], top
                                  int(confusion[k].sum()), aurocs[k]) for k in range(classes)],
         confusion=confusion,
     )
+
+
+def to_dict(m: Measures) -> dict:
+    """JSON-ready: what a training job stores in its result."""
+    values = dataclasses.asdict(m)
+    values["confusion"] = m.confusion.tolist()
+    return values
+
+
+def from_dict(values: dict) -> Measures:
+    """The inverse of to_dict; other keys (a job's "split") are ignored."""
+    scalars = {f.name: values[f.name] for f in dataclasses.fields(Measures) if f.name not in ("per_class", "confusion")}
+    return Measures(**scalars, per_class=[ClassMeasures(**c) for c in values["per_class"]],
+                    confusion=np.asarray(values["confusion"], np.int64))
 
 
 def _per_class_prf(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

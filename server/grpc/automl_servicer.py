@@ -1,20 +1,17 @@
 """gRPC skin of the AutoML service: decode requests, call AutoMLService, encode runs."""
 from __future__ import annotations
 
-import math
-
 import grpc
 from google.protobuf.json_format import MessageToDict
 
 from bioclass.server.automl.service import AutoMLService
 from bioclass.server.grpc.errors import streaming, unary
+from bioclass.server.grpc.training_servicer import JOB_STATES, finite
 from bioclass.server.training.store import JobRecord
 from bioclass.v1 import automl_pb2 as pb
 from bioclass.v1 import automl_pb2_grpc
 from bioclass.v1 import training_pb2 as tpb
 
-_STATES = {"queued": tpb.JOB_QUEUED, "running": tpb.JOB_RUNNING, "succeeded": tpb.JOB_SUCCEEDED,
-           "failed": tpb.JOB_FAILED, "cancelled": tpb.JOB_CANCELLED, "interrupted": tpb.JOB_INTERRUPTED}
 _TRIAL_STATES = {"running": pb.TRIAL_RUNNING, "complete": pb.TRIAL_COMPLETE, "pruned": pb.TRIAL_PRUNED,
                  "failed": pb.TRIAL_FAILED}
 
@@ -50,7 +47,7 @@ class AutoMLServicer(automl_pb2_grpc.AutoMLServicer):
 def run_message(run: JobRecord, full: bool = False) -> pb.AutoMLRun:
     result, request = run.result, dict(run.request)
     dataset = {k: v for k, v in request.pop("dataset").items() if v}
-    message = pb.AutoMLRun(id=run.id, state=_STATES[run.state], created=run.created, finished=run.finished,
+    message = pb.AutoMLRun(id=run.id, state=JOB_STATES[run.state], created=run.created, finished=run.finished,
                            elapsed_seconds=run.progress.get("elapsed", 0.0), model_id=run.model_id,
                            int8_model_id=result.get("int8_model_id", ""), best_trial=result.get("best_trial", -1),
                            quantization=result.get("quantization", ""), error=run.error, metric=request["metric"])
@@ -64,8 +61,7 @@ def run_message(run: JobRecord, full: bool = False) -> pb.AutoMLRun:
 
 def _trial(row: dict) -> pb.Trial:
     values = {k: v for k, v in row.items() if k in pb.Trial.DESCRIPTOR.fields_by_name and k != "state"}
-    values = {k: (0.0 if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
-    return pb.Trial(state=_TRIAL_STATES[row["state"]], **values)
+    return pb.Trial(state=_TRIAL_STATES[row["state"]], **{k: finite(v) for k, v in values.items()})
 
 
 def add_automl(server: grpc.aio.Server, service) -> str:

@@ -80,12 +80,12 @@ def explanation(result: ExplanationResult) -> pb.Explanation:
 
 def evaluation(result: EvaluationResult) -> pb.EvaluateResponse:
     return pb.EvaluateResponse(
-        evaluations=[_model_evaluation(model_id, m, ms) for model_id, m, ms in result.evaluations],
+        evaluations=[model_evaluation(model_id, m, ms) for model_id, m, ms in result.evaluations],
         skipped=[pb.SkippedImage(name=name, reason=reason) for name, reason in result.skipped],
     )
 
 
-def _model_evaluation(model_id: str, m: Measures, ms_per_image: float) -> pb.ModelEvaluation:
+def model_evaluation(model_id: str, m: Measures, ms_per_image: float = 0.0) -> pb.ModelEvaluation:
     labels = [c.label for c in m.per_class]
     return pb.ModelEvaluation(
         model_id=model_id, images=m.images, accuracy=m.accuracy, balanced_accuracy=m.balanced_accuracy,

@@ -8,6 +8,8 @@ from google.protobuf.json_format import MessageToDict
 
 from bioclass import images
 from bioclass.errors import InvalidArgument
+from bioclass.server import measures
+from bioclass.server.grpc import convert
 from bioclass.server.grpc.errors import streaming, unary
 from bioclass.server.training.service import TrainingService
 from bioclass.server.training.store import JobRecord
@@ -16,7 +18,8 @@ from bioclass.v1 import image_pb2
 from bioclass.v1 import training_pb2 as pb
 from bioclass.v1 import training_pb2_grpc
 
-_STATES = {"queued": pb.JOB_QUEUED, "running": pb.JOB_RUNNING, "succeeded": pb.JOB_SUCCEEDED,
+# Job states, shared with the AutoML servicer (an AutoML run is a job too).
+JOB_STATES = {"queued": pb.JOB_QUEUED, "running": pb.JOB_RUNNING, "succeeded": pb.JOB_SUCCEEDED,
            "failed": pb.JOB_FAILED, "cancelled": pb.JOB_CANCELLED, "interrupted": pb.JOB_INTERRUPTED}
 
 
@@ -34,7 +37,7 @@ class TrainingServicer(training_pb2_grpc.TrainingServicer):
     async def WatchJob(self, request: pb.WatchJobRequest, context):
         async for event in self.service.watch(request.job_id):
             job = event.job
-            yield pb.JobUpdate(job_id=job.id, state=_STATES[job.state], progress=_with_metrics(job),
+            yield pb.JobUpdate(job_id=job.id, state=JOB_STATES[job.state], progress=_with_metrics(job),
                                log=event.log, error=job.error)
 
     @unary
@@ -95,13 +98,12 @@ def train_arguments(request: pb.TrainRequest) -> tuple[dict, dict]:
 
 def progress(values: dict) -> pb.Progress:
     fields = {k: v for k, v in values.items() if k in pb.Progress.DESCRIPTOR.fields_by_name and k != "metrics"}
-    return pb.Progress(**{k: (0.0 if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in fields.items()}, metrics=values.get("metrics", {}))
+    return pb.Progress(**{k: finite(v) for k, v in fields.items()}, metrics=values.get("metrics", {}))
 
 
 def job_message(job: JobRecord, full: bool = False) -> pb.Job:
     result = job.result
-    message = pb.Job(id=job.id, state=_STATES[job.state], created=job.created, started=job.started,
+    message = pb.Job(id=job.id, state=JOB_STATES[job.state], created=job.created, started=job.started,
                      finished=job.finished, error=job.error, model_id=job.model_id, pid=job.pid,
                      progress=_with_metrics(job), weights_source=result.get("weights_source", ""))
     message.request.dataset.CopyFrom(pb.DatasetSource(**{k: v for k, v in job.request["dataset"].items() if v}))
@@ -118,9 +120,9 @@ def job_message(job: JobRecord, full: bool = False) -> pb.Job:
 
 def _add_details(message: pb.Job, job: JobRecord) -> None:
     result = job.result
-    message.history.extend(pb.EpochRecord(**{k: _finite(v) for k, v in h.items()}) for h in result.get("history", []))
+    message.history.extend(pb.EpochRecord(**{k: finite(v) for k, v in h.items()}) for h in result.get("history", []))
     if result.get("evaluation"):
-        message.test_metrics.CopyFrom(_evaluation(result["evaluation"], job.model_id))
+        message.test_metrics.CopyFrom(convert.model_evaluation(job.model_id, measures.from_dict(result["evaluation"])))
     message.unlabelled.extend(pb.UnlabelledPrediction(**u) for u in result.get("unlabelled", []))
     message.pseudo_labels.extend(pb.PseudoLabelRound(**r) for r in result.get("pseudo_labels", []))
     message.log.extend(job.log)
@@ -131,18 +133,8 @@ def _with_metrics(job: JobRecord) -> pb.Progress:
     history = job.result.get("history", [])
     if history:
         last = history[-1]
-        message.metrics.update({k: _finite(last[k]) for k in ("val_loss", "val_accuracy", "train_loss")})
+        message.metrics.update({k: finite(last[k]) for k in ("val_loss", "val_accuracy", "train_loss")})
     return message
-
-
-def _evaluation(e: dict, model_id: str) -> cpb.ModelEvaluation:
-    labels = [c["label"] for c in e["per_class"]]
-    scalars = ("images", "accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro", "mcc",
-               "cohen_kappa", "auroc", "top_k_accuracy", "top_k")
-    return cpb.ModelEvaluation(
-        model_id=model_id, **{k: e[k] for k in scalars},
-        per_class=[cpb.ClassMeasures(**c) for c in e["per_class"]],
-        confusion=cpb.ConfusionMatrix(labels=labels, counts=[v for row in e["confusion"] for v in row]))
 
 
 def _config_message(config: dict) -> pb.TrainConfig:
@@ -168,19 +160,14 @@ def _png(pixels, name: str) -> image_pb2.Image:
     return image_pb2.Image(name=name, encoded=image_pb2.EncodedImage(data=buffer.getvalue(), format="png"))
 
 
-def _finite(value):
+def finite(value):
+    """A float for a proto field that JSON clients can read: NaN and infinities become 0."""
     return 0.0 if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def add_training(server: grpc.aio.Server, service) -> str:
-    """Register the Training service; its job processes stop when the classifier service closes."""
+    """Register the Training service; its job processes stop when the server closes."""
     training = TrainingService(service.settings, service.zoo)
     training_pb2_grpc.add_TrainingServicer_to_server(TrainingServicer(training), server)
-    close_classifier = service.close
-
-    def close_both() -> None:  # the server knows one service to close; jobs must stop with it
-        training.close()
-        close_classifier()
-
-    service.close = close_both
+    service.on_close.append(training.close)
     return pb.DESCRIPTOR.services_by_name["Training"].full_name

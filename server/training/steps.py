@@ -83,11 +83,7 @@ def evaluate(network, sets, card: ModelCard, labels: list[str]) -> dict:
     held_out = next((name for name in ("test", "val", "train") if len(sets[name])), "train")
     x, y = data.prepared_tensor(sets[held_out], card), np.asarray(sets[held_out].targets)
     probabilities = torch.softmax(recipe.predict(network, x), dim=1).numpy()
-    result = measures.compute(y, probabilities, labels, top_k=2)
-    as_dict = dataclasses.asdict(result)
-    as_dict["confusion"] = result.confusion.tolist()
-    as_dict["split"] = held_out
-    return as_dict
+    return {**measures.to_dict(measures.compute(y, probabilities, labels, top_k=2)), "split": held_out}
 
 
 def export_all(plan: Plan, network, card: ModelCard, sets, threads: int, reporter) -> list[dict]:
