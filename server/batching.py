@@ -9,6 +9,7 @@ never waits. A positive delay holds a batch that is not yet full for up to that 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -16,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from bioclass.errors import InvalidArgument, ResourceExhausted
-
-_OPTIONS = ("max_batch_size", "max_queue_delay_us", "queue_size", "instances")
-ISOLATIONS = ("process", "in_process")
+from bioclass.server.cards import ModelCard
 
 
 @dataclass(frozen=True)
 class BatchPolicy:
+    """How one model is served: the server's settings, overridden per model by its card (effective_policy)."""
+
     max_batch_size: int = 32
     max_queue_delay_us: int = 0
     queue_size: int = 256
@@ -30,25 +31,25 @@ class BatchPolicy:
     isolation: str = "process"  # or "in_process": ONNX models only (inprocess.py)
     onnx_spinning: bool = False  # ONNX Runtime's idle threads spin (backends/onnx.py session_options)
 
-    def for_card(self, serving: dict) -> "BatchPolicy":
-        """These defaults overridden by a card's `serving:` section."""
-        if serving.get("serve_as", "onnx") != "onnx":
-            raise InvalidArgument(f"serving.serve_as can only be 'onnx'; got {serving['serve_as']!r}")
-        isolation = serving.get("isolation", self.isolation)
-        if isolation not in ISOLATIONS:
-            raise InvalidArgument(f"serving.isolation must be one of {', '.join(ISOLATIONS)}; got {isolation!r}")
-        spinning = serving.get("onnx_spinning", self.onnx_spinning)
-        if not isinstance(spinning, bool):
-            raise InvalidArgument(f"serving.onnx_spinning must be true or false; got {spinning!r}")
-        return BatchPolicy(**{name: _option(serving, name) if name in serving else getattr(self, name)
-                              for name in _OPTIONS}, isolation=isolation, onnx_spinning=spinning)
+    @classmethod
+    def from_settings(cls, settings) -> "BatchPolicy":
+        """The server-wide defaults (server/settings.py)."""
+        return cls(settings.max_batch_size, settings.max_queue_delay_us, settings.queue_size, settings.instances,
+                   "in_process" if settings.onnx_in_process else "process", settings.onnx_spinning)
 
 
-def _option(serving: dict, name: str) -> int:
-    value, minimum = serving[name], 0 if name == "max_queue_delay_us" else 1
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidArgument(f"serving.{name} must be an integer >= {minimum}; got {value!r}")
-    return value
+def effective_policy(defaults: BatchPolicy, card: ModelCard) -> BatchPolicy:
+    """How this card's model is served: what its `serving:` section sets, else the defaults. In-process
+    isolation holds for plain ONNX models only; a card asking it for any other is refused."""
+    serving = card.serving
+    plain_onnx = card.framework == "onnx" and serving.serve_as is None
+    if serving.isolation == "in_process" and not plain_onnx:
+        raise InvalidArgument(f"serving.isolation in_process is for ONNX models only ({card.framework} models "
+                              "keep torch and TensorFlow out of the server process)")
+    overrides = {f.name: getattr(serving, f.name) for f in dataclasses.fields(BatchPolicy)
+                 if getattr(serving, f.name) is not None}
+    policy = dataclasses.replace(defaults, **overrides)
+    return policy if plain_onnx else dataclasses.replace(policy, isolation="process")
 
 
 @dataclass

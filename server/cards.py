@@ -6,7 +6,8 @@ from pathlib import Path, PurePosixPath
 from typing import Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt,
+                      ValidationError, field_validator, model_serializer, model_validator)
 
 from bioclass.errors import InvalidArgument
 
@@ -83,6 +84,62 @@ class Provenance(BaseModel):
     created: str = ""
 
 
+class _Options(BaseModel):
+    """Serving options are checked strictly: a quoted number or a 1 for true is a mistake in a card."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_serializer(mode="wrap")
+    def _set_only(self, handler) -> dict:
+        """Dumps hold only the options a card set, as it wrote them."""
+        return {name: value for name, value in handler(self).items() if value is not None}
+
+
+class AutoscalingOptions(_Options):
+    """Ray Serve's autoscaling_config (server/ray/); unset keys take Ray's defaults."""
+
+    min_replicas: Optional[NonNegativeInt] = None
+    max_replicas: Optional[NonNegativeInt] = None
+    initial_replicas: Optional[NonNegativeInt] = None
+    target_ongoing_requests: Optional[NonNegativeFloat] = None
+    upscale_delay_s: Optional[NonNegativeFloat] = None
+    downscale_delay_s: Optional[NonNegativeFloat] = None
+
+    @model_validator(mode="after")
+    def _replicas_ordered(self) -> "AutoscalingOptions":
+        low = 1 if self.min_replicas is None else self.min_replicas
+        high = 1 if self.max_replicas is None else self.max_replicas
+        if high < max(1, low):
+            raise ValueError(f"needs 0 <= min_replicas <= max_replicas and max_replicas >= 1; got {low} and {high}")
+        return self
+
+
+class RayActorOptions(_Options):
+    """What each Ray replica reserves; num_cpus defaults to the server's ray_replica_cpus."""
+
+    num_cpus: Optional[NonNegativeFloat] = None
+    num_gpus: Optional[NonNegativeFloat] = None
+    memory: Optional[NonNegativeFloat] = None
+    resources: Optional[dict[str, PositiveFloat]] = None
+
+
+class ServingOptions(_Options):
+    """A card's `serving:` section. Unset (None) options take the server's settings
+    (server/batching.py effective_policy); replicas, autoscaling and ray_actor_options only matter
+    with --ray (server/ray/options.py)."""
+
+    max_batch_size: Optional[PositiveInt] = None
+    max_queue_delay_us: Optional[NonNegativeInt] = None
+    queue_size: Optional[PositiveInt] = None
+    instances: Optional[PositiveInt] = None
+    isolation: Optional[Literal["process", "in_process"]] = None
+    onnx_spinning: Optional[bool] = None
+    serve_as: Optional[Literal["onnx"]] = None  # a PyTorch or Keras model served through ONNX Runtime
+    replicas: Optional[PositiveInt] = None
+    autoscaling: Optional[AutoscalingOptions] = None
+    ray_actor_options: Optional[RayActorOptions] = None
+
+
 class ModelCard(_Strict):
     id: str
     name: str = ""
@@ -96,8 +153,7 @@ class ModelCard(_Strict):
     preprocessing: Preprocessing = Preprocessing()
     output: OutputSpec
     provenance: Provenance = Provenance()
-    # Serving options read by the runner (see server/runner.py; replicas and autoscaling: server/ray/).
-    serving: dict[str, bool | int | float | str | dict] = Field(default_factory=dict)
+    serving: ServingOptions = ServingOptions()
 
     @field_validator("id")
     @classmethod
@@ -151,9 +207,27 @@ def parse_card(text: str, source: str = "card") -> ModelCard:
     try:
         return ModelCard.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'card'}: {err['msg']}"
-                             for err in exc.errors())
-        raise InvalidArgument(f"{source}: invalid card: {problems}") from None
+        raise InvalidArgument(f"{source}: invalid card: {problems(exc)}") from None
+
+
+def serving_options(values: dict) -> ServingOptions:
+    """A `serving:` section checked on its own (the server's ray_autoscaling setting, tests)."""
+    try:
+        return ServingOptions.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidArgument(problems(exc, ("serving",))) from None
+
+
+def problems(exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+    """One line naming each invalid key by its path, e.g. 'serving.replicas: ...'."""
+    found = []
+    for err in exc.errors():
+        *parents, last = (*prefix, *(str(p) for p in err["loc"])) or ("card",)
+        if err["type"] == "extra_forbidden":
+            found.append(f"{'.'.join(parents) or 'card'}: unknown keys [{last!r}]")
+        else:
+            found.append(f"{'.'.join((*parents, last))}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(found)
 
 
 def read_card(folder: Path) -> ModelCard:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bioclass.errors import BioclassError
-from bioclass.server.session import gradcam_of, with_spinning
+from bioclass.server.session import gradcam_of
 
 
 class InProcessSession:
@@ -29,8 +29,8 @@ class InProcessSession:
         from bioclass.server.backends.onnx import Backend  # ONNX Runtime loads with the first such model
         from bioclass.server.cards import read_card
 
-        card = with_spinning(read_card(folder), onnx_spinning)
-        self._model = Backend().load(card, folder / card.weights, threads)
+        card = read_card(folder)
+        self._model = Backend().load(card, folder / card.weights, threads, onnx_spinning)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"onnx-{card.id}")
         self.load_note = "runs in the server process (serving.isolation: in_process)"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bioclass.errors import BioclassError, FailedPrecondition, InvalidArgument, Unavailable
+from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
 from bioclass.server import metrics
 from bioclass.server.batching import BatchPolicy, BatchQueue, Pending
 from bioclass.server.cards import ModelCard
@@ -39,11 +39,12 @@ class _Instance:
 
 
 class ModelRunner:
-    def __init__(self, card: ModelCard, folder: Path, threads: int, defaults: BatchPolicy = BatchPolicy()):
+    def __init__(self, card: ModelCard, folder: Path, threads: int, policy: BatchPolicy = BatchPolicy()):
+        """`policy`: the card's effective policy (batching.effective_policy)."""
         self.card = card
         self.folder = folder
-        self.policy = defaults.for_card(card.serving)
-        self.in_process = in_process(card, self.policy)
+        self.policy = policy
+        self.in_process = policy.isolation == "in_process"
         # Instances share the cores: each forward pass gets its share of the threads.
         self.threads = max(1, threads // self.policy.instances)
         self.max_batch_size = self.policy.max_batch_size
@@ -315,16 +316,6 @@ def _fail(batch: list[Pending], error: BaseException) -> None:
     for pending in batch:
         if not pending.future.done():
             pending.future.set_exception(error)
-
-
-def in_process(card: ModelCard, policy: BatchPolicy) -> bool:
-    """Whether the model runs in the server's process: ONNX models asked to (inprocess.py)."""
-    if policy.isolation != "in_process":
-        return False
-    if card.serving.get("isolation") == "in_process" and (card.framework != "onnx" or "serve_as" in card.serving):
-        raise InvalidArgument(f"serving.isolation in_process is for ONNX models only ({card.framework} models "
-                              "keep torch and TensorFlow out of the server process)")
-    return card.framework == "onnx" and "serve_as" not in card.serving  # the server-wide setting skips the others
 
 
 def network_input_shape(card: ModelCard) -> tuple[int, int, int]:

@@ -69,9 +69,7 @@ class EvaluationResult:
 class ClassifierService:
     def __init__(self, settings: Settings):
         self.settings = settings
-        batching = BatchPolicy(settings.max_batch_size, settings.max_queue_delay_us, settings.queue_size,
-                               settings.instances, "in_process" if settings.onnx_in_process else "process",
-                               settings.onnx_spinning)
+        batching = BatchPolicy.from_settings(settings)
         self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
         if settings.ray_address:
             from bioclass.server.ray import cluster  # Ray is imported only when the server is given a cluster

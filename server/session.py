@@ -210,16 +210,10 @@ def _load(folder: Path, threads: int, onnx_spinning: bool):
     from bioclass.server.backends import get_backend
     from bioclass.server.cards import read_card
 
-    card = with_spinning(read_card(folder), onnx_spinning)
-    model = get_backend(card.framework).load(card, folder / card.weights, threads)
-    if card.serving.get("serve_as") == "onnx" and card.framework != "onnx":
+    card = read_card(folder)
+    model = get_backend(card.framework).load(card, folder / card.weights, threads, onnx_spinning)
+    if card.serving.serve_as == "onnx" and card.framework != "onnx":
         from bioclass.server.backends.convert import serve_as_onnx
 
-        return serve_as_onnx(card, model, threads)
+        return serve_as_onnx(card, model, threads, onnx_spinning)
     return model, ""
-
-
-def with_spinning(card, onnx_spinning: bool):
-    """The card as ONNX Runtime sessions read it: serving.onnx_spinning is the model's effective policy
-    (its card's value, else the server's setting)."""
-    return card.model_copy(update={"serving": {**card.serving, "onnx_spinning": onnx_spinning}})

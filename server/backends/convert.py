@@ -37,10 +37,10 @@ class OnnxServed:
         self.original.close()
 
 
-def serve_as_onnx(card: ModelCard, original, threads: int) -> tuple[object, str]:
+def serve_as_onnx(card: ModelCard, original, threads: int, onnx_spinning: bool = False) -> tuple[object, str]:
     """(the model to serve, a note saying what happened)."""
     try:
-        model = _convert(card, original, threads)
+        model = _convert(card, original, threads, onnx_spinning)
     except Exception as exc:  # noqa: BLE001 - any failure means: keep the original
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         note = f"serve_as onnx failed, serving with {card.framework}: {reason}"
@@ -49,7 +49,7 @@ def serve_as_onnx(card: ModelCard, original, threads: int) -> tuple[object, str]
     return model, "serving through ONNX Runtime (converted at load; outputs agree on sample inputs)"
 
 
-def _convert(card: ModelCard, original, threads: int) -> OnnxServed:
+def _convert(card: ModelCard, original, threads: int, onnx_spinning: bool) -> OnnxServed:
     from bioclass.server.backends.onnx import Backend as OnnxBackend
 
     folder = Path(tempfile.mkdtemp(prefix=f"bioclass-{card.id}-onnx-"))
@@ -68,7 +68,7 @@ def _convert(card: ModelCard, original, threads: int) -> OnnxServed:
         raise
     onnx_card = card.model_copy(update={"input": card.input.model_copy(update={"tensor_name": ""})})
     try:
-        converted = OnnxBackend().load(onnx_card, path, threads)
+        converted = OnnxBackend().load(onnx_card, path, threads, onnx_spinning)
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # ONNX Runtime holds the model in memory
     got = converted.forward(samples)

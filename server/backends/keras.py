@@ -40,7 +40,7 @@ class KerasModel:
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int) -> KerasModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> KerasModel:
         _set_threads(threads)
         if card.weight_format == "savedmodel":
             return KerasModel(_saved_model_call(weights))

@@ -40,9 +40,9 @@ def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int) -> OnnxModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> OnnxModel:
         check_external_data(weights)
-        options = session_options(threads, spinning=bool(card.serving.get("onnx_spinning", False)))
+        options = session_options(threads, spinning=onnx_spinning)
         session = ort.InferenceSession(str(weights), sess_options=options,
                                        providers=["CPUExecutionProvider"])
         inputs = [i.name for i in session.get_inputs()]

@@ -35,7 +35,7 @@ class TorchModel:
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int) -> TorchModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> TorchModel:
         torch.set_num_threads(threads)
         if card.weight_format == "torchscript":
             return TorchModel(torch.jit.load(str(weights), map_location="cpu"))

@@ -9,6 +9,7 @@ is sent again until another replica answers or RETRY_S has passed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from ray import serve
 
 from bioclass.errors import BioclassError, FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server import metrics
-from bioclass.server.batching import BatchPolicy
+from bioclass.server.batching import BatchPolicy, effective_policy
 from bioclass.server.cards import ModelCard
 from bioclass.server.ray import store
 from bioclass.server.ray.deployment import ModelReplica
@@ -39,7 +40,7 @@ class RayModelRunner:
         self.card = card
         self.folder = folder
         self.model_store = model_store  # where replicas fetch the folder from (store.py); None: the path itself
-        self.policy = defaults.for_card(card.serving)
+        self.policy = effective_policy(defaults, card)
         self.options = deployment_options(card.serving, replicas, replica_cpus, autoscaling)
         if self.policy.instances != 1:
             raise InvalidArgument("serving.instances is for one machine; on Ray use serving.replicas")
@@ -106,9 +107,7 @@ class RayModelRunner:
         if self.model_store:
             location = store.publish(self.folder, self.card.id, self.model_store)
         self.location = location
-        policy = {"max_batch_size": self.policy.max_batch_size, "queue_size": self.policy.queue_size,
-                  "max_queue_delay_us": self.policy.max_queue_delay_us, "instances": 1,
-                  "isolation": self.policy.isolation, "onnx_spinning": self.policy.onnx_spinning}
+        policy = dataclasses.asdict(self.policy)  # the effective policy: the replica's runner uses it as is
         # The replica's own queue bounds and batches its requests; Serve only spreads them.
         app = ModelReplica.options(name=self.card.id, max_ongoing_requests=self.policy.queue_size,
                                    **self.options).bind(location, bool(self.model_store), self.threads, policy)

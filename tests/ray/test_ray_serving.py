@@ -92,26 +92,30 @@ def test_an_autoscaled_model_serves_and_unloads_through_oip(ray_server, client):
     ({"ray_actor_options": {"resources": {"gpu_slot": -1}}}, "gpu_slot"),
 ])
 def test_bad_ray_serving_options_are_refused_with_the_key(serving, complaint):
+    from bioclass.server.cards import serving_options
     from bioclass.server.ray.options import deployment_options
 
     with pytest.raises(InvalidArgument, match=complaint):
-        deployment_options(serving, replicas=1, replica_cpus=1.0)
+        deployment_options(serving_options(serving), replicas=1, replica_cpus=1.0)
 
 
 def test_card_options_override_the_server_defaults():
+    from bioclass.server.cards import ServingOptions, serving_options
     from bioclass.server.ray.options import deployment_options, replica_threads
 
-    scaled = deployment_options({"autoscaling": {"min_replicas": 1, "max_replicas": 4,
-                                                 "target_ongoing_requests": 8}}, replicas=2, replica_cpus=1.0)
+    scaled = deployment_options(serving_options({"autoscaling": {"min_replicas": 1, "max_replicas": 4,
+                                                                 "target_ongoing_requests": 8}}),
+                                replicas=2, replica_cpus=1.0)
     assert scaled == {"ray_actor_options": {"num_cpus": 1.0},
                       "autoscaling_config": {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 8}}
-    fixed = deployment_options({"ray_actor_options": {"num_cpus": 2}}, replicas=3, replica_cpus=1.0)
+    fixed = deployment_options(serving_options({"ray_actor_options": {"num_cpus": 2}}), replicas=3,
+                               replica_cpus=1.0)
     assert fixed["num_replicas"] == 3 and replica_threads(fixed) == 2
     everywhere = {"min_replicas": 0, "max_replicas": 3}  # BIOCLASS_RAY_AUTOSCALING
-    assert deployment_options({}, 1, 1.0, everywhere)["autoscaling_config"] == everywhere
-    assert deployment_options({"replicas": 2}, 1, 1.0, everywhere)["num_replicas"] == 2  # the card decides
+    assert deployment_options(ServingOptions(), 1, 1.0, everywhere)["autoscaling_config"] == everywhere
+    assert deployment_options(serving_options({"replicas": 2}), 1, 1.0, everywhere)["num_replicas"] == 2  # the card decides
     with pytest.raises(InvalidArgument, match="serving.autoscaling"):
-        deployment_options({}, 1, 1.0, {"max_replicas": 0})
+        deployment_options(ServingOptions(), 1, 1.0, {"max_replicas": 0})
 
 
 @pytest.mark.parametrize("address, complaint", [("127.0.0.1:1", "cannot reach the Ray cluster's head at 127.0.0.1:1"),

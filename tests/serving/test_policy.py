@@ -2,13 +2,20 @@
 import pytest
 
 from bioclass.errors import InvalidArgument
-from bioclass.server.batching import BatchPolicy
+from bioclass.server.batching import BatchPolicy, effective_policy
+from bioclass.server.cards import read_card, serving_options
 from bioclass.server.settings import Settings
 
 
-def test_a_card_overrides_only_what_it_names():
+def with_serving(card, serving: dict):
+    return card.model_copy(update={"serving": serving_options(serving)})
+
+
+def test_a_card_overrides_only_what_it_names(test_zoo):
     defaults = BatchPolicy(max_batch_size=16, max_queue_delay_us=0, queue_size=64, instances=1)
-    policy = defaults.for_card({"max_batch_size": 4, "instances": 2, "serve_as": "onnx"})
+    card = with_serving(read_card(test_zoo / "brightness-onnx"), {"max_batch_size": 4, "instances": 2,
+                                                                  "serve_as": "onnx"})
+    policy = effective_policy(defaults, card)
     assert policy == BatchPolicy(max_batch_size=4, max_queue_delay_us=0, queue_size=64, instances=2)
 
 
@@ -17,7 +24,7 @@ def test_a_card_overrides_only_what_it_names():
                                      {"isolation": "thread"}, {"onnx_spinning": "yes"}])
 def test_invalid_serving_options_are_refused(serving):
     with pytest.raises(InvalidArgument, match=f"serving.{next(iter(serving))}"):
-        BatchPolicy().for_card(serving)
+        serving_options(serving)
 
 
 def test_settings_read_the_defaults_from_the_environment(monkeypatch):
@@ -30,13 +37,12 @@ def test_settings_read_the_defaults_from_the_environment(monkeypatch):
 def test_the_effective_spinning_policy_reaches_onnx_runtime(test_zoo):
     """A card's serving.onnx_spinning, else the server's setting, is what the model's session runs with."""
     from bioclass.server.backends.onnx import Backend
-    from bioclass.server.cards import read_card
-    from bioclass.server.session import with_spinning
 
     card = read_card(test_zoo / "brightness-onnx")
     for setting in (False, True):
-        policy = BatchPolicy(onnx_spinning=setting).for_card(card.serving)
-        model = Backend().load(with_spinning(card, policy.onnx_spinning), test_zoo / "brightness-onnx" / card.weights, 1)
+        policy = effective_policy(BatchPolicy(onnx_spinning=setting), card)
+        model = Backend().load(card, test_zoo / "brightness-onnx" / card.weights, 1, policy.onnx_spinning)
         options = model.session.get_session_options()
         assert options.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if setting else "0")
-    assert BatchPolicy(onnx_spinning=True).for_card({"onnx_spinning": False}).onnx_spinning is False
+    assert effective_policy(BatchPolicy(onnx_spinning=True), with_serving(card, {"onnx_spinning": False})
+                            ).onnx_spinning is False
