@@ -40,8 +40,7 @@ class AutoMLConfig(BaseModel):
         return self
 
 
-def validated_request(values: dict) -> dict:
-    """The request as plain JSON-able values (stored with the run, so a restart resumes it as asked)."""
+def validated_request(values: dict) -> AutoMLConfig:
+    """The request with defaults for what was left empty; InvalidArgument names every problem."""
     given = {k: v for k, v in values.items() if v not in ("", 0, 0.0, [], None) or k == "budget_minutes"}
-    config = validated(AutoMLConfig, given, "AutoML request")
-    return config.model_dump(mode="json")
+    return validated(AutoMLConfig, given, "AutoML request")

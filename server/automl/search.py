@@ -11,6 +11,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from bioclass.server.automl.request import AutoMLConfig
 from bioclass.server.automl.space import (  # noqa: F401 - re-exported for callers of search
     AUGMENTATION, COMPACT, DEFAULT_ARCHITECTURES, DEFAULT_IMAGE_SIZES, DEFAULT_SEMI_SUPERVISED, EPOCHS, FEW_LABELS,
     METRICS, SEMI_SUPERVISED, STANDARD, STARTING_POINT)
@@ -34,39 +35,39 @@ def open_study(path: Path, seed: int) -> optuna.Study:
     return study
 
 
-def start_from_known_recipe(study: optuna.Study, request: dict) -> None:
+def start_from_known_recipe(study: optuna.Study, request: AutoMLConfig) -> None:
     """Queue STARTING_POINT as a new study's first trial, if the request allows its choices."""
-    if study.get_trials(deepcopy=False) or STARTING_POINT["architecture"] not in request["architectures"]:
+    if study.get_trials(deepcopy=False) or STARTING_POINT["architecture"] not in request.architectures:
         return
     modes = _modes(request)
-    sizes = sorted(request["image_sizes"])
+    sizes = sorted(request.image_sizes)
     study.enqueue_trial({**STARTING_POINT, "image_size": sizes[len(sizes) // 2],
                          "semi_supervised": STARTING_POINT["semi_supervised"] if "none" in modes else modes[0]},
                         user_attrs={"starting_point": True})
 
 
-def _modes(request: dict) -> list[str]:
-    return request["semi_supervised_modes"] if request["dataset"].get("unlabelled_dir") else ["none"]
+def _modes(request: AutoMLConfig) -> list[str]:
+    return request.semi_supervised_modes if request.dataset.unlabelled_dir else ["none"]
 
 
-def trial_config(trial: optuna.Trial, request: dict, seconds: float, model_id: str) -> dict:
+def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, model_id: str) -> dict:
     """A TrainConfig (as a dict) from the trial's suggestions."""
-    size = trial.suggest_categorical("image_size", request["image_sizes"])
+    size = trial.suggest_categorical("image_size", request.image_sizes)
     mode = trial.suggest_categorical("semi_supervised", _modes(request))
     return {
-        "arch": trial.suggest_categorical("architecture", request["architectures"]),
+        "arch": trial.suggest_categorical("architecture", request.architectures),
         "learning_rate": trial.suggest_float("learning_rate", 3e-4, 3e-2, log=True),
         "augmentation": AUGMENTATION[trial.suggest_categorical("augmentation", list(AUGMENTATION))],
         "epochs": trial.suggest_int("epochs", *EPOCHS, log=True),
         "image_size": (size, size), "semi_supervised": "" if mode == "none" else mode,
-        "model_id": model_id, "max_seconds": seconds, "val_fraction": request["val_fraction"], "test_fraction": 0.0,
-        "seed": request["seed"], "threads": request["threads"], "serve_format": "onnx", "batch_size": 32,
+        "model_id": model_id, "max_seconds": seconds, "val_fraction": request.val_fraction, "test_fraction": 0.0,
+        "seed": request.seed, "threads": request.threads, "serve_format": "onnx", "batch_size": 32,
     }
 
 
-def outcome(result: dict, request: dict) -> tuple[float, dict]:
+def outcome(result: dict, request: AutoMLConfig) -> tuple[float, dict]:
     """The validation metric and the trial's notes; a broken limit makes the value worse than any other."""
-    metric = request["metric"]
+    metric = request.metric
     evaluation = result["evaluation"]
     on_val = evaluation.get("split") == "val"
     value = float(evaluation[metric]) if on_val else _best_val_accuracy(result)
@@ -85,12 +86,12 @@ def _best_val_accuracy(result: dict) -> float:
     return max(values, default=math.nan)
 
 
-def _broken_limits(attrs: dict, request: dict) -> str:
+def _broken_limits(attrs: dict, request: AutoMLConfig) -> str:
     broken = []
-    if request["max_model_mb"] and attrs["model_mb"] > request["max_model_mb"]:
-        broken.append(f"model {attrs['model_mb']:.2f} MB > {request['max_model_mb']} MB")
-    if request["max_latency_ms"] and attrs["latency_ms"] > request["max_latency_ms"]:
-        broken.append(f"latency {attrs['latency_ms']:.2f} ms > {request['max_latency_ms']} ms")
+    if request.max_model_mb and attrs["model_mb"] > request.max_model_mb:
+        broken.append(f"model {attrs['model_mb']:.2f} MB > {request.max_model_mb} MB")
+    if request.max_latency_ms and attrs["latency_ms"] > request.max_latency_ms:
+        broken.append(f"latency {attrs['latency_ms']:.2f} ms > {request.max_latency_ms} ms")
     return "; ".join(broken)
 
 

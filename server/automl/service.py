@@ -12,25 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import multiprocessing
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bioclass.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Unavailable
+from bioclass.errors import FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server.automl.budget import Budget
-from bioclass.server.automl.request import validated_request
-from bioclass.server.cards import MODEL_ID
+from bioclass.server.automl.request import AutoMLConfig, validated_request
 from bioclass.server.settings import Settings
-from bioclass.server.training import checks, datasets
-from bioclass.server.training.config import DatasetSpec, TrainConfig
+from bioclass.server.training import checks, datasets, shared
+from bioclass.server.training.config import TrainConfig
 from bioclass.server.training.scheduler import Scheduler
 from bioclass.server.training.store import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobRecord, JobStore
 from bioclass.server.zoo import ModelZoo
 
 log = logging.getLogger(__name__)
 PERSIST_S = 2.0
+INT8_SUFFIX = "-int8"  # the run's int8 model is served as MODEL_ID-int8
 
 
 class AutoMLService:
@@ -46,11 +44,11 @@ class AutoMLService:
         if self.ray_address:
             self.ray = _ray_scheduler(settings, self.trials, self.folder / "trials")
         self._joining = asyncio.Lock()
-        self.watchers: dict[str, set[asyncio.Queue]] = {}
+        self.watchers = shared.Watchers()
         self.cancelled: set[str] = set()
         self.persisted: dict[str, float] = {}  # when each run's leaderboard was last written
         self.tasks: dict[str, asyncio.Task] = {}
-        self._helper: ProcessPoolExecutor | None = None
+        self._helper = shared.HelperProcess()
 
     # ---- calls -------------------------------------------------------------------------------
 
@@ -59,12 +57,12 @@ class AutoMLService:
         await self._scheduler(request)  # a run asking for a cluster the server cannot use fails here
         root = self._root(request)
         await asyncio.to_thread(self._check_dataset, root, request)
-        for arch in request["architectures"]:
-            await self._in_helper(checks.check_request, arch, "")
-        if request["model_id"]:
-            self._check_model_id(request["model_id"], request["overwrite"])
-        run = self.runs.create(request)
-        model_id = request["model_id"] or f"automl-{run.id}"
+        for arch in request.architectures:
+            await self._helper.run(checks.check_request, arch, "")
+        if request.model_id:
+            shared.check_model_id(request.model_id, self.zoo, request.overwrite, suffixes=("", INT8_SUFFIX))
+        run = self.runs.create(request.model_dump(mode="json"))  # stored as asked, so a restart resumes it
+        model_id = request.model_id or f"automl-{run.id}"
         self.runs.update(run, model_id=model_id, state=RUNNING, started=time.time(),
                          progress={"elapsed": 0.0}, result={"leaderboard": []})
         self._launch(run)
@@ -97,33 +95,27 @@ class AutoMLService:
 
     async def watch(self, run_id: str) -> AsyncIterator[JobRecord]:
         run = self.run(run_id)
-        queue: asyncio.Queue = asyncio.Queue()
-        self.watchers.setdefault(run_id, set()).add(queue)
+        queue = self.watchers.subscribe(run_id)
         try:
             yield run
             while not run.done:
                 run = await queue.get()
                 yield run
         finally:
-            self.watchers[run_id].discard(queue)
+            self.watchers.unsubscribe(run_id, queue)
 
     # ---- checks ------------------------------------------------------------------------------
 
-    def _root(self, request: dict) -> Path:
-        spec = DatasetSpec.model_validate(request["dataset"])
-        if spec.dataset_id:
-            return datasets.DatasetStore(self.settings.work_dir / "datasets", self.settings.max_upload_bytes,
-                                         self.settings.max_dataset_bytes).root(spec.dataset_id)
-        return datasets.server_root(spec.server_dir, list(self.settings.data_roots))
+    def _root(self, request: AutoMLConfig) -> Path:
+        return shared.dataset_root(request.dataset, self.settings)
 
-    def _check_dataset(self, root: Path, request: dict) -> None:
-        spec = DatasetSpec.model_validate(request["dataset"])
-        samples, _ = datasets.resolve_samples(root, spec)
-        datasets.assign_splits(root, samples, spec, _split_config(request))
+    def _check_dataset(self, root: Path, request: AutoMLConfig) -> None:
+        samples, _ = datasets.resolve_samples(root, request.dataset)
+        datasets.assign_splits(root, samples, request.dataset, _split_config(request))
 
-    async def _scheduler(self, request: dict) -> Scheduler:
+    async def _scheduler(self, request: AutoMLConfig) -> Scheduler:
         """Where the run's trials go: the Ray cluster the server is on or the run asks for, else local processes."""
-        asked = request.get("ray_address", "")  # runs stored before the field have none
+        asked = request.ray_address
         async with self._joining:
             if asked and self.ray_address and asked not in _known_addresses(self.ray_address):
                 raise FailedPrecondition(f"this server runs AutoML trials on the Ray cluster at {self.ray_address}; "
@@ -134,14 +126,6 @@ class AutoMLService:
                 self.ray = _ray_scheduler(self.settings, self.trials, self.folder / "trials")
         return self.ray if self.ray_address and (asked or self.settings.ray_address) else self.local
 
-    def _check_model_id(self, model_id: str, overwrite: bool) -> None:
-        if not MODEL_ID.match(model_id) or len(model_id) > 59:
-            raise InvalidArgument(f"model_id {model_id!r}: 1-59 characters of a-z, 0-9, '.', '_' or '-'")
-        for served in (model_id, f"{model_id}-int8"):
-            existing = self.zoo.runners.get(served)
-            if existing is not None and (not overwrite or existing.folder.parent != self.zoo.store_dir):
-                raise AlreadyExists(f"model {served} already exists")
-
     # ---- driving a run -----------------------------------------------------------------------
 
     def _launch(self, run: JobRecord) -> None:
@@ -150,15 +134,14 @@ class AutoMLService:
         task.add_done_callback(lambda _: self.tasks.pop(run.id, None))
 
     async def _drive(self, run: JobRecord) -> None:
-        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
-
-        request = run.request
-        total = request["budget_minutes"] * 60
+        request = _request(run)
+        total = request.budget_minutes * 60
         budget = Budget(deadline=time.monotonic() + total - run.progress.get("elapsed", 0.0), total_s=total)
         clock = (time.monotonic(), run.progress.get("elapsed", 0.0))
         try:
             scheduler = await self._scheduler(request)
-            study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request["seed"])
+            search = _search()
+            study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request.seed)
             await asyncio.to_thread(search.start_from_known_recipe, study, request)
             self._changed(run, study, clock, force=True)
             with scheduler.group(run.id, self.folder / run.id / "tune"):
@@ -187,18 +170,17 @@ class AutoMLService:
                 task.cancel()
 
     async def _trial(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
-        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
-
+        request = _request(run)
         trial = study.ask()
         seconds = budget.trial_seconds()
-        config = search.trial_config(trial, run.request, seconds, f"{run.id}-trial-{trial.number}")
-        job = self.trials.create({"dataset": run.request["dataset"], "config": config})
+        config = TrainConfig.model_validate(_search().trial_config(trial, request, seconds,
+                                                                   f"{run.id}-trial-{trial.number}"))
+        job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
         trial.set_user_attr("job_id", job.id)
-        self._log(run, f"trial {trial.number}: {config['arch']} {trial.params} for {seconds:.0f} s of training")
+        self._log(run, f"trial {trial.number}: {config.arch} {trial.params} for {seconds:.0f} s of training")
         plan = {"job_id": job.id, "job_dir": str(self.folder / "trials" / job.id),
-                "dataset_root": str(self._root(run.request)), "spec": run.request["dataset"],
-                "config": TrainConfig.model_validate(config).model_dump(mode="json"), "model_id": config["model_id"],
-                "group": run.id}
+                "dataset_root": str(self._root(request)), "spec": request.dataset.model_dump(),
+                "config": config.model_dump(mode="json"), "model_id": config.model_id, "group": run.id}
         started = time.monotonic()
         queue = scheduler.subscribe(job.id)
         scheduler.submit(job, plan)
@@ -240,17 +222,17 @@ class AutoMLService:
         return stopping == "pruned"
 
     def _tell(self, run, study, trial, job: JobRecord, pruned: bool, wall_s: float, budget: Budget) -> None:
-        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
-
+        search = _search()
         trial.set_user_attr("seconds", wall_s)
         training_s = sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
         if job.state == SUCCEEDED:
             budget.measured(wall_s, training_s)
-            value, attrs = search.outcome(job.result, run.request)
+            request = _request(run)
+            value, attrs = search.outcome(job.result, request)
             for key, item in attrs.items():
                 trial.set_user_attr(key, item)
             study.tell(trial, value)
-            self._log(run, f"trial {trial.number}: {run.request['metric']} {attrs['metric']:.4f} in {wall_s:.0f} s"
+            self._log(run, f"trial {trial.number}: {request.metric} {attrs['metric']:.4f} in {wall_s:.0f} s"
                       + (f" ({attrs['note']})" if attrs.get("note") else ""))
         elif pruned:
             study.tell(trial, state=search.TrialState.PRUNED)
@@ -260,9 +242,8 @@ class AutoMLService:
             self._log(run, f"trial {trial.number}: {job.state}: {job.error}")
 
     async def _finish(self, run: JobRecord, study, clock) -> None:
-        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
-
-        best, why_not_top = search.chosen_trial(study)
+        request = _request(run)
+        best, why_not_top = _search().chosen_trial(study)
         cancelled = run.id in self.cancelled
         if best is None:
             why = "cancelled before any trial finished" if cancelled else "no trial finished within the budget"
@@ -270,13 +251,12 @@ class AutoMLService:
         if why_not_top:
             self._log(run, why_not_top)
         self._log(run, f"best: trial {best.number} ({best.params['architecture']}, "
-                       f"{run.request['metric']} {best.user_attrs['metric']:.4f}); quantizing and serving")
+                       f"{request.metric} {best.user_attrs['metric']:.4f}); quantizing and serving")
         trial_job = self.trials.get(best.user_attrs["job_id"])
         out = self.folder / run.id / "model"
-        result = await self._in_helper(
-            _finalize, str(self.folder / "trials" / trial_job.id / "export"), str(self._root(run.request)),
-            run.request["dataset"], trial_job.request["config"], str(out), run.model_id,
-            run.request["threads"] or 1)
+        result = await self._helper.run(
+            _finalize, str(self.folder / "trials" / trial_job.id / "export"), str(self._root(request)),
+            request.dataset.model_dump(), trial_job.request["config"], str(out), run.model_id, request.threads or 1)
         await self.zoo.register_folder(Path(result["fp32_dir"]), True)
         int8_id = ""
         if result.get("int8_dir"):
@@ -292,13 +272,11 @@ class AutoMLService:
     # ---- records and watchers ------------------------------------------------------------------
 
     def _changed(self, run: JobRecord, study, clock, force: bool = False) -> None:
-        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
-
         now = time.monotonic()
         if not force and now - self.persisted.get(run.id, 0.0) < PERSIST_S:
             return
         self.persisted[run.id] = now
-        run.result = {**run.result, "leaderboard": search.leaderboard(study)}
+        run.result = {**run.result, "leaderboard": _search().leaderboard(study)}
         self.runs.update(run, result=run.result, progress={"elapsed": _elapsed(clock)})
         self._publish(run)
 
@@ -315,13 +293,7 @@ class AutoMLService:
         self._publish(run)
 
     def _publish(self, run: JobRecord) -> None:
-        for queue in self.watchers.get(run.id, ()):
-            queue.put_nowait(run)
-
-    async def _in_helper(self, function, *args):
-        if self._helper is None:
-            self._helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        return await asyncio.get_running_loop().run_in_executor(self._helper, function, *args)
+        self.watchers.publish(run.id, run)
 
     def close(self) -> None:
         """Stop the search; running runs stay running in the store and resume at the next start."""
@@ -329,8 +301,7 @@ class AutoMLService:
             task.cancel()
         for scheduler in filter(None, (self.local, self.ray)):
             scheduler.close()
-        if self._helper is not None:
-            self._helper.shutdown(wait=False, cancel_futures=True)
+        self._helper.close()
         self.runs.close()
         self.trials.close()
 
@@ -371,9 +342,21 @@ def _elapsed(clock: tuple[float, float]) -> float:
     return before + time.monotonic() - started
 
 
-def _split_config(request: dict) -> TrainConfig:
-    return TrainConfig(arch=request["architectures"][0], val_fraction=request["val_fraction"], test_fraction=0.0,
-                       seed=request["seed"])
+def _split_config(request: AutoMLConfig) -> TrainConfig:
+    return TrainConfig(arch=request.architectures[0], val_fraction=request.val_fraction, test_fraction=0.0,
+                       seed=request.seed)
+
+
+def _request(run: JobRecord) -> AutoMLConfig:
+    """The run's stored request, typed again (it was validated when the run started)."""
+    return AutoMLConfig.model_validate(run.request)
+
+
+def _search():
+    """The search module: Optuna loads with the first AutoML run, never at server start."""
+    from bioclass.server.automl import search
+
+    return search
 
 
 def _finalize(*args):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bioclass.errors import BioclassError, FailedPrecondition
 from bioclass.server.training import worker
+from bioclass.server.training.shared import Watchers
 from bioclass.server.training.store import CANCELLED, FAILED, INTERRUPTED, RUNNING, SUCCEEDED, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Scheduler:
     plans: dict[str, dict] = field(default_factory=dict)
     pending: deque = field(default_factory=deque)
     running: dict[str, RunningJob] = field(default_factory=dict)
-    watchers: dict[str, set[asyncio.Queue]] = field(default_factory=dict)
+    watchers: Watchers = field(default_factory=Watchers)
     live: dict[str, JobRecord] = field(default_factory=dict)
     tasks: set[asyncio.Task] = field(default_factory=set)
 
@@ -188,20 +189,17 @@ class Scheduler:
         yield
 
     def subscribe(self, job_id: str) -> asyncio.Queue:
-        queue: asyncio.Queue = asyncio.Queue()
-        self.watchers.setdefault(job_id, set()).add(queue)
-        return queue
+        return self.watchers.subscribe(job_id)
 
     def unsubscribe(self, job_id: str, queue: asyncio.Queue) -> None:
-        self.watchers.get(job_id, set()).discard(queue)
+        self.watchers.unsubscribe(job_id, queue)
 
     def _update(self, job: JobRecord, lines: list[str] | None = None, **changes) -> None:
         self.store.update(job, **changes)
         self._publish(job, lines or [])
 
     def _publish(self, job: JobRecord, lines: list[str]) -> None:
-        for queue in self.watchers.get(job.id, ()):
-            queue.put_nowait((job, lines))
+        self.watchers.publish(job.id, (job, lines))
 
     def close(self) -> None:
         """Stop every job process; their jobs become interrupted."""

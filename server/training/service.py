@@ -7,20 +7,16 @@ as a failed job minutes later. Checks that need torch run in a helper process, l
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import re
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bioclass.errors import AlreadyExists, InvalidArgument, Unavailable
-from bioclass.server.cards import MODEL_ID
+from bioclass.errors import InvalidArgument
 from bioclass.server.settings import Settings
-from bioclass.server.training import checks, datasets
+from bioclass.server.training import checks, datasets, shared
 from bioclass.server.training.config import DatasetSpec, TrainConfig, validated
 from bioclass.server.training.scheduler import Scheduler
 from bioclass.server.training.store import JobRecord, JobStore
@@ -41,20 +37,19 @@ class TrainingService:
         self.jobs_dir = settings.work_dir / "jobs"
         self.store = JobStore(self.jobs_dir / "jobs.sqlite3")
         self.store.interrupt_unfinished()
-        self.datasets = datasets.DatasetStore(settings.work_dir / "datasets", settings.max_upload_bytes,
-                                              settings.max_dataset_bytes)
+        self.datasets = shared.dataset_store(settings)
         self.scheduler = Scheduler(self.store, self.jobs_dir, settings.training_slots, self._serve_model)
-        self._checker: ProcessPoolExecutor | None = None
+        self._checker = shared.HelperProcess()
 
     # ---- jobs --------------------------------------------------------------------------------
 
     async def train(self, dataset: dict, config: dict) -> JobRecord:
         spec = validated(DatasetSpec, dataset, "dataset")
         config = validated(TrainConfig, config, "training configuration")
-        root = self._dataset_root(spec)
+        root = shared.dataset_root(spec, self.settings, self.datasets)
         samples, _ = await asyncio.to_thread(datasets.resolve_samples, root, spec)  # lists every file
         datasets.assign_splits(root, samples, spec, config)
-        await self._in_checker(checks.check_request, config.arch, config.augmentation)
+        await self._checker.run(checks.check_request, config.arch, config.augmentation)
         self._model_id(config, "0" * 12)  # refuse a taken id before the job exists
         job = self.store.create({"dataset": spec.model_dump(), "config": config.model_dump(mode="json")})
         model_id = self._model_id(config, job.id)
@@ -63,24 +58,14 @@ class TrainingService:
         self.scheduler.submit(job, plan)
         return job
 
-    def _dataset_root(self, spec: DatasetSpec) -> Path:
-        if spec.dataset_id:
-            return self.datasets.root(spec.dataset_id)
-        return datasets.server_root(spec.server_dir, list(self.settings.data_roots))
-
     def _model_id(self, config: TrainConfig, job_id: str) -> str:
         model_id = config.model_id or f"{re.sub(r'[^a-z0-9._-]', '-', config.arch.lower())}-{job_id}"
-        if not MODEL_ID.match(model_id):
-            raise InvalidArgument(f"model_id {model_id!r}: 1-64 characters of a-z, 0-9, '.', '_' or '-'")
-        existing = self.zoo.runners.get(model_id)
-        if existing is not None and (not config.overwrite or existing.folder.parent != self.zoo.store_dir):
-            raise AlreadyExists(f"model {model_id} already exists" +
-                                ("" if existing.folder.parent != self.zoo.store_dir else "; set overwrite"))
+        shared.check_model_id(model_id, self.zoo, config.overwrite)
         return model_id
 
     async def _serve_model(self, job: JobRecord, result: dict) -> str:
-        overwrite = bool(job.request["config"].get("overwrite"))
-        runner = await self.zoo.register_folder(Path(result["export_dir"]), overwrite)
+        config = TrainConfig.model_validate(job.request["config"])
+        runner = await self.zoo.register_folder(Path(result["export_dir"]), config.overwrite)
         return runner.card.id
 
     def jobs(self) -> list[JobRecord]:
@@ -125,20 +110,10 @@ class TrainingService:
         if not augmentation.strip():
             raise InvalidArgument("augmentation is required")
         count = min(count or 4, MAX_PREVIEWS)
-        return await self._in_checker(checks.preview, augmentation, pixels, count, seed)
-
-    async def _in_checker(self, function, *args):
-        if self._checker is None:
-            self._checker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._checker, function, *args)
-        except BrokenProcessPool:
-            self._checker = None  # the helper died (e.g. out of memory); the next call starts a new one
-            raise Unavailable("the server's helper process died; try again") from None
+        return await self._checker.run(checks.preview, augmentation, pixels, count, seed)
 
     def close(self) -> None:
         self.scheduler.close()
-        if self._checker is not None:
-            self._checker.shutdown(wait=False, cancel_futures=True)
+        self._checker.close()
         self.store.close()
 
