@@ -5,6 +5,7 @@ memory and CPU); model processes' memory is read from /proc when scraped.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
+
+from bioclass.errors import BioclassError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,20 @@ COMPUTE_SECONDS = Histogram("bioclass_compute_seconds", "Time of one forward pas
 BATCH_SIZE = Histogram("bioclass_batch_size", "Images per forward pass.", ["model"], buckets=_BATCH_BUCKETS)
 REPLICA_IMAGES = Counter("bioclass_replica_images", "Images answered per model and Ray node (serve --ray).",
                          ["model", "node"])
+
+
+@contextlib.contextmanager
+def failures_counted(model_id: str, method: str):
+    """A request that fails before reaching the model's queue (a bad image, a model that cannot load)
+    counts as a request and a failure, as one that fails in the queue does (runner.py)."""
+    try:
+        yield
+    except BioclassError as exc:
+        REQUESTS.labels(model_id, method).inc()
+        FAILURES.labels(model_id, method, exc.code.name).inc()
+        raise
+
+
 LOADED_MODELS = Gauge("bioclass_loaded_models", "Models with at least one loaded process.")
 _memory = None
 

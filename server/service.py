@@ -18,7 +18,7 @@ import numpy as np
 from bioclass import images
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound, PermissionDenied
-from bioclass.server import measures
+from bioclass.server import measures, metrics
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
 from bioclass.server.batching import BatchPolicy
 from bioclass.server.explain import ExplainOptions, ExplanationResult
@@ -110,11 +110,12 @@ class ClassifierService:
         if explain is not None:
             self.explainer.class_index(runner, explain)  # bad options fail before any work
         started = time.perf_counter()
-        if image.WhichOneof("data") == "tensor" and len(image.tensor.data) <= INLINE_TENSOR_BYTES:
-            pixels, network_input, decode_ms, preprocess_ms = self._decode_and_prepare(image, runner.card)
-        else:
-            (pixels, network_input, decode_ms, preprocess_ms), _ = await self._run_cpu(
-                self._decode_and_prepare, image, runner.card)
+        with metrics.failures_counted(runner.card.id, "Predict"):
+            if image.WhichOneof("data") == "tensor" and len(image.tensor.data) <= INLINE_TENSOR_BYTES:
+                pixels, network_input, decode_ms, preprocess_ms = self._decode_and_prepare(image, runner.card)
+            else:
+                (pixels, network_input, decode_ms, preprocess_ms), _ = await self._run_cpu(
+                    self._decode_and_prepare, image, runner.card)
         result = await self._infer(runner, network_input, image.name, top_k, started, decode_ms, preprocess_ms)
         if explain is not None:
             result.explanation = await self.explainer.explain(runner, network_input, result.probabilities,
@@ -135,11 +136,24 @@ class ClassifierService:
         """Classify one image and explain the predicted (or the requested) class."""
         return await self.predict(model_id, image, top_k, options)
 
-    async def predict_array(self, model_id: str, pixels: np.ndarray, name: str = "", top_k: int = 0) -> PredictionResult:
-        """Classify already-decoded pixels, (H, W) or (H, W, C)."""
-        runner, started = self.model(model_id), time.perf_counter()
-        network_input, preprocess_ms = await self._run_cpu(prepare, pixels, runner.card)
-        return await self._infer(runner, network_input, name, top_k, started, 0.0, preprocess_ms)
+    async def infer_arrays(self, runner: ModelRunner, method: str,
+                           checked_input: Callable[[], tuple[np.ndarray, bool]]) -> np.ndarray:
+        """Probabilities (B, K) for a batch of arrays (the Open Inference Protocol's path).
+
+        `checked_input` checks the caller's tensors and returns the batch and whether it holds raw images
+        [B, H, W, C], preprocessed here as the card says (inline when small, else in the pool), or already
+        the network's input. What fails before the forward pass is counted as what fails in it is.
+        """
+        with metrics.failures_counted(runner.card.id, method):
+            batch, raw_images = checked_input()
+            if raw_images:
+                await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
+                if batch.nbytes <= INLINE_TENSOR_BYTES:
+                    batch = _prepared_images(batch, runner.card)
+                else:
+                    batch, _ = await self._run_cpu(_prepared_images, batch, runner.card)
+        probabilities, _ = await runner.infer(batch, method)
+        return probabilities
 
     async def _infer(self, runner: ModelRunner, network_input: np.ndarray, name: str, top_k: int,
                      started: float, decode_ms: float, preprocess_ms: float) -> PredictionResult:
@@ -286,6 +300,10 @@ class ClassifierService:
         self.explainer.close()
         self.zoo.close()
         self._cpu.shutdown(wait=False, cancel_futures=True)
+
+
+def _prepared_images(images: np.ndarray, card) -> np.ndarray:
+    return np.stack([prepare(image, card) for image in images])
 
 
 def _read_outcome(task: asyncio.Future) -> None:

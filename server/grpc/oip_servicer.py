@@ -156,7 +156,6 @@ def _statistics(runner: ModelRunner) -> pb.ModelStatistics:
 
 
 def add_inference_service(server: grpc.aio.Server, service: ClassifierService) -> str:
-    dataplane = InferenceDataPlane(service)
-    grpc_service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(dataplane), server)
-    service.on_close.append(dataplane.close)
+    grpc_service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
+        InferenceServicer(InferenceDataPlane(service)), server)
     return pb.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name

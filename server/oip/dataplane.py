@@ -6,19 +6,15 @@ or the network's own preprocessed FP32 tensor, named as ModelMetadata reports.
 """
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from bioclass import __version__
-from bioclass.errors import BioclassError, InvalidArgument, NotFound, ResourceExhausted
-from bioclass.server import metrics
+from bioclass.errors import InvalidArgument, NotFound, ResourceExhausted
 from bioclass.server.oip.tensors import DTYPES
-from bioclass.server.preprocess import prepare
 from bioclass.server.runner import ModelRunner
-from bioclass.server.service import INLINE_TENSOR_BYTES, ClassifierService
+from bioclass.server.service import ClassifierService
 
 IMAGE_INPUT = "image"
 IMAGE_DATATYPES = {np.dtype(np.uint8): "UINT8", np.dtype("<u2"): "UINT16", np.dtype("<f4"): "FP32"}
@@ -45,8 +41,6 @@ class InferenceDataPlane:
         self.service = service
         self.server_name = "bioclass"
         self.version = __version__
-        # Preprocessing raw images is CPU work: off the event loop.
-        self._cpu = ThreadPoolExecutor(max_workers=2, thread_name_prefix="oip-prepare")
 
     def model(self, name: str, version: str = "") -> ModelRunner:
         if version not in ("", VERSION):
@@ -66,17 +60,12 @@ class InferenceDataPlane:
         return inputs, outputs
 
     async def infer(self, runner: ModelRunner, inputs: dict[str, np.ndarray], method: str) -> Inference:
-        try:
-            batch = await self._network_batch(runner, inputs)
-        except BioclassError as exc:
-            metrics.REQUESTS.labels(runner.card.id, method).inc()
-            metrics.FAILURES.labels(runner.card.id, method, exc.code.name).inc()
-            raise
-        probabilities, _ = await runner.infer(batch, method)
+        probabilities = await self.service.infer_arrays(runner, method, lambda: self._checked_input(runner, inputs))
         labels = runner.card.labels
         return Inference(probabilities, [labels[i] for i in probabilities.argmax(axis=1)])
 
-    async def _network_batch(self, runner: ModelRunner, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    def _checked_input(self, runner: ModelRunner, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
+        """The one input, checked, and whether it holds raw images (else the network's own input)."""
         network = network_input_name(runner)
         if len(inputs) != 1 or next(iter(inputs)) not in (IMAGE_INPUT, network):
             raise InvalidArgument(f"model {runner.card.id} takes exactly one input: {IMAGE_INPUT!r} (raw pixels "
@@ -84,12 +73,9 @@ class InferenceDataPlane:
                                   f"{sorted(inputs) or 'none'}")
         name, array = next(iter(inputs.items()))
         if name == network:
-            return check_network_input(runner, name, array)
+            return check_network_input(runner, name, array), False
         check_images(array, self.service.settings.max_pixels)
-        await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
-        if array.nbytes <= INLINE_TENSOR_BYTES:
-            return prepare_images(array, runner)
-        return await asyncio.get_running_loop().run_in_executor(self._cpu, prepare_images, array, runner)
+        return array, True
 
     def index(self, ready_only: bool) -> list[tuple[str, str, str]]:
         """(model id, state, reason) of every model, in Triton's state words."""
@@ -100,9 +86,6 @@ class InferenceDataPlane:
             if not ready_only or state == "READY":
                 rows.append((runner.card.id, state, reason))
         return rows
-
-    def close(self) -> None:
-        self._cpu.shutdown(wait=False, cancel_futures=True)
 
 
 def network_input_name(runner: ModelRunner) -> str:
@@ -130,10 +113,6 @@ def check_images(array: np.ndarray, max_pixels: int) -> None:
                               f"{max_pixels} pixels")
     if array.dtype == np.float32 and not np.isfinite(array).all():
         raise InvalidArgument(f"input {IMAGE_INPUT!r} contains NaN or infinite values")
-
-
-def prepare_images(array: np.ndarray, runner: ModelRunner) -> np.ndarray:
-    return np.stack([prepare(image, runner.card) for image in array])
 
 
 def _datatype(array: np.ndarray) -> str:
