@@ -11,11 +11,11 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
-from bioclass.server import metrics
 from bioclass.server.batching import BatchPolicy, BatchQueue, Pending
 from bioclass.server.cards import ModelCard
 from bioclass.server.inprocess import InProcessSession
@@ -26,6 +26,41 @@ log = logging.getLogger(__name__)
 # Batches up to this size reach the model process straight from the event loop; copying a larger
 # one into shared memory (milliseconds) is left to the instance's thread.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
+
+
+class Runner(Protocol):
+    """A served model as the service and the servicers use it: ModelRunner (its own processes on this
+    machine) or server/ray/runner.py's RayModelRunner (replicas on a cluster)."""
+
+    card: ModelCard
+    folder: Path
+    policy: BatchPolicy
+    threads: int
+    max_batch_size: int
+    error: str
+    load_note: str
+    stats: ModelStats
+
+    @property
+    def state(self) -> str:
+        """AVAILABLE, LOADED or FAILED."""
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]: ...
+
+    def processes(self) -> list[tuple[int, int]]:
+        """(instance, pid) of each model process on this machine."""
+
+    async def ensure_loaded(self): ...
+
+    async def infer(self, batch: np.ndarray, method: str = "Predict") -> tuple[np.ndarray, float]:
+        """Probabilities (B, K) for a preprocessed batch, and its forward pass's milliseconds."""
+
+    async def load(self) -> None: ...
+
+    async def unload(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class _Instance:
@@ -151,20 +186,11 @@ class ModelRunner:
         The rows may run merged with other callers' rows; the milliseconds are the whole pass's.
         `method` names the caller's RPC in the metrics.
         """
-        started = time.perf_counter()
-        metrics.REQUESTS.labels(self.card.id, method).inc()
-        try:
-            await self.ensure_loaded()
-            probabilities, compute_ms, queue_ns = await self._queue.submit(batch)
-        except BaseException as exc:
-            code = exc.code.name if isinstance(exc, BioclassError) else type(exc).__name__
-            metrics.FAILURES.labels(self.card.id, method, code).inc()
-            self.stats.record_request(0, int((time.perf_counter() - started) * 1e9), ok=False)
-            raise
-        elapsed = time.perf_counter() - started
-        metrics.REQUEST_SECONDS.labels(self.card.id, method).observe(elapsed)
-        self.stats.record_request(queue_ns, int(elapsed * 1e9), ok=True)
-        return probabilities, compute_ms
+        return await self.stats.request(method, lambda: self._queued(batch))
+
+    async def _queued(self, batch: np.ndarray) -> tuple[np.ndarray, float, int]:
+        await self.ensure_loaded()
+        return await self._queue.submit(batch)
 
     async def _work(self, instance: _Instance) -> None:
         """Take batches from the queue and run them on one instance, for as long as it lives."""

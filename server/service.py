@@ -24,7 +24,7 @@ from bioclass.server.batching import BatchPolicy
 from bioclass.server.explain import ExplainOptions, ExplanationResult
 from bioclass.server.explain.explainer import Explainer
 from bioclass.server.preprocess import prepare
-from bioclass.server.runner import ModelRunner
+from bioclass.server.runner import Runner
 from bioclass.server.settings import Settings
 from bioclass.server.zoo import ModelZoo
 from bioclass.v1 import image_pb2
@@ -91,12 +91,12 @@ class ClassifierService:
         loaded = {r.card.framework for r in self.zoo.runners.values() if r.state == "LOADED"}
         return [(info, info.name in loaded) for info in FRAMEWORKS.values()]
 
-    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[ModelRunner]:
+    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[Runner]:
         if framework and framework not in FRAMEWORKS:
             raise InvalidArgument(f"unknown framework {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
         return self.zoo.select(framework, tags)
 
-    def model(self, model_id: str) -> ModelRunner:
+    def model(self, model_id: str) -> Runner:
         if not model_id:
             raise InvalidArgument("model_id is required")
         return self.zoo.get(model_id)
@@ -136,7 +136,7 @@ class ClassifierService:
         """Classify one image and explain the predicted (or the requested) class."""
         return await self.predict(model_id, image, top_k, options)
 
-    async def infer_arrays(self, runner: ModelRunner, method: str,
+    async def infer_arrays(self, runner: Runner, method: str,
                            checked_input: Callable[[], tuple[np.ndarray, bool]]) -> np.ndarray:
         """Probabilities (B, K) for a batch of arrays (the Open Inference Protocol's path).
 
@@ -155,7 +155,7 @@ class ClassifierService:
         probabilities, _ = await runner.infer(batch, method)
         return probabilities
 
-    async def _infer(self, runner: ModelRunner, network_input: np.ndarray, name: str, top_k: int,
+    async def _infer(self, runner: Runner, network_input: np.ndarray, name: str, top_k: int,
                      started: float, decode_ms: float, preprocess_ms: float) -> PredictionResult:
         await runner.ensure_loaded()
         queued = time.perf_counter()
@@ -262,7 +262,7 @@ class ClassifierService:
 
     # ---- registration ----------------------------------------------------------------------
 
-    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> ModelRunner:
+    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> Runner:
         if not card_yaml:
             raise InvalidArgument("the first message must be a header with the card")
         return await self.zoo.register(card_yaml, weights, sha256, overwrite)
@@ -277,7 +277,7 @@ class ClassifierService:
         await runner.ensure_loaded()
         return await export_package(runner, self._run_cpu)
 
-    async def import_bioimageio(self, package: bytes, model_id: str, overwrite: bool, sha256: str = "") -> ModelRunner:
+    async def import_bioimageio(self, package: bytes, model_id: str, overwrite: bool, sha256: str = "") -> Runner:
         """Serve a bioimage.io package (zip bytes) as a new model; INVALID_ARGUMENT says what cannot be mapped."""
         from bioclass.server.bioimageio.importing import read_package
 
@@ -318,7 +318,7 @@ async def _abandon(tasks: deque[asyncio.Future]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _shared_labels(runners: list[ModelRunner]) -> tuple[str, ...]:
+def _shared_labels(runners: list[Runner]) -> tuple[str, ...]:
     labels = runners[0].card.labels
     for runner in runners[1:]:
         if {l.lower() for l in runner.card.labels} != {l.lower() for l in labels}:
@@ -331,7 +331,7 @@ def _shared_labels(runners: list[ModelRunner]) -> tuple[str, ...]:
 class _EvaluationCollector:
     """Probabilities of every model for every evaluated image, in the first model's label order."""
 
-    def __init__(self, runners: list[ModelRunner], labels: tuple[str, ...]):
+    def __init__(self, runners: list[Runner], labels: tuple[str, ...]):
         self.runners = runners
         self.labels = labels
         self.index = {label.lower(): i for i, label in enumerate(labels)}

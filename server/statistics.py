@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from bioclass.errors import BioclassError
 from bioclass.server import metrics
 
 
@@ -47,6 +51,22 @@ class ModelStats:
             self.queue.add(queue_ns)
             metrics.QUEUE_SECONDS.labels(self.model_id).observe(queue_ns / 1e9)
 
-    @property
-    def average_batch_size(self) -> float:
-        return self.inference_count / self.execution_count if self.execution_count else 0.0
+    async def request(self, method: str, call: Callable[[], Awaitable[tuple[np.ndarray, float, int | None]]],
+                      ) -> tuple[np.ndarray, float]:
+        """Run one request and record it here and in the metrics, whichever runner serves it. `call`
+        answers (probabilities, compute milliseconds, queue nanoseconds or None: the time not computing)."""
+        started = time.perf_counter()
+        metrics.REQUESTS.labels(self.model_id, method).inc()
+        try:
+            probabilities, compute_ms, queue_ns = await call()
+        except BaseException as exc:
+            code = exc.code.name if isinstance(exc, BioclassError) else type(exc).__name__
+            metrics.FAILURES.labels(self.model_id, method, code).inc()
+            self.record_request(0, int((time.perf_counter() - started) * 1e9), ok=False)
+            raise
+        elapsed_ns = int((time.perf_counter() - started) * 1e9)
+        metrics.REQUEST_SECONDS.labels(self.model_id, method).observe(elapsed_ns / 1e9)
+        if queue_ns is None:
+            queue_ns = max(0, elapsed_ns - int(compute_ms * 1e6))
+        self.record_request(queue_ns, elapsed_ns, ok=True)
+        return probabilities, compute_ms

@@ -18,7 +18,7 @@ from pathlib import Path
 from bioclass.errors import AlreadyExists, BioclassError, DataLoss, InvalidArgument, NotFound
 from bioclass.server.cards import CARD_FILE, ModelCard, parse_card, read_card
 from bioclass.server.batching import BatchPolicy, effective_policy
-from bioclass.server.runner import ModelRunner
+from bioclass.server.runner import ModelRunner, Runner
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,12 @@ class ModelZoo:
     store_dir: Path
     threads: int
     batching: BatchPolicy = field(default_factory=BatchPolicy)  # defaults; cards override
-    runners: dict[str, ModelRunner] = field(default_factory=dict)
+    runners: dict[str, Runner] = field(default_factory=dict)
     problems: list[ZooProblem] = field(default_factory=list)
     # How a model is served: its own processes here, or replicas on a Ray cluster (server/ray/).
-    make_runner: Callable[[ModelCard, Path], ModelRunner] | None = None
+    make_runner: Callable[[ModelCard, Path], Runner] | None = None
 
-    def _runner(self, card: ModelCard, folder: Path) -> ModelRunner:
+    def _runner(self, card: ModelCard, folder: Path) -> Runner:
         if self.make_runner is not None:
             return self.make_runner(card, folder)
         return ModelRunner(card, folder, self.threads, effective_policy(self.batching, card))
@@ -69,20 +69,20 @@ class ModelZoo:
             return
         self.runners[card.id] = runner
 
-    def get(self, model_id: str) -> ModelRunner:
+    def get(self, model_id: str) -> Runner:
         runner = self.runners.get(model_id)
         if runner is None:
             known = ", ".join(sorted(self.runners)) or "none"
             raise NotFound(f"unknown model {model_id!r}; served models: {known}")
         return runner
 
-    def select(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[ModelRunner]:
+    def select(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[Runner]:
         wanted = {t.lower() for t in tags}
         return [r for model_id, r in sorted(self.runners.items())
                 if (not framework or r.card.framework == framework)
                 and wanted <= {t.lower() for t in r.card.tags}]
 
-    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> ModelRunner:
+    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> Runner:
         """Validate, store atomically and serve an uploaded model."""
         card = parse_card(card_yaml, "uploaded card")
         if "/" in card.weights:
@@ -97,13 +97,13 @@ class ModelZoo:
 
         return await self._store(card, fill, overwrite)
 
-    async def register_folder(self, folder: Path, overwrite: bool) -> ModelRunner:
+    async def register_folder(self, folder: Path, overwrite: bool) -> Runner:
         """Serve a model folder the server wrote itself (a training job's export), copied in atomically."""
         card = read_card(folder)
         return await self._store(card, lambda staging: shutil.copytree(folder, staging, dirs_exist_ok=True),
                                  overwrite)
 
-    async def _store(self, card: ModelCard, fill: Callable[[Path], object], overwrite: bool) -> ModelRunner:
+    async def _store(self, card: ModelCard, fill: Callable[[Path], object], overwrite: bool) -> Runner:
         """Fill a staging folder, prove the model loads from it, then rename it into the store."""
         existing = self.runners.get(card.id)
         if existing is not None and (not overwrite or existing.folder.parent != self.store_dir):
@@ -123,7 +123,7 @@ class ModelZoo:
         self.runners[card.id] = runner
         return runner
 
-    def _install(self, card: ModelCard, staging: Path) -> ModelRunner:
+    def _install(self, card: ModelCard, staging: Path) -> Runner:
         target = self.store_dir / card.id
         retired = None
         if target.exists():

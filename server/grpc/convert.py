@@ -9,7 +9,7 @@ from bioclass.server.backends import FrameworkInfo
 from bioclass.server.cards import CARD_FILE, ModelCard
 from bioclass.server.explain import ExplainOptions, ExplanationResult
 from bioclass.server.measures import Measures
-from bioclass.server.runner import ModelRunner
+from bioclass.server.runner import Runner
 from bioclass.server.service import EvaluationResult, PredictionResult
 from bioclass.v1 import classifier_pb2 as pb
 from bioclass.v1 import image_pb2
@@ -22,14 +22,14 @@ def framework(info: FrameworkInfo, loaded: bool) -> pb.Framework:
                         formats=list(info.formats), imported=loaded)
 
 
-def summary(runner: ModelRunner) -> pb.ModelSummary:
+def summary(runner: Runner) -> pb.ModelSummary:
     card = runner.card
     return pb.ModelSummary(id=card.id, name=card.name, framework=card.framework, tags=list(card.tags),
                            labels=list(card.labels), state=_STATES[runner.state], error=runner.error,
                            description=card.description)
 
 
-def model_card(runner: ModelRunner) -> pb.ModelCard:
+def model_card(runner: Runner) -> pb.ModelCard:
     card: ModelCard = runner.card
     pre, prov = card.preprocessing, card.provenance
     try:

@@ -11,7 +11,7 @@ from bioclass.oip import grpc_service_pb2_grpc
 from bioclass.server.grpc.errors import streaming, unary
 from bioclass.server.oip import tensors
 from bioclass.server.oip.dataplane import OUTPUTS, VERSION, EXTENSIONS, Inference, InferenceDataPlane
-from bioclass.server.runner import ModelRunner
+from bioclass.server.runner import Runner
 from bioclass.server.service import ClassifierService
 
 _STREAM_WINDOW = 16  # stream requests in flight at once, so a stream's requests batch together
@@ -126,7 +126,7 @@ def _requested_outputs(request: pb.ModelInferRequest) -> list[str]:
     return names
 
 
-def _response(request, runner: ModelRunner, result: Inference, wanted: list[str]) -> pb.ModelInferResponse:
+def _response(request, runner: Runner, result: Inference, wanted: list[str]) -> pb.ModelInferResponse:
     response = pb.ModelInferResponse(model_name=runner.card.id, model_version=VERSION, id=request.id)
     batch = len(result.labels)
     for name in wanted:
@@ -139,7 +139,7 @@ def _response(request, runner: ModelRunner, result: Inference, wanted: list[str]
     return response
 
 
-def _statistics(runner: ModelRunner) -> pb.ModelStatistics:
+def _statistics(runner: Runner) -> pb.ModelStatistics:
     s = runner.stats
 
     def duration(d):

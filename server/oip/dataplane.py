@@ -13,7 +13,7 @@ import numpy as np
 from bioclass import __version__
 from bioclass.errors import InvalidArgument, NotFound, ResourceExhausted
 from bioclass.server.oip.tensors import DTYPES
-from bioclass.server.runner import ModelRunner
+from bioclass.server.runner import Runner
 from bioclass.server.service import ClassifierService
 
 IMAGE_INPUT = "image"
@@ -42,29 +42,29 @@ class InferenceDataPlane:
         self.server_name = "bioclass"
         self.version = __version__
 
-    def model(self, name: str, version: str = "") -> ModelRunner:
+    def model(self, name: str, version: str = "") -> Runner:
         if version not in ("", VERSION):
             raise NotFound(f"model {name!r} has no version {version!r}; its only version is {VERSION}")
         return self.service.model(name)
 
     @staticmethod
-    def ready(runner: ModelRunner) -> bool:
+    def ready(runner: Runner) -> bool:
         """Ready unless it failed: models load on their first request."""
         return runner.state != "FAILED"
 
-    def metadata(self, runner: ModelRunner) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    def metadata(self, runner: Runner) -> tuple[list[TensorSpec], list[TensorSpec]]:
         inputs = [TensorSpec(IMAGE_INPUT, "UINT8", (-1, -1, -1, -1)),
                   TensorSpec(network_input_name(runner), "FP32", (-1, *runner.input_shape))]
         outputs = [TensorSpec("probabilities", "FP32", (-1, len(runner.card.labels))),
                    TensorSpec("label", "BYTES", (-1,))]
         return inputs, outputs
 
-    async def infer(self, runner: ModelRunner, inputs: dict[str, np.ndarray], method: str) -> Inference:
+    async def infer(self, runner: Runner, inputs: dict[str, np.ndarray], method: str) -> Inference:
         probabilities = await self.service.infer_arrays(runner, method, lambda: self._checked_input(runner, inputs))
         labels = runner.card.labels
         return Inference(probabilities, [labels[i] for i in probabilities.argmax(axis=1)])
 
-    def _checked_input(self, runner: ModelRunner, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
+    def _checked_input(self, runner: Runner, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
         """The one input, checked, and whether it holds raw images (else the network's own input)."""
         network = network_input_name(runner)
         if len(inputs) != 1 or next(iter(inputs)) not in (IMAGE_INPUT, network):
@@ -88,12 +88,12 @@ class InferenceDataPlane:
         return rows
 
 
-def network_input_name(runner: ModelRunner) -> str:
+def network_input_name(runner: Runner) -> str:
     name = runner.card.input.tensor_name or "input"
     return name if name != IMAGE_INPUT else "network_input"
 
 
-def check_network_input(runner: ModelRunner, name: str, array: np.ndarray) -> np.ndarray:
+def check_network_input(runner: Runner, name: str, array: np.ndarray) -> np.ndarray:
     expected = (-1, *runner.input_shape)
     if array.dtype != np.float32:
         raise InvalidArgument(f"input {name!r} must be FP32; got {_datatype(array)}")

@@ -34,7 +34,7 @@ DEPLOY_TIMEOUT_S = 120.0
 _generation = iter(range(1, 1 << 30))  # each deployment its own app name: a replaced model never races its successor
 
 
-class RayModelRunner:
+class RayModelRunner:  # implements server/runner.py's Runner
     def __init__(self, card: ModelCard, folder: Path, defaults: BatchPolicy, replicas: int, replica_cpus: float,
                  model_store: str | None = None, autoscaling: dict | None = None):
         self.card = card
@@ -118,23 +118,15 @@ class RayModelRunner:
 
     async def infer(self, batch: np.ndarray, method: str = "Predict") -> tuple[np.ndarray, float]:
         """Probabilities (B, K) and the forward pass's milliseconds, from whichever replica Serve picked."""
-        started = time.perf_counter()
-        metrics.REQUESTS.labels(self.card.id, method).inc()
-        try:
-            handle = await self.ensure_loaded()
-            probabilities, compute_ms, node = await self._call(handle, batch, method)
-        except BaseException as exc:
-            code = exc.code.name if isinstance(exc, BioclassError) else type(exc).__name__
-            metrics.FAILURES.labels(self.card.id, method, code).inc()
-            self.stats.record_request(0, int((time.perf_counter() - started) * 1e9), ok=False)
-            raise
-        elapsed_ns = int((time.perf_counter() - started) * 1e9)
-        metrics.REQUEST_SECONDS.labels(self.card.id, method).observe(elapsed_ns / 1e9)
+        return await self.stats.request(method, lambda: self._answer(batch, method))
+
+    async def _answer(self, batch: np.ndarray, method: str) -> tuple[np.ndarray, float, None]:
+        handle = await self.ensure_loaded()
+        probabilities, compute_ms, node = await self._call(handle, batch, method)
         metrics.REPLICA_IMAGES.labels(self.card.id, node).inc(len(batch))
         # Each request is one execution here: the replicas' own batching is not visible to the front.
         self.stats.record_batch(len(batch), int(compute_ms * 1e6))
-        self.stats.record_request(max(0, elapsed_ns - int(compute_ms * 1e6)), elapsed_ns, ok=True)
-        return probabilities, compute_ms
+        return probabilities, compute_ms, None  # its queue time: what the call did not spend computing
 
     async def _call(self, handle, batch: np.ndarray, method: str) -> tuple[np.ndarray, float, str]:
         deadline = time.monotonic() + RETRY_S
