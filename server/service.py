@@ -321,7 +321,7 @@ async def _abandon(tasks: deque[asyncio.Future]) -> None:
 def _shared_labels(runners: list[Runner]) -> tuple[str, ...]:
     labels = runners[0].card.labels
     for runner in runners[1:]:
-        if {l.lower() for l in runner.card.labels} != {l.lower() for l in labels}:
+        if {name.lower() for name in runner.card.labels} != {name.lower() for name in labels}:
             raise InvalidArgument(f"models {runners[0].card.id} and {runner.card.id} have different labels "
                                   f"({', '.join(labels)} vs {', '.join(runner.card.labels)}); "
                                   "they cannot be compared on one dataset")
@@ -336,7 +336,7 @@ class _EvaluationCollector:
         self.labels = labels
         self.index = {label.lower(): i for i, label in enumerate(labels)}
         # Column order that maps each model's output onto the shared label order.
-        self.columns = [[[l.lower() for l in r.card.labels].index(label.lower()) for label in labels]
+        self.columns = [[[name.lower() for name in r.card.labels].index(label.lower()) for label in labels]
                         for r in runners]
         self.truth: list[int] = []
         self.rows: list[list[np.ndarray]] = [[] for _ in runners]

@@ -4,7 +4,6 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bioclass.errors import InvalidArgument, NotFound
-from bioclass.v1 import classifier_pb2 as pb
 
 
 def test_frameworks_are_listed_with_versions(client):

@@ -93,7 +93,7 @@ def test_predict_stream(stub, requests):
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(models=st.lists(st.sampled_from(MODELS), max_size=3), top_k=st.integers(0, 2**32 - 1),
        dataset_dir=st.sampled_from(["", "/nonexistent", "/etc", "relative/dir"]),
-       samples=st.lists(st.builds(lambda i, l: pb.LabelledImage(image=i, label=l), images,
+       samples=st.lists(st.builds(lambda i, label: pb.LabelledImage(image=i, label=label), images,
                                   st.sampled_from(["bright", "dark", "DARK", "purple", ""])), max_size=4),
        first_is_config=st.booleans())
 def test_evaluate(stub, models, top_k, dataset_dir, samples, first_is_config):
