@@ -11,15 +11,15 @@ from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
 
 
-def usable_cores() -> int:
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
     """The cores this process may use: its CPU affinity (taskset, a container's cpuset, a Slurm
-    allocation) and a cgroup CPU quota (docker --cpus), not every core of the machine; threads
-    beyond these only take turns."""
+    allocation) capped by the CPU quota of the cgroup mounted at `cgroup` (docker --cpus), not every
+    core of the machine; threads beyond these only take turns."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, _cgroup_quota_cores() or cores))
+    return max(1, min(cores, _cgroup_quota_cores(cgroup) or cores))
 
 
 def _cgroup_quota_cores(root: Path = Path("/sys/fs/cgroup")) -> int | None:

@@ -22,7 +22,6 @@ WRITE_METHODS = {
     "/bioclass.v1.Training/Train",
     "/bioclass.v1.Training/CancelJob",
     "/bioclass.v1.Training/UploadDataset",
-    "/bioclass.v1.Training/AutoML",
     "/bioclass.v1.AutoML/StartAutoML",
     "/bioclass.v1.AutoML/CancelAutoML",
     "/inference.GRPCInferenceService/RepositoryModelLoad",

@@ -20,8 +20,14 @@ def test_pinned_process_gets_threads_for_its_own_cores(one_core):
     assert Settings().inference_threads == 1
 
 
-def test_unpinned_process_never_counts_more_cores_than_it_may_use():
-    assert 1 <= usable_cores() <= len(os.sched_getaffinity(0))
+def test_the_cores_are_the_affinity_capped_by_the_cgroup_quota(tmp_path):
+    affinity = len(os.sched_getaffinity(0))
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert usable_cores(tmp_path) == affinity  # no quota: every core of the affinity
+    (tmp_path / "cpu.max").write_text("100000 100000\n")
+    assert usable_cores(tmp_path) == 1  # a one-core quota caps it
+    (tmp_path / "cpu.max").write_text(f"{(affinity + 4) * 100000} 100000\n")
+    assert usable_cores(tmp_path) == affinity  # a quota above the affinity does not raise it
 
 
 @pytest.mark.parametrize("cpu_max, cores", [("max 100000\n", None), ("200000 100000\n", 2),
