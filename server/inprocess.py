@@ -1,8 +1,7 @@
 """ONNX models run inside the server process, for cards that trade crash isolation for latency.
 
 A model session in its own process (session.py) costs each forward pass a pipe round trip and a
-process wake-up: about a millisecond per request on this machine, which is half the time of a
-MobileNetV3 pass. With `serving: {isolation: in_process}` (or the server setting
+process wake-up, a large share of a small network's pass (bench/README.md). With `serving: {isolation: in_process}` (or the server setting
 `onnx_in_process`) an ONNX model runs in the server's own ONNX Runtime instead, the way Triton runs
 its backends; ONNX Runtime releases the GIL, so passes run in the instance's thread while the event
 loop keeps serving. The price: a crash inside ONNX Runtime would take the server down with it,
@@ -45,7 +44,7 @@ class InProcessSession:
 
     async def forward_parts_async(self, parts: list[np.ndarray]) -> np.ndarray:
         # A thread of our own, not InferenceSession.run_async: a process that had used run_async
-        # aborted at exit here ("exception not rethrown", onnxruntime 1.32).
+        # aborted at exit ("exception not rethrown").
         return await asyncio.get_running_loop().run_in_executor(self._thread, self.forward_parts, parts)
 
     def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:

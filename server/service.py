@@ -30,7 +30,7 @@ from bioclass.server.zoo import ModelZoo
 from bioclass.v1 import image_pb2
 
 # Raw tensors up to this size are read and preprocessed on the event loop: a trip to the pool costs
-# more than the work (measured: +11 % img/s with one client, the same with eight).
+# more than the work (bench/README.md).
 INLINE_TENSOR_BYTES = 1024 * 1024
 DEFAULT_TOP_K = 5
 DEFAULT_EVAL_TOP_K = 2

@@ -46,7 +46,8 @@ def default_work_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Every field can be set as BIOCLASS_<NAME> (lists as JSON) or by the matching CLI flag."""
+    """Every field can be set as BIOCLASS_<NAME> (lists and mappings as JSON); `bioclass serve` has flags for
+    the ones set most often (--host, --port, --work-dir, --max-pixels, --metrics-port, security, --ray)."""
 
     model_config = SettingsConfigDict(env_prefix="BIOCLASS_", extra="ignore")
 

@@ -36,9 +36,9 @@ class Variant:
                 f"{', reduce_range' if self.reduce_range else ''}{', fp32 stem' if self.float_stem else ''}")
 
 
-# The fp32-stem variants: the int8 convolution of a 3-channel image was 2.5-3.3x slower than fp32's in
-# the 48 px compact CNN and held its int8 model at 1.4x fp32's speed; with that convolution in fp32,
-# 1.65x as served (2.0x at one thread); ResNet10t gains nothing from it (bench/README.md, int8).
+# The fp32-stem variants: an int8 convolution of a 3-channel image is slower than fp32's and holds back
+# a compact CNN's int8 model; keeping that first convolution in fp32 speeds it up, while ResNet10t gains
+# nothing from it (the figures: bench/README.md, int8).
 CANDIDATES = (Variant("QOperator", False, False), Variant("QOperator", True, False),
               Variant("QDQ", False, False), Variant("QDQ", True, False), Variant("QOperator", False, True),
               Variant("QOperator", False, False, True), Variant("QOperator", True, False, True),
