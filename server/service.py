@@ -32,8 +32,6 @@ from bioclass.v1 import image_pb2
 # Raw tensors up to this size are read and preprocessed on the event loop: a trip to the pool costs
 # more than the work (bench/README.md).
 INLINE_TENSOR_BYTES = 1024 * 1024
-DEFAULT_TOP_K = 5
-DEFAULT_EVAL_TOP_K = 2
 
 
 @dataclass
@@ -164,7 +162,7 @@ class ClassifierService:
         labels = runner.card.labels
         timings = Timings(decode_ms, preprocess_ms, max(0.0, waited_ms), inference_ms,
                           (time.perf_counter() - started) * 1000)
-        k = min(top_k or DEFAULT_TOP_K, len(labels))
+        k = min(top_k or self.settings.top_k, len(labels))
         return PredictionResult(name, runner.card.id, labels, probabilities[0], k, timings)
 
     async def predict_stream(self, requests: AsyncIterator[tuple[str, image_pb2.Image, int]],
@@ -234,7 +232,7 @@ class ClassifierService:
             raise InvalidArgument("no image of the dataset could be evaluated"
                                   + (f" (e.g. {collector.skipped[0][0]}: {collector.skipped[0][1]})"
                                      if collector.skipped else ""))
-        return collector.result(top_k or DEFAULT_EVAL_TOP_K)
+        return collector.result(top_k or self.settings.evaluation_top_k)
 
     async def _evaluate_one(self, collector: "_EvaluationCollector", image: image_pb2.Image, label: str) -> None:
         truth = collector.class_index(label)

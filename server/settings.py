@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     ray_trials: int = Field(2, ge=1, description="AutoML trials run at once on the cluster.")
     ray_trial_cpus: float = Field(1.0, gt=0, description="CPUs each AutoML trial reserves on the cluster.")
 
+    # What a request leaves at 0 or a job may take, for a user to tune.
+    top_k: int = Field(5, ge=1, le=1000, description="Labels a prediction lists when the request asks for 0.")
+    evaluation_top_k: int = Field(2, ge=1, le=1000, description="k of the top-k accuracy when an evaluation "
+                                                               "asks for 0.")
+    max_augmentation_previews: int = Field(32, ge=1, le=1024, description="Most images one augmentation "
+                                                                          "preview returns.")
+    job_cancel_grace_s: float = Field(10.0, ge=0, le=3600, description="Seconds a cancelled training job or "
+                                                                       "trial has to stop before it is killed.")
+
     @model_validator(mode="after")
     def _security_consistent(self) -> "Settings":
         if self.token_file and not self.token:

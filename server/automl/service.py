@@ -38,7 +38,8 @@ class AutoMLService:
         self.runs = JobStore(self.folder / "runs.sqlite3")
         self.trials = JobStore(self.folder / "trials.sqlite3")
         self.trials.interrupt_unfinished()
-        self.local = Scheduler(self.trials, self.folder / "trials", 1, _keep_unserved)
+        self.local = Scheduler(self.trials, self.folder / "trials", 1, _keep_unserved,
+                               cancel_grace_s=settings.job_cancel_grace_s)
         self.ray: Scheduler | None = None  # trials on the Ray cluster: the server's, or the first a run asked for
         self.ray_address = settings.ray_address or ""
         if self.ray_address:
@@ -310,7 +311,8 @@ def _ray_scheduler(settings: Settings, store: JobStore, jobs_dir: Path) -> Sched
     """settings.ray_trials trials at once as Ray Tune trials (the process has joined the cluster)."""
     from bioclass.server.ray.trials import RayScheduler  # Ray loads only for a server or run on a cluster
 
-    return RayScheduler(store, jobs_dir, settings.ray_trials, _keep_unserved, cpus=settings.ray_trial_cpus)
+    return RayScheduler(store, jobs_dir, settings.ray_trials, _keep_unserved, cpus=settings.ray_trial_cpus,
+                        cancel_grace_s=settings.job_cancel_grace_s)
 
 
 def _join_cluster(address: str) -> None:

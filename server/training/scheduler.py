@@ -25,7 +25,6 @@ from bioclass.server.training.store import CANCELLED, FAILED, INTERRUPTED, RUNNI
 
 log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("spawn")
-CANCEL_GRACE_S = 10.0
 PERSIST_PROGRESS_S = 2.0
 
 
@@ -45,6 +44,7 @@ class Scheduler:
     slots: int
     # Called with the job and its result when the process succeeded; returns the served model id.
     on_success: Callable[[JobRecord, dict], Awaitable[str]]
+    cancel_grace_s: float = 10.0  # a cancelled job's time to stop before it is killed (Settings.job_cancel_grace_s)
     plans: dict[str, dict] = field(default_factory=dict)
     pending: deque = field(default_factory=deque)
     running: dict[str, RunningJob] = field(default_factory=dict)
@@ -179,7 +179,7 @@ class Scheduler:
         if running is not None and not running.cancel_requested:
             running.cancel_requested = True
             running.cancel.set()  # the job stops at its next batch
-            asyncio.get_running_loop().call_later(CANCEL_GRACE_S, _kill_if_alive, running.process)
+            asyncio.get_running_loop().call_later(self.cancel_grace_s, _kill_if_alive, running.process)
         return job
 
     @contextlib.contextmanager

@@ -22,8 +22,6 @@ from bioclass.server.training.scheduler import Scheduler
 from bioclass.server.training.store import JobRecord, JobStore
 from bioclass.server.zoo import ModelZoo
 
-MAX_PREVIEWS = 32
-
 
 @dataclass
 class JobEvent:
@@ -38,7 +36,8 @@ class TrainingService:
         self.store = JobStore(self.jobs_dir / "jobs.sqlite3")
         self.store.interrupt_unfinished()
         self.datasets = shared.dataset_store(settings)
-        self.scheduler = Scheduler(self.store, self.jobs_dir, settings.training_slots, self._serve_model)
+        self.scheduler = Scheduler(self.store, self.jobs_dir, settings.training_slots, self._serve_model,
+                                   cancel_grace_s=settings.job_cancel_grace_s)
         self._checker = shared.HelperProcess()
 
     # ---- jobs --------------------------------------------------------------------------------
@@ -109,7 +108,7 @@ class TrainingService:
     async def preview(self, pixels: np.ndarray, augmentation: str, count: int, seed: int) -> list[np.ndarray]:
         if not augmentation.strip():
             raise InvalidArgument("augmentation is required")
-        count = min(count or 4, MAX_PREVIEWS)
+        count = min(count or 4, self.settings.max_augmentation_previews)
         return await self._checker.run(checks.preview, augmentation, pixels, count, seed)
 
     def close(self) -> None:
