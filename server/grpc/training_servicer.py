@@ -20,7 +20,7 @@ from bioclass.v1 import training_pb2_grpc
 
 # Job states, shared with the AutoML servicer (an AutoML run is a job too).
 JOB_STATES = {"queued": pb.JOB_QUEUED, "running": pb.JOB_RUNNING, "succeeded": pb.JOB_SUCCEEDED,
-           "failed": pb.JOB_FAILED, "cancelled": pb.JOB_CANCELLED, "interrupted": pb.JOB_INTERRUPTED}
+              "failed": pb.JOB_FAILED, "cancelled": pb.JOB_CANCELLED, "interrupted": pb.JOB_INTERRUPTED}
 
 
 class TrainingServicer(training_pb2_grpc.TrainingServicer):
