@@ -46,8 +46,8 @@ def default_work_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Every field can be set as BIOCLASS_<NAME> (lists and mappings as JSON); `bioclass serve` has flags for
-    the ones set most often (--host, --port, --work-dir, --max-pixels, --metrics-port, security, --ray)."""
+    """Every field can be set as BIOCLASS_<NAME> (lists and mappings as JSON) or by the matching `bioclass
+    serve` flag (--NAME, generated from these fields; zoo_dirs: --zoo, ray_address: --ray, token: --token-file)."""
 
     model_config = SettingsConfigDict(env_prefix="BIOCLASS_", extra="ignore")
 

@@ -97,3 +97,18 @@ def test_bad_image_in_a_batch_fails_the_exit_status_but_not_the_batch(server, im
     assert result.returncode == 1 and len(rows) == 2
     assert rows[0]["code"] == "INVALID_ARGUMENT" and rows[1]["top"][0]["label"] == "bright"
     assert "1 of 2 images could not be classified" in result.stderr
+
+
+def test_every_server_setting_has_a_serve_flag():
+    from bioclass.cli.main import _NAMED_ELSEWHERE, build_parser
+    from bioclass.server.settings import Settings
+
+    serve = build_parser(server_settings=True)._subparsers._group_actions[0].choices["serve"]
+    flags = {name: _NAMED_ELSEWHERE.get(name, "--" + name.replace("_", "-")) for name in Settings.model_fields}
+    assert {name: flag for name, flag in flags.items() if flag not in serve._option_string_actions} == {}
+    args = serve.parse_args(["--inference-threads", "3", "--no-onnx-in-process", "--ray-autoscaling",
+                             '{"max_replicas": 2}', "--data-roots", '["/data"]'])
+    assert (args.setting_inference_threads, args.setting_onnx_in_process, args.setting_ray_autoscaling,
+            args.setting_data_roots) == ("3", False, {"max_replicas": 2}, ["/data"])
+    settings = Settings(inference_threads=args.setting_inference_threads, data_roots=args.setting_data_roots)
+    assert (settings.inference_threads, [str(p) for p in settings.data_roots]) == (3, ["/data"])

@@ -15,7 +15,8 @@ from bioclass.errors import BioclassError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(server_settings=argv[:1] == ["serve"])  # the other commands need no server import
     args = parser.parse_args(argv)
     try:
         return args.handler(args) or 0
@@ -35,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
+    """With server_settings, `serve` also has a flag for every other server setting (serve_flags)."""
     from bioclass.client import default_address
 
     parser = argparse.ArgumentParser(prog="bioclass", description="Biomedical image classification server and client.")
@@ -71,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serve each model as replicas on a Ray cluster and run AutoML trials there "
                             "(ADDRESS: HOST:PORT of its head; default: auto)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    if server_settings:
+        add_setting_flags(serve)
 
     models = command("models", run_models, "List the models a server serves.")
     models.add_argument("--framework", default="", help="only models of this framework")
@@ -115,6 +119,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Settings with a flag of another name above, and the token, which a command line would show to `ps`.
+_NAMED_ELSEWHERE = {"zoo_dirs": "--zoo", "ray_address": "--ray", "token": "--token-file"}
+
+
+def add_setting_flags(serve: argparse.ArgumentParser) -> None:
+    """A flag for each server setting that has none above, from the Settings class itself, so a new
+    setting has its flag at once: --NAME VALUE (lists and mappings as JSON), --NAME / --no-NAME for a
+    switch. Nothing is added where the server is not installed."""
+    try:
+        from bioclass.server.settings import Settings
+    except ImportError:
+        return
+    group = serve.add_argument_group("server settings", "each also settable as BIOCLASS_<NAME>")
+    for name, field in Settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        if name in _NAMED_ELSEWHERE or flag in serve._option_string_actions:
+            continue
+        kind = str(field.annotation)
+        if field.annotation is bool:
+            group.add_argument(flag, dest=f"setting_{name}", action=argparse.BooleanOptionalAction, default=None,
+                               help=_escaped(field.description))
+        else:
+            group.add_argument(flag, dest=f"setting_{name}", default=None, metavar=name.split("_")[-1].upper(),
+                               type=json.loads if "list" in kind or "dict" in kind else str,
+                               help=_escaped(field.description))
+
+
+def _escaped(description: str | None) -> str | None:
+    return description.replace("%", "%%") if description else description  # argparse formats help with %
+
+
 def run_serve(args) -> int:
     import logging
 
@@ -129,6 +164,8 @@ def run_serve(args) -> int:
                                                ("tls_key", args.tls_key), ("tls_client_ca", args.tls_client_ca),
                                                ("ray_address", args.ray))
                  if value is not None}
+    overrides.update({key.removeprefix("setting_"): value for key, value in vars(args).items()
+                      if key.startswith("setting_") and value is not None})
     return run(overrides, extra_zoos=[Path(z) for z in args.zoo], builtin=not args.no_builtin,
                py4j_port=args.py4j_port)
 
