@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
-from bioclass.server.batching import BatchPolicy, BatchQueue, Pending
+from bioclass.server.batching import BatchPolicy, BatchQueue, Pending, effective_policy
 from bioclass.server.cards import ModelCard
 from bioclass.server.inprocess import InProcessSession
 from bioclass.server.session import ModelSession, SessionCrashed
@@ -74,12 +74,11 @@ class _Instance:
 
 
 class ModelRunner:
-    def __init__(self, card: ModelCard, folder: Path, threads: int, policy: BatchPolicy = BatchPolicy()):
-        """`policy`: the card's effective policy (batching.effective_policy)."""
+    def __init__(self, card: ModelCard, folder: Path, threads: int, defaults: BatchPolicy = BatchPolicy()):
         self.card = card
         self.folder = folder
-        self.policy = policy
-        self.in_process = policy.isolation == "in_process"
+        self.policy = effective_policy(defaults, card)
+        self.in_process = self.policy.isolation == "in_process"
         # Instances share the cores: each forward pass gets its share of the threads.
         self.threads = max(1, threads // self.policy.instances)
         self.max_batch_size = self.policy.max_batch_size

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bioclass.errors import AlreadyExists, BioclassError, DataLoss, InvalidArgument, NotFound
 from bioclass.server.cards import CARD_FILE, ModelCard, parse_card, read_card
-from bioclass.server.batching import BatchPolicy, effective_policy
+from bioclass.server.batching import BatchPolicy
 from bioclass.server.runner import ModelRunner, Runner
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class ModelZoo:
     def _runner(self, card: ModelCard, folder: Path) -> Runner:
         if self.make_runner is not None:
             return self.make_runner(card, folder)
-        return ModelRunner(card, folder, self.threads, effective_policy(self.batching, card))
+        return ModelRunner(card, folder, self.threads, self.batching)
 
     def scan(self) -> None:
         """Read every card of every folder (the store last, so uploads never shadow built-ins)."""
@@ -112,7 +112,7 @@ class ModelZoo:
         staging = Path(tempfile.mkdtemp(prefix=f".upload-{card.id}-", dir=self.store_dir))
         try:
             fill(staging)
-            candidate = ModelRunner(card, staging, self.threads, effective_policy(self.batching, card))
+            candidate = ModelRunner(card, staging, self.threads, self.batching)
             await candidate.ensure_loaded()  # a model that cannot load is refused, not stored
             candidate.close()
             runner = self._install(card, staging)

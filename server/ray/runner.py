@@ -107,7 +107,7 @@ class RayModelRunner:  # implements server/runner.py's Runner
         if self.model_store:
             location = store.publish(self.folder, self.card.id, self.model_store)
         self.location = location
-        policy = dataclasses.asdict(self.policy)  # the effective policy: the replica's runner uses it as is
+        policy = dataclasses.asdict(self.policy)  # effective already: the replica applying the card again changes nothing
         # The replica's own queue bounds and batches its requests; Serve only spreads them.
         app = ModelReplica.options(name=self.card.id, max_ongoing_requests=self.policy.queue_size,
                                    **self.options).bind(location, bool(self.model_store), self.threads, policy)
