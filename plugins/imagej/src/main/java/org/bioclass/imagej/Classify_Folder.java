@@ -42,6 +42,7 @@ public class Classify_Folder implements PlugIn {
         FolderImages images = new FolderImages(folder);
         long deadline = GrpcBioclassClient.DEFAULT_DEADLINE_SECONDS + SECONDS_PER_FILE * images.fileCount();
         try (GrpcBioclassClient client = ServerConnection.open(request.server, deadline)) {
+            client.getModel(request.modelId); // a missing server or model fails before any file is read
             classifyAll(client, request, images);
         } catch (BioclassException failure) {
             Failures.report(failure);
