@@ -8,7 +8,7 @@ import org.bioclass.client.BioclassException;
 
 /**
  * Reports a failed command without ever blocking or stopping a macro: one line in the Log (and a
- * Details line with the server's or transport's own words), kept for {@link #getError()}; an error box
+ * Details line with the server's or transport's own words when they differ), kept for {@link #getError()}; an error box
  * too only when a person ran the command from the menu (no macro, no batch mode, a display).
  * A macro tests the outcome with
  * <pre>error = call("org.bioclass.imagej.Failures.getError"); // "" when the last command succeeded</pre>
@@ -31,7 +31,8 @@ public final class Failures {
     }
 
     static void report(BioclassException failure) {
-        report(failure.getMessage(), failure.code() + ": " + failure.detail());
+        boolean saysMore = !failure.detail().equals(failure.getMessage());
+        report(failure.getMessage(), saysMore ? failure.code() + ": " + failure.detail() : null);
     }
 
     static void report(String message) {
