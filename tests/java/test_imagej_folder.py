@@ -17,8 +17,8 @@ from java_builds import IJ_JAR, IMAGEJ_SITE
 
 MODEL = "brightness-onnx"
 HERE = Path(__file__).parent
-LONG_NAME = "c-a-very-long-acquisition-name-from-the-microscope-well-B07-0042.png"
-ELIDED = "c-a-very-long-acqu...e-well-B07-0042.png"  # 40 characters
+LONG_NAME = "c-plate-2026-12-02-experiment-17-a-long-acquisition-name-from-the-microscope-well-B07-0042.png"
+ELIDED = "c-plate-2026-12-02-experiment-...he-microscope-well-B07-0042.png"  # 64 characters
 GOOD = [("a-white.png", "bright"), ("b-black16.tif", "dark"), (ELIDED, "bright")]
 SKIPPED = ["bioclass: skipped bad.png: damaged or truncated (Error reading PNG image data)",
            "bioclass: skipped notes.txt: not an image"]

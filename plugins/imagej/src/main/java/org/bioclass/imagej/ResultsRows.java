@@ -11,8 +11,11 @@ import org.bioclass.client.Prediction;
  * of the window. A failed slice: label "ERROR CODE: message".
  */
 final class ResultsRows {
-    /** Longer image names keep their start and end (where numbering and extension are). */
-    static final int MAX_NAME = 40;
+    /**
+     * Longer image names keep their start and end (where numbering and extension are); long enough for
+     * a microscope's usual names, which a saved table must keep whole to be joined with the files.
+     */
+    static final int MAX_NAME = 64;
     private static final String ELLIPSIS = "...";
 
     private ResultsRows() {
@@ -35,7 +38,7 @@ final class ResultsRows {
         }
     }
 
-    /** "a-very-long-acquisition...-well-B07-0042.tif": the name shortened to MAX_NAME characters. */
+    /** The name shortened to MAX_NAME characters, e.g. "plate-2026-12-02-experiment-17...microscope-well-B07-0042.tif". */
     static String elide(String name) {
         if (name.length() <= MAX_NAME) {
             return name;
