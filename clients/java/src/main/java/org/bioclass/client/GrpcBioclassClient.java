@@ -8,12 +8,12 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
-import java.util.function.ObjIntConsumer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ObjIntConsumer;
 import java.util.function.Supplier;
 import org.bioclass.v1.CancelJobRequest;
 import org.bioclass.v1.ClassifierGrpc;
@@ -241,9 +241,11 @@ public final class GrpcBioclassClient implements BioclassClient {
         @Override
         public void onNext(PredictStreamResponse response) {
             int index = (int) response.getIndex();
-            String name = names.remove(index);
-            results.accept(Messages.streamed(response, name, modelId), index);
-            slots.release();
+            try {
+                results.accept(Messages.streamed(response, names.remove(index), modelId), index);
+            } finally {
+                slots.release(); // a callback that throws must not leave the sender waiting forever
+            }
         }
 
         @Override
