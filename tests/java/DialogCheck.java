@@ -23,7 +23,7 @@ public final class DialogCheck {
     public static void main(String[] args) throws Exception {
         new ImageJ();
         Prefs.set("bioclass.server", args[0]);
-        IJ.newImage("cell", "8-bit white", 16, 16, 1).show();
+        IJ.createImage("cell", "8-bit white", 16, 16, 1).show();
         Thread command = new Thread(() -> IJ.runPlugIn(args[2], ""));
         command.start();
         List<Dialog> seen = new ArrayList<>();
