@@ -104,12 +104,15 @@ def test_list_models_logs_the_servers_models(imagej_run):
     assert f"bioclass model: {MODEL} (onnx) bright;dark" in log
 
 
-def test_failures_are_one_line_messages_not_stack_traces(imagej_run):
+def test_failures_are_one_line_messages_not_stack_traces(imagej_run, server):
     log, _ = imagej_run
-    down = log.split("down server:", 1)[1].splitlines()[1]
-    assert down.startswith("bioclass: UNAVAILABLE: cannot reach the bioclass server at 127.0.0.1:1")
-    unknown = log.split("unknown model:", 1)[1].splitlines()[1]
-    assert unknown.startswith("bioclass: NOT_FOUND: unknown model 'no-such-model'")
+    down, details = log.split("down server:", 1)[1].splitlines()[1:3]
+    assert down == "bioclass: Cannot reach the bioclass server at 127.0.0.1:1. Is `bioclass serve` running there?"
+    assert details.startswith("bioclass: Details: UNAVAILABLE: ") and "Connection refused" in details
+    unknown, details = log.split("unknown model:", 1)[1].splitlines()[1:3]
+    assert unknown.startswith(f"bioclass: Model no-such-model is not on the bioclass server at {server.address}. "
+                              f"Its models: ")
+    assert details.startswith("bioclass: Details: NOT_FOUND: unknown model 'no-such-model'; served models: ")
     assert "macro finished" in log
     assert "Exception" not in log and "\tat " not in log
 

@@ -76,10 +76,14 @@ def test_wrong_token_missing_ca_and_missing_token_file_are_one_line_each(imagej_
     log, _ = imagej_log
     assert line_after(log, "wrong token:").startswith("bioclass: server")
     wrong = log.split("wrong token:", 1)[1].splitlines()[2]
-    assert wrong.startswith("bioclass: UNAUTHENTICATED: missing or wrong token"), wrong
+    assert wrong == (f"bioclass: The bioclass server at {tls_token_server.address} refused the token. Give its token"
+                     " in Server Settings (a token file) or in BIOCLASS_TOKEN."), wrong
+    details = log.split("wrong token:", 1)[1].splitlines()[3]
+    assert details.startswith("bioclass: Details: UNAUTHENTICATED: missing or wrong token"), details
     no_ca = log.split("no CA:", 1)[1].splitlines()[2]
-    assert no_ca.startswith(f"bioclass: UNAVAILABLE: cannot reach the bioclass server at {tls_token_server.address}")
+    assert no_ca == (f"bioclass: Cannot reach the bioclass server at {tls_token_server.address}. "
+                     "Is `bioclass serve` running there?")
     missing = log.split("missing token file:", 1)[1].splitlines()[1:3]
-    assert all(line.startswith("bioclass: INVALID_ARGUMENT: cannot read the token file") for line in missing), missing
+    assert all(line.startswith("bioclass: cannot read the token file") for line in missing), missing
     assert "macro finished" in log
     assert "Exception" not in log and "\tat " not in log

@@ -70,7 +70,7 @@ def test_tls_with_the_ca_and_token(java_build, tls_token_server, pki):
     assert_refused(security_check(java_build, address, "tls", f"token={tls_token_server.token}"),
                    "UNAVAILABLE", "PKIX path building failed")
     assert_refused(security_check(java_build, address, f"token={tls_token_server.token}"), "UNAVAILABLE",
-                   f"cannot reach the bioclass server at {address}")
+                   f"Cannot reach the bioclass server at {address}")
 
 
 def test_mutual_tls_with_the_environment_variables(java_build, mutual_tls_server, pki):
@@ -79,7 +79,7 @@ def test_mutual_tls_with_the_environment_variables(java_build, mutual_tls_server
     assert security_check(java_build, mutual_tls_server.address, env=environment) == ALLOWED
     no_certificate = security_check(java_build, mutual_tls_server.address, f"ca={pki / 'ca.pem'}",
                                     "token=java-test-token")
-    assert_refused(no_certificate, "UNAVAILABLE", f"cannot reach the bioclass server at {mutual_tls_server.address}")
+    assert_refused(no_certificate, "UNAVAILABLE", f"Cannot reach the bioclass server at {mutual_tls_server.address}")
 
 
 def test_unusable_tls_settings_are_one_invalid_argument(java_build, mutual_tls_server, pki, tmp_path):

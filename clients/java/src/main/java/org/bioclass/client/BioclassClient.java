@@ -1,6 +1,9 @@
 package org.bioclass.client;
 
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.function.ObjIntConsumer;
 
 /**
  * A bioclass server seen from Java. Two transports implement it: {@link GrpcBioclassClient}
@@ -8,6 +11,9 @@ import java.util.List;
  * Every failed call throws {@link BioclassException} with the gRPC status name.
  */
 public interface BioclassClient extends AutoCloseable {
+    /** Images per predictMany call in the default predictEach. */
+    int CHUNK = 32;
+
     /** The models the server offers. */
     List<ModelInfo> listModels();
 
@@ -22,6 +28,28 @@ public interface BioclassClient extends AutoCloseable {
      * failed Prediction and the others go on; an unknown model or a lost server throws.
      */
     List<Prediction> predictMany(String modelId, List<ImageInput> images, int topK);
+
+    /**
+     * Classify images as the iterator yields them, handing each result and its position (0, 1, ...) to
+     * {@code results} as it arrives; a failed image comes back as a failed Prediction and the others go
+     * on. The iterator may read files lazily: the next images are read while earlier ones are classified.
+     * This default sends chunks of {@link #CHUNK} through predictMany; the gRPC client streams them all.
+     */
+    default void predictEach(String modelId, Iterator<ImageInput> images, int topK,
+                             ObjIntConsumer<Prediction> results) {
+        int first = 0;
+        while (images.hasNext()) {
+            List<ImageInput> chunk = new ArrayList<>();
+            while (images.hasNext() && chunk.size() < CHUNK) {
+                chunk.add(images.next());
+            }
+            List<Prediction> predictions = predictMany(modelId, chunk, topK);
+            for (int i = 0; i < predictions.size(); i++) {
+                results.accept(predictions.get(i), first + i);
+            }
+            first += chunk.size();
+        }
+    }
 
     /**
      * A saliency map of the image for one class: targetLabel null or "" explains the predicted class;

@@ -4,12 +4,16 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ObjIntConsumer;
 import java.util.function.Supplier;
 import org.bioclass.v1.CancelJobRequest;
 import org.bioclass.v1.ClassifierGrpc;
@@ -30,6 +34,8 @@ import org.bioclass.v1.PredictStreamResponse;
 public final class GrpcBioclassClient implements BioclassClient {
     public static final long DEFAULT_DEADLINE_SECONDS = 60;
     private static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+    /** Images sent but not yet answered in one stream. */
+    public static final int STREAM_WINDOW = 64;
 
     private final String address;
     private final long deadlineSeconds;
@@ -79,19 +85,33 @@ public final class GrpcBioclassClient implements BioclassClient {
 
     @Override
     public List<Prediction> predictMany(String modelId, List<ImageInput> images, int topK) {
-        CollectingObserver responses = new CollectingObserver();
+        Prediction[] predictions = new Prediction[images.size()];
+        predictEach(modelId, images.iterator(), topK, (prediction, index) -> predictions[index] = prediction);
+        return Arrays.asList(predictions);
+    }
+
+    /**
+     * One stream for all the images: the iterator may read the next image while the server classifies
+     * the earlier ones; at most {@link #STREAM_WINDOW} images are in flight, so a large folder never
+     * piles up in memory.
+     */
+    @Override
+    public void predictEach(String modelId, Iterator<ImageInput> images, int topK, ObjIntConsumer<Prediction> results) {
+        StreamResults responses = new StreamResults(modelId, results);
         StreamObserver<PredictRequest> requests = ClassifierGrpc.newStub(channel)
                 .withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS).predictStream(responses);
-        for (ImageInput image : images) {
-            requests.onNext(Messages.predictRequest(modelId, image, topK));
+        try {
+            while (responses.awaitSlot() && images.hasNext()) {
+                ImageInput image = images.next();
+                responses.sending(image.name());
+                requests.onNext(Messages.predictRequest(modelId, image, topK));
+            }
+        } catch (RuntimeException failure) {
+            requests.onError(failure);
+            throw failure;
         }
         requests.onCompleted();
-        List<PredictStreamResponse> answers = call(responses::await);
-        List<Prediction> predictions = new ArrayList<>();
-        for (PredictStreamResponse answer : answers) {
-            predictions.add(Messages.streamed(answer, images, modelId));
-        }
-        return predictions;
+        call(responses::await);
     }
 
     @Override
@@ -161,19 +181,18 @@ public final class GrpcBioclassClient implements BioclassClient {
         }
     }
 
-    /** The server's status as a BioclassException; transport failures get a message a user can act on. */
+    /** The server's status as a BioclassException with a message a user can act on (see UserMessages). */
     private BioclassException toException(Status status) {
-        String code = status.getCode().name();
-        if (status.getCode() == Status.Code.UNAVAILABLE) {
-            return new BioclassException(code, "cannot reach the bioclass server at " + address + ": "
-                    + unavailableReason(status));
-        }
-        if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-            return new BioclassException(code, "no answer from the bioclass server at " + address + " within "
-                    + deadlineSeconds + " s");
-        }
-        String description = status.getDescription();
-        return new BioclassException(code, description == null || description.isEmpty() ? code : description);
+        boolean answered = answeredByServer(status);
+        String detail = status.getCode() == Status.Code.UNAVAILABLE && !answered ? unavailableReason(status)
+                : status.getDescription();
+        return UserMessages.failure(status.getCode().name(), detail, address, deadlineSeconds, answered,
+                status.getCause());
+    }
+
+    /** grpc-java's own UNAVAILABLE (no connection, TLS refused) has a cause. */
+    private static boolean answeredByServer(Status status) {
+        return status.getCause() == null && UserMessages.spokenByServer(status.getDescription());
     }
 
     /** The first cause with a message (a refused TLS handshake often has none on top), else the description;
@@ -192,27 +211,56 @@ public final class GrpcBioclassClient implements BioclassClient {
         return reason == null ? status.getCode().name() : reason.split("\n", 2)[0].trim();
     }
 
-    /** Gathers a stream's responses; await() rethrows the stream's failure as the grpc exception. */
-    private static final class CollectingObserver implements StreamObserver<PredictStreamResponse> {
-        private final List<PredictStreamResponse> responses = new ArrayList<>();
-        private final CompletableFuture<List<PredictStreamResponse>> done = new CompletableFuture<>();
+    /**
+     * Hands each response of a stream to the caller as it arrives and bounds the images in flight;
+     * await() rethrows the stream's failure as the grpc exception.
+     */
+    private static final class StreamResults implements StreamObserver<PredictStreamResponse> {
+        private final String modelId;
+        private final ObjIntConsumer<Prediction> results;
+        private final Map<Integer, String> names = new ConcurrentHashMap<>();
+        private final Semaphore slots = new Semaphore(STREAM_WINDOW);
+        private final CompletableFuture<Void> done = new CompletableFuture<>();
+        private int sent;
+
+        StreamResults(String modelId, ObjIntConsumer<Prediction> results) {
+            this.modelId = modelId;
+            this.results = results;
+        }
+
+        /** Waits for room in the window; false once the stream has ended (a failure: stop sending). */
+        boolean awaitSlot() {
+            slots.acquireUninterruptibly();
+            return !done.isDone();
+        }
+
+        void sending(String name) {
+            names.put(sent++, name);
+        }
 
         @Override
         public void onNext(PredictStreamResponse response) {
-            responses.add(response);
+            int index = (int) response.getIndex();
+            try {
+                results.accept(Messages.streamed(response, names.remove(index), modelId), index);
+            } finally {
+                slots.release(); // a callback that throws must not leave the sender waiting forever
+            }
         }
 
         @Override
         public void onError(Throwable error) {
             done.completeExceptionally(error);
+            slots.release(STREAM_WINDOW);
         }
 
         @Override
         public void onCompleted() {
-            done.complete(responses);
+            done.complete(null);
+            slots.release(STREAM_WINDOW);
         }
 
-        List<PredictStreamResponse> await() {
+        Void await() {
             try {
                 return done.get();
             } catch (ExecutionException e) {

@@ -73,11 +73,10 @@ final class Messages {
         return new Prediction(message.getName(), message.getModelId(), top);
     }
 
-    static Prediction streamed(PredictStreamResponse response, List<ImageInput> images, String modelId) {
+    static Prediction streamed(PredictStreamResponse response, String name, String modelId) {
         if (response.hasPrediction()) {
             return prediction(response.getPrediction());
         }
-        String name = images.get((int) response.getIndex()).name();
         return Prediction.failed(name, modelId, response.getError().getCode(), response.getError().getMessage());
     }
 

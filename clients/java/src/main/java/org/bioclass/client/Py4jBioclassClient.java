@@ -24,6 +24,7 @@ import py4j.Py4JException;
  */
 public final class Py4jBioclassClient implements BioclassClient {
     private final int port;
+    private final long readTimeoutSeconds;
     private final ClientServer connection;
     private final Py4jEntryPoint gateway;
 
@@ -43,6 +44,7 @@ public final class Py4jBioclassClient implements BioclassClient {
      */
     public Py4jBioclassClient(int port, long readTimeoutSeconds, String authToken) {
         this.port = port;
+        this.readTimeoutSeconds = readTimeoutSeconds;
         ClientServer.ClientServerBuilder builder = new ClientServer.ClientServerBuilder().pythonAddress(loopback())
                 .pythonPort(port).readTimeout((int) Math.min(Integer.MAX_VALUE, readTimeoutSeconds * 1000))
                 .autoStartJavaServer(false).enableMemoryManagement(false);
@@ -241,7 +243,12 @@ public final class Py4jBioclassClient implements BioclassClient {
         Map<String, Object> answer = Json.object(Json.parse(json));
         if (answer.get("error") instanceof Map) {
             Map<String, Object> error = Json.object(answer.get("error"));
-            throw new BioclassException((String) error.get("code"), (String) error.get("message"));
+            String code = (String) error.get("code");
+            String message = (String) error.get("message");
+            if ("UNAVAILABLE".equals(code) && !UserMessages.spokenByServer(message)) {
+                throw new BioclassException(code, message); // the gateway's client names the server it missed
+            }
+            throw UserMessages.failure(code, message, "127.0.0.1:" + port, readTimeoutSeconds, true, null);
         }
         return answer;
     }

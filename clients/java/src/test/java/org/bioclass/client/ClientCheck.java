@@ -11,11 +11,20 @@ import javax.imageio.ImageIO;
 /**
  * Exercises a BioclassClient against a real server for tests/java: prints one line per result,
  * which the pytest test asserts. Usage: ClientCheck grpc HOST:PORT MODEL | ClientCheck py4j PORT MODEL
+ * | ClientCheck deadline HOST:PORT SECONDS (lists models with that deadline and prints the failure).
  */
 public final class ClientCheck {
     private static final int SIZE = 16;
 
     public static void main(String[] args) throws IOException {
+        if (args[0].equals("deadline")) {
+            printFailure(() -> {
+                try (BioclassClient silent = new GrpcBioclassClient(args[1], Long.parseLong(args[2]))) {
+                    silent.listModels();
+                }
+            });
+            return;
+        }
         try (BioclassClient client = open(args[0], args[1])) {
             String model = args[2];
             List<ImageInput> images = images();
@@ -36,6 +45,7 @@ public final class ClientCheck {
                 System.out.println("many " + prediction.name() + " " + outcome);
             }
             printFailure(() -> client.predict("no-such-model", images.get(0), 1));
+            printFailure(() -> client.predict("corrupt-weights", images.get(0), 1));
         }
         printFailure(() -> {
             try (BioclassClient down = open(args[0], args[0].equals("grpc") ? "127.0.0.1:1" : "1")) {
@@ -95,7 +105,7 @@ public final class ClientCheck {
             call.run();
             System.out.println("error NONE");
         } catch (BioclassException e) {
-            System.out.println("error " + e.code() + " " + e.getMessage());
+            System.out.println(Outcomes.error(e));
         }
     }
 }

@@ -66,7 +66,7 @@ public final class ExplainTrainCheck {
             call.run();
             System.out.println("error NONE");
         } catch (BioclassException e) {
-            System.out.println("error " + e.code() + " " + e.getMessage());
+            System.out.println(Outcomes.error(e));
         }
     }
 }

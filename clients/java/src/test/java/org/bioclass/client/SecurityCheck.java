@@ -36,7 +36,7 @@ public final class SecurityCheck {
             // WatchJob is server-streaming: an unknown job id is NOT_FOUND only once the token passed.
             print("watch", () -> client.watchJob("no-such-job", null).state());
         } catch (BioclassException e) {
-            System.out.println("open error " + e.code() + " " + e.getMessage());
+            System.out.println("open " + Outcomes.error(e));
         }
     }
 
@@ -72,7 +72,7 @@ public final class SecurityCheck {
         try {
             System.out.println(what + " " + call.run());
         } catch (BioclassException e) {
-            System.out.println(what + " error " + e.code() + " " + e.getMessage());
+            System.out.println(what + " " + Outcomes.error(e));
         }
     }
 

@@ -9,7 +9,7 @@ import org.bioclass.client.GrpcBioclassClient;
 
 /**
  * Plugins>bioclass>Classify Image (bioclass): classifies the current image, each slice of a stack,
- * cropped to the ROI's bounds, and appends rows image, slice, rank, label, probability to Results.
+ * cropped to the ROI's bounds, and appends rows label, probability, rank, slice, image to Results.
  * <pre>run("Classify Image (bioclass)", "server=127.0.0.1:50051 model=malaria-cnn-onnx top=2");</pre>
  */
 public class Classify_Image implements PlugInFilter {
@@ -24,16 +24,13 @@ public class Classify_Image implements PlugInFilter {
 
     @Override
     public void run(ImageProcessor ignored) {
-        String server = BioclassDialogs.askServer(TITLE);
-        if (server == null) {
+        Failures.clear();
+        BioclassDialogs.Request request = BioclassDialogs.ask(TITLE, false);
+        if (request == null) {
             return;
         }
-        try (GrpcBioclassClient client = ServerConnection.open(server)) {
-            BioclassDialogs.ModelChoice choice = BioclassDialogs.askModel(TITLE, client);
-            if (choice == null) {
-                return;
-            }
-            SliceClassifier classifier = new SliceClassifier(client, choice.modelId, choice.top);
+        try (GrpcBioclassClient client = ServerConnection.open(request.server)) {
+            SliceClassifier classifier = new SliceClassifier(client, request.modelId, request.top);
             ResultsTable table = ResultsTable.getResultsTable();
             ResultsRows.add(table, image.getTitle(), classifier.classify(image));
             table.show("Results");

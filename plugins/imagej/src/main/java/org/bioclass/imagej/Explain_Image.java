@@ -11,11 +11,9 @@ import ij.plugin.filter.PlugInFilter;
 import ij.process.FloatProcessor;
 import ij.process.ImageProcessor;
 import java.awt.Rectangle;
-import java.util.List;
 import org.bioclass.client.BioclassException;
 import org.bioclass.client.Explanation;
 import org.bioclass.client.GrpcBioclassClient;
-import org.bioclass.client.ModelInfo;
 
 /**
  * Plugins>bioclass>Explain Image (bioclass): asks the server which pixels of the current slice (cropped
@@ -39,31 +37,27 @@ public class Explain_Image implements PlugInFilter {
 
     @Override
     public void run(ImageProcessor ignored) {
-        String server = BioclassDialogs.askServer(TITLE);
-        if (server == null) {
+        Failures.clear();
+        GenericDialog dialog = BioclassDialogs.withServer(TITLE);
+        FreeChoice model = BioclassDialogs.addModel(dialog);
+        dialog.addStringField("class", PREDICTED, 16);
+        dialog.addChoice("method", METHODS, Prefs.get("bioclass.explain.method", METHODS[0]));
+        dialog.addCheckbox("overlay on the image", false);
+        dialog.showDialog();
+        if (dialog.wasCanceled()) {
             return;
+        }
+        String server = BioclassDialogs.nextServer(dialog);
+        String modelId = BioclassDialogs.nextModel(dialog, model);
+        String target = dialog.getNextString().trim();
+        String method = dialog.getNextChoice();
+        boolean overlay = dialog.getNextBoolean();
+        Prefs.set("bioclass.explain.method", method);
+        if (target.isEmpty() || target.equalsIgnoreCase(PREDICTED) || target.equalsIgnoreCase("[predicted]")) {
+            target = null;
         }
         // Grad-CAM and occlusion on a large model take a while: a longer deadline than classifying.
         try (GrpcBioclassClient client = ServerConnection.open(server, 300)) {
-            GenericDialog dialog = new GenericDialog(TITLE);
-            String[] ids = modelIds(client.listModels());
-            dialog.addChoice("model", ids, Prefs.get("bioclass.model", ids[0]));
-            dialog.addStringField("class", PREDICTED, 16);
-            dialog.addChoice("method", METHODS, Prefs.get("bioclass.explain.method", METHODS[0]));
-            dialog.addCheckbox("overlay on the image", false);
-            dialog.showDialog();
-            if (dialog.wasCanceled()) {
-                return;
-            }
-            String modelId = dialog.getNextChoice();
-            String target = dialog.getNextString().trim();
-            String method = dialog.getNextChoice();
-            boolean overlay = dialog.getNextBoolean();
-            Prefs.set("bioclass.model", modelId);
-            Prefs.set("bioclass.explain.method", method);
-            if (target.isEmpty() || target.equalsIgnoreCase(PREDICTED) || target.equalsIgnoreCase("[predicted]")) {
-                target = null;
-            }
             explain(client, modelId, target, method, overlay);
         } catch (BioclassException failure) {
             Failures.report(failure);
@@ -102,16 +96,5 @@ public class Explain_Image implements PlugInFilter {
         Overlay overlay = image.getOverlay() == null ? new Overlay() : image.getOverlay();
         overlay.add(layer);
         image.setOverlay(overlay);
-    }
-
-    private static String[] modelIds(List<ModelInfo> models) {
-        if (models.isEmpty()) {
-            throw new BioclassException("NOT_FOUND", "the server offers no models");
-        }
-        String[] ids = new String[models.size()];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = models.get(i).id();
-        }
-        return ids;
     }
 }

@@ -1,6 +1,7 @@
 package org.bioclass.imagej;
 
 import ij.IJ;
+import ij.gui.GenericDialog;
 import ij.measure.ResultsTable;
 import ij.plugin.PlugIn;
 import org.bioclass.client.BioclassException;
@@ -17,10 +18,13 @@ public class List_Models implements PlugIn {
 
     @Override
     public void run(String arg) {
-        String server = BioclassDialogs.askServer(TITLE);
-        if (server == null) {
+        Failures.clear();
+        GenericDialog dialog = BioclassDialogs.withServer(TITLE);
+        dialog.showDialog();
+        if (dialog.wasCanceled()) {
             return;
         }
+        String server = BioclassDialogs.nextServer(dialog);
         try (GrpcBioclassClient client = ServerConnection.open(server)) {
             ResultsTable table = new ResultsTable();
             for (ModelInfo model : client.listModels()) {

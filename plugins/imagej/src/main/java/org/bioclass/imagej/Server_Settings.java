@@ -18,6 +18,7 @@ public class Server_Settings implements PlugIn {
 
     @Override
     public void run(String arg) {
+        Failures.clear();
         GenericDialog dialog = new GenericDialog(TITLE);
         dialog.addStringField("server", Prefs.get(BioclassDialogs.SERVER_PREF, BioclassDialogs.DEFAULT_SERVER), 24);
         dialog.addFileField("token_file (first line: the token)", Prefs.get(ServerConnection.TOKEN_FILE_PREF, ""));

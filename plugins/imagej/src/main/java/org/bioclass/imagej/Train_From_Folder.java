@@ -21,14 +21,22 @@ import org.bioclass.client.TrainSettings;
  */
 public class Train_From_Folder implements PlugIn {
     private static final String TITLE = "Train from Folder (bioclass)";
+    /**
+     * Recommended first, in the order the CLI and napari offer them: a compact CNN for a few dozen labels
+     * per class (trained from scratch), then a small pretrained-style network, then larger ones.
+     */
+    static final String[] ARCHITECTURES = {"bioclass:small_cnn3", "mobilenetv3_small_100", "mobilenetv3_large_100",
+        "efficientnet_b0", "efficientnet_lite0", "resnet18", "mnasnet_100", "mixnet_s", "resnet50", "densenet121",
+        "bioclass:small_cnn4", "mobilenetv3_small_050"};
 
     @Override
     public void run(String arg) {
-        GenericDialog dialog = new GenericDialog(TITLE);
-        dialog.addStringField("server", Prefs.get("bioclass.server", BioclassDialogs.DEFAULT_SERVER), 24);
+        Failures.clear();
+        GenericDialog dialog = BioclassDialogs.withServer(TITLE);
         dialog.addDirectoryField("folder", Prefs.get("bioclass.train.folder", ""));
         dialog.addMessage("The folder is read by the server: give its path on the server's machine.");
-        dialog.addStringField("arch", Prefs.get("bioclass.train.arch", "resnet18"), 24);
+        FreeChoice arch = FreeChoice.add(dialog, "arch", ARCHITECTURES,
+                Prefs.get("bioclass.train.arch", ARCHITECTURES[0]));
         dialog.addNumericField("epochs", Prefs.get("bioclass.train.epochs", 10), 0);
         dialog.addNumericField("image size (px)", Prefs.get("bioclass.train.image", 224), 0);
         dialog.addStringField("model id (empty: ARCH-JOBID)", "", 24);
@@ -40,14 +48,13 @@ public class Train_From_Folder implements PlugIn {
         if (dialog.wasCanceled()) {
             return;
         }
-        String server = dialog.getNextString().trim();
+        String server = BioclassDialogs.nextServer(dialog);
         String folder = dialog.getNextString().trim();
-        TrainSettings settings = new TrainSettings().architecture(dialog.getNextString().trim())
+        TrainSettings settings = new TrainSettings().architecture(arch.next(dialog))
                 .epochs((int) dialog.getNextNumber()).imageSize((int) dialog.getNextNumber())
                 .modelId(dialog.getNextString().trim()).batchSize((int) dialog.getNextNumber())
                 .learningRate(dialog.getNextNumber()).threads((int) dialog.getNextNumber())
                 .overwrite(dialog.getNextBoolean());
-        Prefs.set("bioclass.server", server);
         Prefs.set("bioclass.train.folder", folder);
         Prefs.set("bioclass.train.arch", settings.architecture());
         Prefs.set("bioclass.train.epochs", settings.epochs());
