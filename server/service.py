@@ -11,15 +11,15 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from bioclass import images
 from bioclass.datasets import class_folder_samples
-from bioclass.errors import BioclassError, InvalidArgument, NotFound, PermissionDenied
+from bioclass.errors import BioclassError, InvalidArgument, NotFound
 from bioclass.server import measures
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
+from bioclass.server.data_roots import server_folder
 from bioclass.server.batching import BatchPolicy
 from bioclass.server.explain import ExplainOptions, ExplanationResult
 from bioclass.server.explain.explainer import Explainer
@@ -241,12 +241,11 @@ class ClassifierService:
         collector.add(truth, rows)
 
     async def _server_samples(self, dataset_dir: str) -> AsyncIterator[tuple[image_pb2.Image, str]]:
-        root = Path(dataset_dir)
-        roots = self.settings.data_roots
-        if roots and not any(root.resolve().is_relative_to(r.resolve()) for r in roots):
-            raise PermissionDenied(f"dataset_dir {dataset_dir} is outside the server's data roots")
-        for path, label in class_folder_samples(root):
-            yield images.to_image(path, name=str(path.relative_to(root))), label
+        root = server_folder(dataset_dir, list(self.settings.data_roots), "dataset_dir")
+        listing, _ = await self._run_cpu(class_folder_samples, root)  # a big folder takes seconds to walk
+        for path, label in listing:
+            image, _ = await self._run_cpu(images.to_image, path, str(path.relative_to(root)))
+            yield image, label
 
     # ---- registration ----------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class TrainingService:
         self.store.interrupt_unfinished()
         self.datasets = datasets.DatasetStore(settings.work_dir / "datasets", settings.max_upload_bytes,
                                               settings.max_dataset_bytes)
+        self.datasets.remove_interrupted()
         self.scheduler = Scheduler(self.store, self.jobs_dir, settings.training_slots, self._serve_model)
         self._checker: ProcessPoolExecutor | None = None
 
@@ -52,8 +53,7 @@ class TrainingService:
         spec = validated(DatasetSpec, dataset, "dataset")
         config = validated(TrainConfig, config, "training configuration")
         root = self._dataset_root(spec)
-        samples, _ = await asyncio.to_thread(datasets.resolve_samples, root, spec)  # lists every file
-        datasets.assign_splits(root, samples, spec, config)
+        await asyncio.to_thread(datasets.check_dataset, root, spec, config)  # lists every file, runs the regex
         await self._in_checker(checks.check_request, config.arch, config.augmentation)
         self._model_id(config, "0" * 12)  # refuse a taken id before the job exists
         job = self.store.create({"dataset": spec.model_dump(), "config": config.model_dump(mode="json")})
