@@ -17,10 +17,11 @@ import numpy as np
 from bioclass import images
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound
-from bioclass.server import measures
+from bioclass.server import limits, measures
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
 from bioclass.server.data_roots import server_folder
 from bioclass.server.batching import BatchPolicy
+from bioclass.server.cards import parse_card
 from bioclass.server.explain import ExplainOptions, ExplanationResult
 from bioclass.server.explain.explainer import Explainer
 from bioclass.server.preprocess import prepare
@@ -108,6 +109,7 @@ class ClassifierService:
     async def predict(self, model_id: str, image: image_pb2.Image, top_k: int = 0,
                       explain: ExplainOptions | None = None) -> PredictionResult:
         """Classify one image; with `explain`, the result also carries a saliency map."""
+        limits.check_top_k(top_k, self.settings)
         runner = self.model(model_id)
         if explain is not None:
             self.explainer.class_index(runner, explain)  # bad options fail before any work
@@ -181,6 +183,7 @@ class ClassifierService:
         try:
             async for model_id, image, top_k, *explain in requests:
                 self.model(model_id)  # fail fast on an unknown model
+                limits.check_stream_length(index + len(pending) + 1, self.settings)
                 pending.append(asyncio.ensure_future(one(model_id, image, top_k, *explain)))
                 while len(pending) >= window:
                     yield index, await pending.popleft()
@@ -199,6 +202,7 @@ class ClassifierService:
                        samples: AsyncIterator[tuple[image_pb2.Image, str]] | None) -> EvaluationResult:
         if not model_ids:
             raise InvalidArgument("evaluate needs at least one model id")
+        limits.check_top_k(top_k, self.settings)
         runners = [self.model(m) for m in dict.fromkeys(model_ids)]
         labels = _shared_labels(runners)
         for runner in runners:
@@ -210,7 +214,8 @@ class ClassifierService:
         collector = _EvaluationCollector(runners, labels)
         pending: deque[asyncio.Future] = deque()
         try:
-            async for image, label in samples:
+            async for count, (image, label) in _numbered(samples):
+                limits.check_stream_length(count, self.settings)
                 pending.append(asyncio.ensure_future(self._evaluate_one(collector, image, label)))
                 while len(pending) >= 2 * max(2, self.settings.inference_threads):
                     await pending.popleft()
@@ -252,6 +257,7 @@ class ClassifierService:
     async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> ModelRunner:
         if not card_yaml:
             raise InvalidArgument("the first message must be a header with the card")
+        limits.check_card(parse_card(card_yaml, "uploaded card"), self.settings)
         return await self.zoo.register(card_yaml, weights, sha256, overwrite)
 
     # ---- bioimage.io ------------------------------------------------------------------------
@@ -269,6 +275,7 @@ class ClassifierService:
         from bioclass.server.bioimageio.importing import read_package
 
         (card_yaml, weights), _ = await self._run_cpu(read_package, package, model_id, sha256)
+        limits.check_card(parse_card(card_yaml, "imported card"), self.settings)
         return await self.zoo.register(card_yaml, weights, "", overwrite)
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -287,6 +294,13 @@ class ClassifierService:
         self.explainer.close()
         self.zoo.close()
         self._cpu.shutdown(wait=False, cancel_futures=True)
+
+
+async def _numbered(items: AsyncIterator) -> AsyncIterator:
+    count = 0
+    async for item in items:
+        count += 1
+        yield count, item
 
 
 def _read_outcome(task: asyncio.Future) -> None:

@@ -110,6 +110,26 @@ class Settings(BaseSettings):
     max_dataset_bytes: int = Field(20 * 1024 ** 3, ge=1,
                                    description="Largest size an uploaded dataset may reach once extracted.")
 
+    # Bounds on the numbers a request or an uploaded card can set, checked before any work starts
+    # (server/limits.py); a request past one is INVALID_ARGUMENT naming the setting.
+    max_top_k: int = Field(1000, ge=1, description="Largest top_k of Predict, Explain and Evaluate.")
+    max_stream_images: int = Field(1_000_000, ge=1, description="Most images one PredictStream or Evaluate "
+                                                                "stream may send.")
+    max_train_epochs: int = Field(1000, ge=1, description="Largest epochs a training request may ask for.")
+    max_train_batch_size: int = Field(1024, ge=1, description="Largest batch_size a training request may ask for.")
+    max_train_image_size: int = Field(1024, ge=8, description="Largest image side a training or AutoML request "
+                                                              "may ask for.")
+    max_job_threads: int = Field(256, ge=1, description="Most threads a training job or AutoML trial may ask for.")
+    max_automl_minutes: float = Field(7 * 24 * 60, gt=0, description="Largest budget_minutes of an AutoML run.")
+    max_automl_candidates: int = Field(64, ge=1, description="Most architectures, image sizes or semi-supervised "
+                                                             "modes one AutoML run may list (each).")
+    max_regex_length: int = Field(256, ge=1, description="Longest regular expression (group_pattern) a request "
+                                                         "may send; every one runs on RE2, in linear time.")
+    max_card_batch_size: int = Field(1024, ge=1, description="Largest serving.max_batch_size an uploaded card may set.")
+    max_card_queue_size: int = Field(65536, ge=1, description="Largest serving.queue_size an uploaded card may set.")
+    max_card_queue_delay_us: int = Field(1_000_000, ge=0, description="Largest serving.max_queue_delay_us an "
+                                                                      "uploaded card may set.")
+
     token: str | None = Field(None, description="Bearer token every call must send (health checks excepted); "
                                                 "unset: no authentication. Prefer BIOCLASS_TOKEN or token_file.")
     token_file: Path | None = Field(None, description="File holding the token (its first non-empty line).")

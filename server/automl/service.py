@@ -21,6 +21,7 @@ from pathlib import Path
 from bioclass.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server.automl.budget import Budget
 from bioclass.server.automl.request import validated_request
+from bioclass.server import limits
 from bioclass.server.cards import MODEL_ID
 from bioclass.server.settings import Settings
 from bioclass.server.training import checks, datasets
@@ -56,6 +57,7 @@ class AutoMLService:
 
     async def start(self, values: dict) -> JobRecord:
         request = validated_request(values)
+        limits.check_automl(request, self.settings)
         await self._scheduler(request)  # a run asking for a cluster the server cannot use fails here
         root = self._root(request)
         await asyncio.to_thread(self._check_dataset, root, request)

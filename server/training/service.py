@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bioclass.errors import AlreadyExists, InvalidArgument, Unavailable
+from bioclass.server import limits
 from bioclass.server.cards import MODEL_ID
 from bioclass.server.settings import Settings
 from bioclass.server.training import checks, datasets
@@ -52,6 +53,7 @@ class TrainingService:
     async def train(self, dataset: dict, config: dict) -> JobRecord:
         spec = validated(DatasetSpec, dataset, "dataset")
         config = validated(TrainConfig, config, "training configuration")
+        limits.check_training(config.model_dump(), spec.model_dump(), self.settings)
         root = self._dataset_root(spec)
         await asyncio.to_thread(datasets.check_dataset, root, spec, config)  # lists every file, runs the regex
         await self._in_checker(checks.check_request, config.arch, config.augmentation)
