@@ -274,7 +274,8 @@ class ClassifierService:
         """Serve a bioimage.io package (zip bytes) as a new model; INVALID_ARGUMENT says what cannot be mapped."""
         from bioclass.server.bioimageio.importing import read_package
 
-        (card_yaml, weights), _ = await self._run_cpu(read_package, package, model_id, sha256)
+        (card_yaml, weights), _ = await self._run_cpu(read_package, package, model_id, sha256,
+                                                      self.settings.allow_downloads)
         limits.check_card(parse_card(card_yaml, "imported card"), self.settings)
         return await self.zoo.register(card_yaml, weights, "", overwrite)
 

@@ -1,0 +1,39 @@
+"""The security suite: each attack as a test against the real server."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+@contextmanager
+def health_watch(address: str, interval_s: float = 0.02):
+    """Checks grpc.health.v1 every `interval_s` while the body runs; yields the list of latencies (seconds)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def probe():
+        with grpc.insecure_channel(address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            stub.Check(health_pb2.HealthCheckRequest(), timeout=10)  # connected before the attack
+            while not done.is_set():
+                started = time.perf_counter()
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
+                latencies.append(time.perf_counter() - started)
+                done.wait(interval_s)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    try:
+        yield latencies
+    finally:
+        done.set()
+        thread.join(15)
