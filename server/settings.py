@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bioclass.connection import read_token_file
 from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
 
@@ -40,18 +41,6 @@ def _cgroup_quota_cores(root: Path = Path("/sys/fs/cgroup")) -> int | None:
     except ValueError:  # "max": no quota
         return None
     return max(1, -(-quota_us // period_us)) if quota_us > 0 and period_us > 0 else None  # v1: -1, no quota
-
-
-def read_token_file(path: Path, field: str) -> str:
-    """The first non-empty line of a token file; a file without one is an error, never "no authentication"."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read {field} {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    token = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if not token:
-        raise ValueError(f"{field} {path} holds no token (the file is empty or blank)")
-    return token
 
 
 def is_loopback(host: str) -> bool:

@@ -130,8 +130,8 @@ class TrainingService:
         return await self._in_checker(checks.preview, augmentation, pixels, count, seed)
 
     async def _in_checker(self, function, *args):
-        if self._checker is None:
-            self._checker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        if self._checker is None:  # starting the process takes a while: not on the event loop
+            self._checker = await asyncio.to_thread(_started_helper)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._checker, function, *args)
         except BrokenProcessPool:
@@ -144,3 +144,9 @@ class TrainingService:
             self._checker.shutdown(wait=False, cancel_futures=True)
         self.store.close()
 
+
+
+def _started_helper() -> ProcessPoolExecutor:
+    helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    helper.submit(int).result()  # the pool starts its process on the first task
+    return helper

@@ -37,3 +37,10 @@ def health_watch(address: str, interval_s: float = 0.02):
     finally:
         done.set()
         thread.join(15)
+
+
+def answered_promptly(latencies: list[float]) -> bool:
+    """Health kept answering: 95 % of checks within 100 ms and none past 1 s. A blocked event loop stalls
+    every check for as long as it is blocked; one slow check now and then is the shared machine's scheduler."""
+    ordered = sorted(latencies)
+    return len(ordered) >= 3 and ordered[int(0.95 * (len(ordered) - 1))] < 0.1 and ordered[-1] < 1.0
