@@ -15,7 +15,7 @@ from tritonclient.utils import InferenceServerException
 from bioclass.client import Client
 from bioclass.errors import InvalidArgument, NotFound, ResourceExhausted
 from bioclass.py4j_gateway import GatewayEntryPoint
-from conftest import answered_promptly, health_watch
+from security_support import answered_promptly, health_watch
 from models import solid_image
 from server_process import ServerProcess
 

@@ -1,13 +1,9 @@
-"""The security suite: each attack as a test against the real server."""
+"""Helpers of the security suite (each attack as a test against the real server)."""
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @contextmanager
