@@ -131,7 +131,11 @@ class TrainingService:
 
     async def _in_checker(self, function, *args):
         if self._checker is None:  # starting the process takes a while: not on the event loop
-            self._checker = await asyncio.to_thread(_started_helper)
+            helper = await asyncio.to_thread(_started_helper)
+            if self._checker is None:
+                self._checker = helper
+            else:  # another request started one meanwhile
+                helper.shutdown(wait=False)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._checker, function, *args)
         except BrokenProcessPool:
