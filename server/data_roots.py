@@ -24,6 +24,13 @@ def server_folder(path: str, roots: list[Path], what: str) -> Path:
     if not folder.is_absolute() or not any(resolved.is_relative_to(root.resolve()) for root in roots):
         raise PermissionDenied(f"{what}: the server reads only absolute paths under its data roots "
                                f"({', '.join(str(root) for root in roots)})")
-    if not resolved.is_dir():
+    if not _is_folder(resolved):
         raise InvalidArgument(f"{what}: {path} is not a folder on the server")
     return folder
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long, a folder we may not enter
+        return False
