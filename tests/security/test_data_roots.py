@@ -74,6 +74,8 @@ def test_under_a_root_only_that_root_is_read(rooted, places):
         with pytest.raises(InvalidArgument) as missing:
             client.evaluate(base / "root" / "absent", ["brightness-onnx"], on_server=True)
         assert missing.value.message == f"dataset_dir: {base / 'root' / 'absent'} is not a folder on the server"
+        with pytest.raises(InvalidArgument, match="is not a folder on the server$"):
+            client.evaluate(base / "root" / ("n" * 10_000), ["brightness-onnx"], on_server=True)
 
 
 def test_a_labels_csv_never_echoes_its_rows(rooted, places):
