@@ -72,6 +72,9 @@ class BatchQueue:
         return self._images
 
     def submit(self, rows: np.ndarray) -> asyncio.Future:
+        if len(rows) > self.policy.queue_size:  # waiting would not help: say so instead of "retry later"
+            raise InvalidArgument(f"a batch of {len(rows)} images can never fit the model's queue of "
+                                  f"{self.policy.queue_size} images; send at most {self.policy.queue_size} per request")
         if self._images + len(rows) > self.policy.queue_size:
             raise ResourceExhausted(f"the model's queue is full ({self._images} images waiting, "
                                     f"limit {self.policy.queue_size}); retry later")

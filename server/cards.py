@@ -13,6 +13,7 @@ from bioclass.errors import InvalidArgument
 
 CARD_FILE = "card.yaml"
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_WEIGHTS_NAME = 255  # bytes of UTF-8: what file systems allow one name
 
 # Weight format from the file name when the card does not say.
 _FORMAT_BY_SUFFIX = {".pt": "torchscript", ".pth": "torchscript", ".torchscript": "torchscript",
@@ -168,6 +169,8 @@ class ModelCard(_Strict):
         path = PurePosixPath(value)
         if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
             raise ValueError("weights must be a relative path inside the model's folder")
+        if not value.isprintable() or len(value.encode("utf-8", "replace")) > MAX_WEIGHTS_NAME:
+            raise ValueError(f"weights must be a printable name of at most {MAX_WEIGHTS_NAME} bytes")
         return value
 
     @model_validator(mode="after")

@@ -16,7 +16,9 @@ def run(overrides: dict, extra_zoos: list[Path], builtin: bool = True, py4j_port
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        raise ValueError(f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+        error = exc.errors()[0]
+        where = f"{error['loc'][0]}: " if error["loc"] else ""
+        raise ValueError(f"invalid setting: {where}{error['msg'].removeprefix('Value error, ')}") from None
     zoos = (list(settings.zoo_dirs) if builtin else []) + extra_zoos
     settings = settings.model_copy(update={"zoo_dirs": zoos})
     keep_freed_memory(settings.retained_heap_mb)  # before the first request's buffers

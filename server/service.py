@@ -11,16 +11,17 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from bioclass import images
 from bioclass.datasets import class_folder_samples
-from bioclass.errors import BioclassError, InvalidArgument, NotFound, PermissionDenied
-from bioclass.server import measures, metrics
+from bioclass.errors import BioclassError, InvalidArgument, NotFound
+from bioclass.server import limits, measures, metrics
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
+from bioclass.server.data_roots import server_folder
 from bioclass.server.batching import BatchPolicy
+from bioclass.server.cards import parse_card
 from bioclass.server.explain import ExplainOptions, ExplanationResult
 from bioclass.server.explain.explainer import Explainer
 from bioclass.server.preprocess import prepare
@@ -104,6 +105,7 @@ class ClassifierService:
     async def predict(self, model_id: str, image: image_pb2.Image, top_k: int = 0,
                       explain: ExplainOptions | None = None) -> PredictionResult:
         """Classify one image; with `explain`, the result also carries a saliency map."""
+        limits.check_top_k(top_k, self.settings)
         runner = self.model(model_id)
         if explain is not None:
             self.explainer.class_index(runner, explain)  # bad options fail before any work
@@ -191,6 +193,7 @@ class ClassifierService:
         try:
             async for model_id, image, top_k, *explain in requests:
                 self.model(model_id)  # fail fast on an unknown model
+                limits.check_stream_length(index + len(pending) + 1, self.settings)
                 pending.append(asyncio.ensure_future(one(model_id, image, top_k, *explain)))
                 while len(pending) >= window:
                     yield index, await pending.popleft()
@@ -209,6 +212,7 @@ class ClassifierService:
                        samples: AsyncIterator[tuple[image_pb2.Image, str]] | None) -> EvaluationResult:
         if not model_ids:
             raise InvalidArgument("evaluate needs at least one model id")
+        limits.check_top_k(top_k, self.settings)
         runners = [self.model(m) for m in dict.fromkeys(model_ids)]
         labels = _shared_labels(runners)
         for runner in runners:
@@ -220,7 +224,8 @@ class ClassifierService:
         collector = _EvaluationCollector(runners, labels)
         pending: deque[asyncio.Future] = deque()
         try:
-            async for image, label in samples:
+            async for count, (image, label) in _numbered(samples):
+                limits.check_stream_length(count, self.settings)
                 pending.append(asyncio.ensure_future(self._evaluate_one(collector, image, label)))
                 while len(pending) >= 2 * max(2, self.settings.inference_threads):
                     await pending.popleft()
@@ -251,18 +256,18 @@ class ClassifierService:
         collector.add(truth, rows)
 
     async def _server_samples(self, dataset_dir: str) -> AsyncIterator[tuple[image_pb2.Image, str]]:
-        root = Path(dataset_dir)
-        roots = self.settings.data_roots
-        if roots and not any(root.resolve().is_relative_to(r.resolve()) for r in roots):
-            raise PermissionDenied(f"dataset_dir {dataset_dir} is outside the server's data roots")
-        for path, label in class_folder_samples(root):
-            yield images.to_image(path, name=str(path.relative_to(root))), label
+        root = server_folder(dataset_dir, list(self.settings.data_roots), "dataset_dir")
+        listing, _ = await self._run_cpu(class_folder_samples, root)  # a big folder takes seconds to walk
+        for path, label in listing:
+            image, _ = await self._run_cpu(images.to_image, path, str(path.relative_to(root)))
+            yield image, label
 
     # ---- registration ----------------------------------------------------------------------
 
     async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> Runner:
         if not card_yaml:
             raise InvalidArgument("the first message must be a header with the card")
+        limits.check_card(parse_card(card_yaml, "uploaded card"), self.settings)
         return await self.zoo.register(card_yaml, weights, sha256, overwrite)
 
     # ---- bioimage.io ------------------------------------------------------------------------
@@ -279,7 +284,9 @@ class ClassifierService:
         """Serve a bioimage.io package (zip bytes) as a new model; INVALID_ARGUMENT says what cannot be mapped."""
         from bioclass.server.bioimageio.importing import read_package
 
-        (card_yaml, weights), _ = await self._run_cpu(read_package, package, model_id, sha256)
+        (card_yaml, weights), _ = await self._run_cpu(read_package, package, model_id, sha256,
+                                                      self.settings.allow_downloads)
+        limits.check_card(parse_card(card_yaml, "imported card"), self.settings)
         return await self.zoo.register(card_yaml, weights, "", overwrite)
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -302,6 +309,11 @@ class ClassifierService:
 
 def _prepared_images(images: np.ndarray, card) -> np.ndarray:
     return np.stack([prepare(image, card) for image in images])
+async def _numbered(items: AsyncIterator) -> AsyncIterator:
+    count = 0
+    async for item in items:
+        count += 1
+        yield count, item
 
 
 def _read_outcome(task: asyncio.Future) -> None:

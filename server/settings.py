@@ -1,12 +1,14 @@
 """Server configuration: declared once, typed, documented, overridable by BIOCLASS_* variables."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bioclass.connection import read_token_file
 from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
 
@@ -41,6 +43,13 @@ def _cgroup_quota_cores(root: Path = Path("/sys/fs/cgroup")) -> int | None:
     return max(1, -(-quota_us // period_us)) if quota_us > 0 and period_us > 0 else None  # v1: -1, no quota
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def default_work_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "bioclass"
 
@@ -62,7 +71,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(2 * 1024 ** 3, ge=1, description="Largest model file RegisterModel accepts.")
     max_pixels: int = Field(50_000_000, ge=1, description="Largest image (width x height) decoded.")
     data_roots: list[Path] = Field(default_factory=list,
-                                   description="Folders whose datasets clients may name by server path; empty: any.")
+                                   description="Folders whose datasets clients may name by server path (Evaluate's "
+                                               "dataset_dir, Train's and AutoML's server_dir); empty: none, every "
+                                               "server path is refused.")
+    allow_downloads: bool = Field(False, description="bioimage.io import may fetch the URLs a package names; "
+                                                     "off: it reads only the package's own files.")
     inference_threads: int = Field(default_factory=usable_cores, ge=1,
                                    description="Threads each framework uses for one forward pass.")
     # Dynamic batching defaults; a card's `serving:` section overrides them per model.
@@ -87,9 +100,36 @@ class Settings(BaseSettings):
     max_dataset_bytes: int = Field(20 * 1024 ** 3, ge=1,
                                    description="Largest size an uploaded dataset may reach once extracted.")
 
+    # Bounds on the numbers a request or an uploaded card can set, checked before any work starts
+    # (server/limits.py); a request past one is INVALID_ARGUMENT naming the setting.
+    max_top_k: int = Field(1000, ge=1, description="Largest top_k of Predict, Explain and Evaluate.")
+    max_stream_images: int = Field(1_000_000, ge=1, description="Most images one PredictStream or Evaluate "
+                                                                "stream may send.")
+    max_train_epochs: int = Field(1000, ge=1, description="Largest epochs a training request may ask for.")
+    max_train_batch_size: int = Field(1024, ge=1, description="Largest batch_size a training request may ask for.")
+    max_train_image_size: int = Field(1024, ge=8, description="Largest image side a training or AutoML request "
+                                                              "may ask for.")
+    max_job_threads: int = Field(256, ge=1, description="Most threads a training job or AutoML trial may ask for.")
+    max_automl_minutes: float = Field(7 * 24 * 60, gt=0, description="Largest budget_minutes of an AutoML run.")
+    max_automl_candidates: int = Field(64, ge=1, description="Most architectures, image sizes or semi-supervised "
+                                                             "modes one AutoML run may list (each).")
+    max_regex_length: int = Field(256, ge=1, description="Longest regular expression (group_pattern) a request "
+                                                         "may send; every one runs on RE2, in linear time.")
+    max_card_batch_size: int = Field(1024, ge=1, description="Largest serving.max_batch_size an uploaded card may set.")
+    max_card_queue_size: int = Field(65536, ge=1, description="Largest serving.queue_size an uploaded card may set.")
+    max_card_queue_delay_us: int = Field(1_000_000, ge=0, description="Largest serving.max_queue_delay_us an "
+                                                                      "uploaded card may set.")
+
     token: str | None = Field(None, description="Bearer token every call must send (health checks excepted); "
                                                 "unset: no authentication. Prefer BIOCLASS_TOKEN or token_file.")
-    token_file: Path | None = Field(None, description="File holding the token (first line).")
+    token_file: Path | None = Field(None, description="File holding the token (its first non-empty line).")
+    admin_token: str | None = Field(None, description="Bearer token that may also upload code (RegisterModel, "
+                                                      "ImportBioimageio) and call everything the token may. "
+                                                      "Prefer BIOCLASS_ADMIN_TOKEN or admin_token_file.")
+    admin_token_file: Path | None = Field(None, description="File holding the admin token (its first non-empty line).")
+    allow_uploads: bool = Field(False, description="Every caller the token admits may upload models, without "
+                                                   "the admin token. Without any token, a server bound to a "
+                                                   "loopback address allows uploads anyway (its callers are local).")
     read_only: bool = Field(False, description="Serve predictions but refuse uploads, training and repository changes.")
     tls_cert: Path | None = Field(None, description="PEM certificate chain; with tls_key, the port speaks TLS.")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
@@ -123,12 +163,22 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _security_consistent(self) -> "Settings":
         if self.token_file and not self.token:
-            self.token = self.token_file.read_text(encoding="utf-8").splitlines()[0].strip()
+            self.token = read_token_file(self.token_file, "token_file")
+        if self.admin_token_file and not self.admin_token:
+            self.admin_token = read_token_file(self.admin_token_file, "admin_token_file")
+        if self.token and self.admin_token and self.token == self.admin_token:
+            raise ValueError("admin_token must differ from token")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("tls_cert and tls_key go together")
         if self.tls_client_ca and not self.tls_cert:
             raise ValueError("tls_client_ca needs tls_cert and tls_key")
         return self
+
+    @property
+    def uploads_open(self) -> bool:
+        """Whether callers without the admin token may upload code: --allow-uploads, or a local server
+        without any token (what one user runs on their own machine)."""
+        return self.allow_uploads or (not self.token and not self.admin_token and is_loopback(self.host))
 
     @property
     def model_store(self) -> Path:

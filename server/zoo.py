@@ -1,8 +1,9 @@
 """The model registry: every zoo folder's cards, and the writable store RegisterModel fills.
 
 A card or weights file that cannot be read is recorded as a problem; the other models are
-still served. Registration writes into a temporary folder, checks the model loads, then renames
-it into place, so a crash or a bad upload never leaves a half-written model.
+still served. Registration writes into a hidden staging folder, checks the model loads, then renames
+it into place, so a crash or a bad upload never leaves a half-written model: the scan skips hidden
+folders, and the next start removes staging folders and restores a model an overwrite had retired.
 """
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from bioclass.server.batching import BatchPolicy
 from bioclass.server.runner import ModelRunner, Runner
 
 log = logging.getLogger(__name__)
+
+# Hidden folders of the store that are never models: an upload being checked, a model being replaced.
+STAGING, RETIRED = ".upload-", ".retired-"
 
 
 @dataclass
@@ -48,11 +52,12 @@ class ModelZoo:
     def scan(self) -> None:
         """Read every card of every folder (the store last, so uploads never shadow built-ins)."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        recover_store(self.store_dir)
         for root in [*self.zoo_dirs, self.store_dir]:
             if not root.is_dir():
                 self.problems.append(ZooProblem(str(root), "zoo folder does not exist"))
                 continue
-            for folder in sorted(p for p in root.iterdir() if (p / CARD_FILE).is_file()):
+            for folder in sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / CARD_FILE).is_file()):
                 self._add_folder(folder)
         log.info("zoo: %d models, %d problems", len(self.runners), len(self.problems))
 
@@ -109,7 +114,7 @@ class ModelZoo:
         if existing is not None and (not overwrite or existing.folder.parent != self.store_dir):
             why = "a built-in or zoo model" if existing.folder.parent != self.store_dir else "use overwrite"
             raise AlreadyExists(f"model {card.id} already exists ({why})")
-        staging = Path(tempfile.mkdtemp(prefix=f".upload-{card.id}-", dir=self.store_dir))
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{card.id}-", dir=self.store_dir))
         try:
             fill(staging)
             candidate = ModelRunner(card, staging, self.threads, self.batching)
@@ -127,7 +132,7 @@ class ModelZoo:
         target = self.store_dir / card.id
         retired = None
         if target.exists():
-            retired = self.store_dir / f".retired-{card.id}-{os.getpid()}"
+            retired = self.store_dir / f"{RETIRED}{card.id}-{os.getpid()}"
             shutil.rmtree(retired, ignore_errors=True)
             os.replace(target, retired)
         os.replace(staging, target)
@@ -139,6 +144,21 @@ class ModelZoo:
     def close(self) -> None:
         for runner in self.runners.values():
             runner.close()
+
+
+def recover_store(store_dir: Path) -> None:
+    """Undo what a crash during registration left: staging folders go; a model retired for an overwrite
+    whose replacement never arrived goes back in place, so the model served before is served again."""
+    for folder in sorted(store_dir.glob(f"{RETIRED}*")):
+        target = store_dir / folder.name.removeprefix(RETIRED).rsplit("-", 1)[0]
+        if target.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            os.replace(folder, target)
+            log.warning("zoo: restored %s, retired by a registration that did not finish", target.name)
+    for folder in store_dir.glob(f"{STAGING}*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    _fsync_dir(store_dir)
 
 
 def _write_durably(path: Path, data: bytes) -> None:

@@ -33,7 +33,8 @@ def test_zoo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server(test_zoo, tmp_path_factory):
     """One server for the session, serving the built-in zoo and the test zoo."""
-    process = ServerProcess("--zoo", str(test_zoo), work_dir=tmp_path_factory.mktemp("work"))
+    process = ServerProcess("--zoo", str(test_zoo), "--data-root", str(tmp_path_factory.getbasetemp()),
+                            work_dir=tmp_path_factory.mktemp("work"))
     yield process
     process.stop()
 

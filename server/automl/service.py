@@ -19,6 +19,7 @@ from pathlib import Path
 from bioclass.errors import FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server.automl.budget import Budget
 from bioclass.server.automl.request import AutoMLConfig, validated_request
+from bioclass.server import limits
 from bioclass.server.settings import Settings
 from bioclass.server.training import checks, datasets, shared
 from bioclass.server.training.config import TrainConfig
@@ -55,6 +56,7 @@ class AutoMLService:
 
     async def start(self, values: dict) -> JobRecord:
         request = validated_request(values)
+        limits.check_automl(request, self.settings)
         await self._scheduler(request)  # a run asking for a cluster the server cannot use fails here
         root = self._root(request)
         await asyncio.to_thread(self._check_dataset, root, request)

@@ -8,9 +8,11 @@ pytorch_state_dict needs a timm or torchvision architecture.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import tempfile
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -18,17 +20,21 @@ from bioclass.errors import DataLoss, InvalidArgument
 from bioclass.server.bioimageio import processing
 from bioclass.server.cards import parse_card
 
+MAX_RDF_BYTES = 1024 * 1024
+
 # Weight formats in the order they are preferred, and the card's framework and format for each.
 WEIGHTS = {"torchscript": ("pytorch", "torchscript"), "onnx": ("onnx", "onnx"), "keras_v3": ("keras", "keras"),
            "keras_hdf5": ("keras", "h5"), "pytorch_state_dict": ("pytorch", "state_dict")}
 
 
-def read_package(package: bytes, model_id: str = "", sha256: str = "") -> tuple[str, bytes]:
+def read_package(package: bytes, model_id: str = "", sha256: str = "",
+                 allow_downloads: bool = False) -> tuple[str, bytes]:
     """The card YAML and the weights bytes of a zipped package."""
     from bioimageio.spec.utils import get_reader
 
     if sha256 and hashlib.sha256(package).hexdigest() != sha256.lower():
         raise DataLoss("the package's SHA-256 does not match the header's: the upload was corrupted")
+    check_sources(package, allow_downloads)
     with tempfile.TemporaryDirectory() as tmp:  # the description reads from the zip until we are done
         path = Path(tmp) / "package.zip"
         path.write_bytes(package)
@@ -39,6 +45,60 @@ def read_package(package: bytes, model_id: str = "", sha256: str = "") -> tuple[
     card_yaml = yaml.safe_dump(card, sort_keys=False, allow_unicode=True)
     parse_card(card_yaml, "imported bioimage.io package")  # the mapped card must be a valid card
     return card_yaml, weights
+
+
+# Fields of an rdf (spec 0.4 and 0.5) that name files bioimageio.spec opens: a path or a URL.
+FILE_FIELDS = {"source", "documentation", "covers", "files", "test_inputs", "test_outputs", "sample_inputs",
+               "sample_outputs", "dependencies", "architecture"}
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(//|[^/\\])")  # a scheme, not a Windows drive letter
+
+
+def check_sources(package: bytes, allow_downloads: bool) -> None:
+    """Every file the package's rdf names is one of its own files, or (with --allow-downloads) a URL:
+    never a path elsewhere on the server."""
+    rdf = _rdf(package)
+    for value in _file_references(rdf, set()):
+        if "\0" in value or PurePosixPath(value).is_absolute() or ".." in PurePosixPath(value).parts \
+                or value.startswith(("~", "\\")) or re.match(r"^[a-zA-Z]:[\\/]", value) \
+                or value.lower().startswith("file:"):
+            raise InvalidArgument("the package names a file outside itself; a package may only name its own files")
+        if _URL.match(value) and not allow_downloads:
+            raise InvalidArgument("the package names a file by URL; this server fetches nothing (its operator can "
+                                  "allow it with --allow-downloads): put the file in the package")
+
+
+def _rdf(package: bytes) -> dict:
+    try:
+        with zipfile.ZipFile(io.BytesIO(package)) as bundle:
+            names = [n for n in bundle.namelist() if n == "rdf.yaml" or n.endswith(".bioimageio.yaml")]
+            if len(names) != 1:
+                raise InvalidArgument("not a bioimage.io package: the zip needs exactly one rdf.yaml "
+                                      "(or *.bioimageio.yaml) at its top")
+            if bundle.getinfo(names[0]).file_size > MAX_RDF_BYTES:
+                raise InvalidArgument(f"the package's {names[0]} is larger than {MAX_RDF_BYTES} bytes")
+            rdf = yaml.safe_load(bundle.read(names[0]))
+    except (zipfile.BadZipFile, yaml.YAMLError, UnicodeDecodeError, EOFError) as exc:
+        raise InvalidArgument(f"not a bioimage.io package: {type(exc).__name__}") from None
+    if not isinstance(rdf, dict):
+        raise InvalidArgument("not a bioimage.io package: its rdf is not a YAML mapping")
+    return rdf
+
+
+def _file_references(node, seen: set[int], under_file_field: bool = False):
+    """Strings under FILE_FIELDS, each node visited once (YAML aliases could make the tree exponential)."""
+    if id(node) in seen:
+        return
+    if isinstance(node, str):
+        if under_file_field:
+            yield node
+        return
+    seen.add(id(node))
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _file_references(value, seen, under_file_field or key in FILE_FIELDS)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _file_references(value, seen, under_file_field)
 
 
 def load(path: Path):

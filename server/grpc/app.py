@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from bioclass.server.grpc.security import AccessInterceptor, server_credentials
+from bioclass.server.grpc.security import AccessInterceptor, needs_guard, server_credentials
 from bioclass.server.grpc.classifier_servicer import ClassifierServicer
 from bioclass.server.grpc.automl_servicer import add_automl
 from bioclass.server.grpc.training_servicer import add_training
@@ -44,9 +44,7 @@ class BioclassServer:
         self.settings = settings
         self.service = ClassifierService(settings)
         limit = settings.max_message_bytes
-        # Without a token or read-only mode there is nothing to check: no interceptor, no per-call cost.
-        guarded = bool(settings.token) or settings.read_only
-        interceptors = [AccessInterceptor(settings.token, settings.read_only)] if guarded else []
+        interceptors = [AccessInterceptor(settings)] if needs_guard(settings) else []
         self.server = grpc.aio.server(interceptors=interceptors,
                                       options=[("grpc.max_receive_message_length", limit),
                                                ("grpc.max_send_message_length", limit)])

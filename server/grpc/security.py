@@ -1,8 +1,9 @@
-"""Access control for every service on the port: bearer token, read-only mode, TLS credentials.
+"""Access control for every service on the port: bearer tokens, upload rights, read-only mode, TLS.
 
 One interceptor decides before any servicer runs, so a new RPC is covered without code of its own:
-a missing or wrong token is UNAUTHENTICATED (compared in constant time); in read-only mode the
-methods that write (uploads, training, repository changes) are PERMISSION_DENIED.
+a missing or wrong token is UNAUTHENTICATED (compared in constant time); the methods that upload
+code (a model's weights are a program) need the admin token unless uploads are open to every
+caller; in read-only mode the methods that write are PERMISSION_DENIED.
 """
 from __future__ import annotations
 
@@ -16,9 +17,13 @@ from bioclass.server.settings import Settings
 # Health checks stay open so that load balancers and probes need no secret.
 OPEN_METHODS = {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}
 
-WRITE_METHODS = {
+# Methods that bring code from outside into the server (TorchScript, Keras and ONNX graphs are programs).
+UPLOAD_METHODS = {
     "/bioclass.v1.Classifier/RegisterModel",
     "/bioclass.v1.Classifier/ImportBioimageio",
+}
+
+WRITE_METHODS = UPLOAD_METHODS | {
     "/bioclass.v1.Training/Train",
     "/bioclass.v1.Training/CancelJob",
     "/bioclass.v1.Training/UploadDataset",
@@ -28,26 +33,42 @@ WRITE_METHODS = {
     "/inference.GRPCInferenceService/RepositoryModelUnload",
 }
 
+UPLOADS_CLOSED = ("{method} needs the admin token: send it as the bearer token (BIOCLASS_TOKEN), or start the "
+                  "server with --admin-token-file FILE or --allow-uploads")
+
+
+def needs_guard(settings: Settings) -> bool:
+    """Without tokens, read-only mode or closed uploads there is nothing to check: no interceptor, no per-call cost."""
+    return bool(settings.token or settings.admin_token or settings.read_only or not settings.uploads_open)
+
 
 class AccessInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str | None, read_only: bool):
-        self._token = f"Bearer {token}".encode() if token else None
-        self._read_only = read_only
+    def __init__(self, settings: Settings):
+        self._token = _bearer(settings.token)
+        self._admin = _bearer(settings.admin_token)
+        self._read_only = settings.read_only
+        self._uploads_open = settings.uploads_open
 
     async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
         handler = await continuation(details)
         if handler is None or details.method in OPEN_METHODS:
             return handler
-        if self._token is not None:
-            sent = dict(details.invocation_metadata or ()).get("authorization", "")
-            sent = sent.encode() if isinstance(sent, str) else sent
-            if not hmac.compare_digest(sent, self._token):
-                return _refuse(handler, grpc.StatusCode.UNAUTHENTICATED,
-                               "missing or wrong token: send 'authorization: Bearer <token>'")
+        sent = dict(details.invocation_metadata or ()).get("authorization", "")
+        sent = sent.encode() if isinstance(sent, str) else sent
+        admin = self._admin is not None and hmac.compare_digest(sent, self._admin)
+        if self._token is not None and not admin and not hmac.compare_digest(sent, self._token):
+            return _refuse(handler, grpc.StatusCode.UNAUTHENTICATED,
+                           "missing or wrong token: send 'authorization: Bearer <token>'")
+        method = details.method.rsplit("/", 1)[-1]
         if self._read_only and details.method in WRITE_METHODS:
-            return _refuse(handler, grpc.StatusCode.PERMISSION_DENIED,
-                           f"the server is read-only: {details.method.rsplit('/', 1)[-1]} is disabled")
+            return _refuse(handler, grpc.StatusCode.PERMISSION_DENIED, f"the server is read-only: {method} is disabled")
+        if details.method in UPLOAD_METHODS and not (admin or self._uploads_open):
+            return _refuse(handler, grpc.StatusCode.PERMISSION_DENIED, UPLOADS_CLOSED.format(method=method))
         return handler
+
+
+def _bearer(token: str | None) -> bytes | None:
+    return f"Bearer {token}".encode() if token else None
 
 
 def _refuse(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:

@@ -99,6 +99,8 @@ def check_network_input(runner: Runner, name: str, array: np.ndarray) -> np.ndar
         raise InvalidArgument(f"input {name!r} must be FP32; got {_datatype(array)}")
     if array.ndim != 4 or array.shape[1:] != runner.input_shape or not len(array):
         raise InvalidArgument(f"input {name!r} must have shape {list(expected)}; got {list(array.shape)}")
+    if not np.isfinite(array).all():  # a network answers NaN with some label: refuse it instead
+        raise InvalidArgument(f"input {name!r} contains NaN or infinite values")
     return array
 
 

@@ -6,6 +6,7 @@ written are counted against a limit, so a compression bomb stops early instead o
 """
 from __future__ import annotations
 
+import errno
 import shutil
 import stat
 import tarfile
@@ -31,6 +32,16 @@ def extract(archive: Path, fmt: str, target: Path, max_bytes: int) -> None:
             raise InvalidArgument(f"unknown archive format {fmt!r}; expected zip or tar")
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
         raise InvalidArgument(f"corrupt {fmt} archive: {exc}") from None
+    except OSError as exc:
+        if exc.errno not in _MEMBER_CLASHES:
+            raise
+        member = Path(exc.filename or "").relative_to(target) if exc.filename else "a member"
+        raise InvalidArgument(f"unusable {fmt} archive: {member}: {exc.strerror} (a file and a folder of one "
+                              "name, or a name too long)") from None
+
+
+# What the operating system says when members do not fit together as files (never the server's fault).
+_MEMBER_CLASHES = {errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}
 
 
 def _extract_zip(archive: Path, target: Path, budget: list[int]) -> None:

@@ -20,10 +20,11 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from bioclass.errors import DataLoss, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
+from bioclass.errors import DataLoss, InvalidArgument, NotFound, ResourceExhausted
 from bioclass.images import is_image_file
+from bioclass.server.data_roots import server_folder
 from bioclass.server.training import archives
-from bioclass.server.training.config import DatasetSpec, TrainConfig
+from bioclass.server.training.config import DatasetSpec, TrainConfig, group_pattern
 
 SPLITS = ("train", "val", "test")
 
@@ -53,6 +54,11 @@ class DatasetStore:
         self.max_upload_bytes = max_upload_bytes
         self.max_extracted_bytes = max_extracted_bytes
         folder.mkdir(parents=True, exist_ok=True)
+
+    def remove_interrupted(self) -> None:
+        """At server start: the staging folders of uploads a crash interrupted (a dataset is whole or absent)."""
+        for staging in self.folder.glob(".upload-*"):
+            archives.remove(staging)
 
     async def upload(self, name: str, fmt: str, sha256: str, chunks: AsyncIterator[bytes]) -> DatasetInfo:
         if fmt not in ("zip", "tar"):
@@ -114,12 +120,7 @@ class DatasetStore:
 
 
 def server_root(server_dir: str, data_roots: list[Path]) -> Path:
-    root = Path(server_dir)
-    if data_roots and not any(root.resolve().is_relative_to(r.resolve()) for r in data_roots):
-        raise PermissionDenied(f"dataset folder {server_dir} is outside the server's data roots")
-    if not root.is_dir():
-        raise InvalidArgument(f"dataset folder {server_dir} does not exist on the server")
-    return root
+    return server_folder(server_dir, data_roots, "dataset server_dir")
 
 
 # ---- listing and validation ------------------------------------------------------------
@@ -143,9 +144,10 @@ def csv_samples(root: Path, labels_csv: str) -> list[Sample]:
     rows = _read_csv(root, labels_csv)
     samples = [Sample(_relative(row[0], labels_csv), row[1].strip()) for row in rows
                if len(row) >= 2 and row[0].strip() and row[0].strip().lower() not in ("file", "filename", "path")]
-    missing = [s.path for s in samples if not (root / s.path).is_file()]
-    if missing:
-        raise InvalidArgument(f"{labels_csv} names {len(missing)} missing files, e.g. {missing[0]}")
+    missing = [number for number, s in enumerate(samples, 1) if not (root / s.path).is_file()]
+    if missing:  # by number, never by name: the rows of a file that is not a labels CSV may hold secrets
+        raise InvalidArgument(f"{labels_csv} names {len(missing)} files the dataset does not hold "
+                              f"(the first in its sample row {missing[0]})")
     return samples
 
 
@@ -161,6 +163,12 @@ def resolve_samples(root: Path, spec: DatasetSpec) -> tuple[list[Sample], list[s
             raise InvalidArgument(f"unlabelled folder {spec.unlabelled_dir} does not exist in the dataset")
         unlabelled = [p.relative_to(root).as_posix() for p in sorted(folder.rglob("*")) if is_image_file(p)]
     return samples, unlabelled
+
+
+def check_dataset(root: Path, spec: DatasetSpec, config: TrainConfig) -> None:
+    """Refuse a dataset that cannot train: its layout, classes and splits (walks every file: call off the event loop)."""
+    samples, _ = resolve_samples(root, spec)
+    assign_splits(root, samples, spec, config)
 
 
 def check_labels(samples: list[Sample], what: str) -> None:
@@ -181,7 +189,7 @@ def assign_splits(root: Path, samples: list[Sample], spec: DatasetSpec, config: 
                  if len(r) >= 2 and r[1].strip().lower() in SPLITS}
         splits = [given.get(s.path, "train") for s in samples]
     elif spec.group_pattern:
-        splits = _group_split(samples, re.compile(spec.group_pattern), config)
+        splits = _group_split(samples, group_pattern(spec.group_pattern), config)
     else:
         splits = _stratified_split(samples, config)
     missing = set(s.label for s in samples) - {s.label for s, split in zip(samples, splits) if split == "train"}
@@ -208,9 +216,9 @@ def _stratified_split(samples: list[Sample], config: TrainConfig) -> list[str]:
     return splits
 
 
-def _group_split(samples: list[Sample], pattern: re.Pattern, config: TrainConfig) -> list[str]:
+def _group_split(samples: list[Sample], pattern, config: TrainConfig) -> list[str]:
     """Whole groups (e.g. patients) go to one split, so no group leaks into the held-out data."""
-    groups = [(m.group(1) if (m := pattern.search(PurePosixPath(s.path).name)) else s.path) for s in samples]
+    groups = [_group_of(pattern, s.path) for s in samples]
     members: dict[str, list[int]] = defaultdict(list)
     for i, group in enumerate(groups):
         members[group].append(i)
@@ -227,6 +235,12 @@ def _group_split(samples: list[Sample], pattern: re.Pattern, config: TrainConfig
     return splits
 
 
+def _group_of(pattern, path: str) -> str:
+    """The pattern's group in the file name; a file it does not match (or whose group is empty) is its own group."""
+    match = pattern.search(PurePosixPath(path).name)
+    return (match.group(1) if match else None) or path
+
+
 def split_counts(samples: list[Sample], splits: list[str]) -> dict[str, int]:
     return dict(sorted(Counter(f"{split}/{s.label}" for s, split in zip(samples, splits)).items()))
 
@@ -235,12 +249,15 @@ def _read_csv(root: Path, name: str) -> list[list[str]]:
     path = root / _relative(name, "csv")
     if not path.is_file():
         raise InvalidArgument(f"{name} does not exist in the dataset")
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [row for row in csv.reader(handle) if row]
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return [row for row in csv.reader(handle) if row]
+    except (UnicodeDecodeError, csv.Error):
+        raise InvalidArgument(f"{name} is not a UTF-8 CSV file") from None
 
 
 def _relative(name: str, what: str) -> str:
     path = PurePosixPath(name.strip().replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts:
+    if path.is_absolute() or ".." in path.parts or "\0" in name:
         raise InvalidArgument(f"{what}: {name!r} must be a path inside the dataset")
     return path.as_posix()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bioclass.errors import InvalidArgument
+from bioclass.server import limits
 from bioclass.server.settings import Settings
 from bioclass.server.training import checks, datasets, shared
 from bioclass.server.training.config import DatasetSpec, TrainConfig, validated
@@ -36,6 +37,7 @@ class TrainingService:
         self.store = JobStore(self.jobs_dir / "jobs.sqlite3")
         self.store.interrupt_unfinished()
         self.datasets = shared.dataset_store(settings)
+        self.datasets.remove_interrupted()
         self.scheduler = Scheduler(self.store, self.jobs_dir, settings.training_slots, self._serve_model,
                                    cancel_grace_s=settings.job_cancel_grace_s)
         self._checker = shared.HelperProcess()
@@ -45,9 +47,9 @@ class TrainingService:
     async def train(self, dataset: dict, config: dict) -> JobRecord:
         spec = validated(DatasetSpec, dataset, "dataset")
         config = validated(TrainConfig, config, "training configuration")
+        limits.check_training(config, spec, self.settings)
         root = shared.dataset_root(spec, self.settings, self.datasets)
-        samples, _ = await asyncio.to_thread(datasets.resolve_samples, root, spec)  # lists every file
-        datasets.assign_splits(root, samples, spec, config)
+        await asyncio.to_thread(datasets.check_dataset, root, spec, config)  # lists every file, runs the regex
         await self._checker.run(checks.check_request, config.arch, config.augmentation)
         self._model_id(config, "0" * 12)  # refuse a taken id before the job exists
         job = self.store.create({"dataset": spec.model_dump(), "config": config.model_dump(mode="json")})

@@ -53,8 +53,12 @@ class HelperProcess:
         self._pool: ProcessPoolExecutor | None = None
 
     async def run(self, function, *args):
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        if self._pool is None:  # starting the process takes a while: not on the event loop
+            pool = await asyncio.to_thread(_started_pool)
+            if self._pool is None:
+                self._pool = pool
+            else:  # another request started one meanwhile
+                pool.shutdown(wait=False)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
         except BrokenProcessPool:
@@ -64,6 +68,12 @@ class HelperProcess:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _started_pool() -> ProcessPoolExecutor:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    pool.submit(int).result()  # the pool starts its process on the first task
+    return pool
 
 
 class Watchers:

@@ -34,7 +34,8 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def automl_server(tmp_path_factory):
-    process = ServerProcess("--no-builtin", work_dir=tmp_path_factory.mktemp("automl-work"), env=ENV)
+    process = ServerProcess("--no-builtin", "--data-root", str(tmp_path_factory.getbasetemp()),
+                            work_dir=tmp_path_factory.mktemp("automl-work"), env=ENV)
     yield process
     process.stop()
 

@@ -29,7 +29,8 @@ def java_build() -> JavaBuild:
 @pytest.fixture(scope="session")
 def py4j_server(test_zoo, tmp_path_factory):
     """A server started with --py4j-port 0; `.gateway_port` is the port its gateway announced."""
-    process = ServerProcess("--zoo", str(test_zoo), "--py4j-port", "0", work_dir=tmp_path_factory.mktemp("py4j"))
+    process = ServerProcess("--zoo", str(test_zoo), "--py4j-port", "0", "--data-root",
+                            str(tmp_path_factory.getbasetemp()), work_dir=tmp_path_factory.mktemp("py4j"))
     announced = [line for line in process.log_lines if "py4j gateway on" in line]
     assert announced, "no gateway line in:\n" + process.log
     process.gateway_port = int(announced[0].rsplit(":", 1)[1])

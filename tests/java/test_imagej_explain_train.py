@@ -61,7 +61,8 @@ print("macro finished");
 
 @pytest.fixture(scope="module")
 def own_server(test_zoo, tmp_path_factory):
-    process = ServerProcess("--no-builtin", "--zoo", str(test_zoo), work_dir=tmp_path_factory.mktemp("ij-train"),
+    process = ServerProcess("--no-builtin", "--zoo", str(test_zoo), "--data-root", str(tmp_path_factory.getbasetemp()),
+                            work_dir=tmp_path_factory.mktemp("ij-train"),
                             env=ENV)
     yield process
     process.stop()

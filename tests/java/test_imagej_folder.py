@@ -98,7 +98,7 @@ def assert_folder_outcome(log: str, out: Path, folder: Path, server) -> None:
     summary = f"bioclass: {folder}: 3 classified, 2 skipped: bad.png damaged or truncated, notes.txt not an image"
     assert lines.count(summary) == 2
     assert "rows: 3, error: []" in lines
-    down = f"Cannot reach the bioclass server at 127.0.0.1:1. Is `bioclass serve` running there?"
+    down = "Cannot reach the bioclass server at 127.0.0.1:1. Is `bioclass serve` running there?"
     assert f"after down server: [{down}]" in lines
     assert f"bioclass: {down}" in lines
     assert any(line.startswith("bioclass: Details: UNAVAILABLE: ") for line in lines)

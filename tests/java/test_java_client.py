@@ -32,7 +32,7 @@ def assert_client_results(output: str) -> None:
     assert lines["many"] == ["white8 bright", "junk ERROR INVALID_ARGUMENT", "black8 dark"]
     unknown, corrupt, down = lines["error"]
     assert unknown.startswith("NOT_FOUND Model no-such-model is not on the bioclass server at ")
-    assert f" Its models: " in unknown and f"{MODEL}," in unknown
+    assert " Its models: " in unknown and f"{MODEL}," in unknown
     assert unknown.endswith("| unknown model 'no-such-model'; served models: " + unknown.split("Its models: ")[1]
                             .split(". |")[0])
     assert corrupt.startswith("FAILED_PRECONDITION Model corrupt-weights could not be loaded: its file is not a valid "

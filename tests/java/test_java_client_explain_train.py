@@ -40,4 +40,4 @@ def check_explanations_and_errors(output: str) -> None:
     errors = [line for line in lines if line.startswith("error ")]
     assert errors[0].startswith("error INVALID_ARGUMENT unknown class 'purple'")
     assert errors[1].startswith("error NOT_FOUND")
-    assert errors[2].startswith("error INVALID_ARGUMENT") and "/no/such/folder" in errors[2], output
+    assert errors[2].startswith("error PERMISSION_DENIED") and "under its data roots" in errors[2], output

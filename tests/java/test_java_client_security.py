@@ -46,9 +46,11 @@ def mutual_tls_server(test_zoo, pki, tmp_path_factory):
     process.stop()
 
 
-def test_token_is_sent_on_unary_and_streaming_calls(java_build, token_server, pki):
+def test_token_is_sent_on_unary_and_streaming_calls(java_build, token_server, pki, tmp_path):
     assert security_check(java_build, token_server.address, f"token={token_server.token}") == ALLOWED
     assert security_check(java_build, token_server.address, f"token-file={pki / 'token'}") == ALLOWED
+    (tmp_path / "blank-first").write_text(f"\n  \n{token_server.token}\n")  # the first non-empty line is the token
+    assert security_check(java_build, token_server.address, f"token-file={tmp_path / 'blank-first'}") == ALLOWED
     assert security_check(java_build, token_server.address, env={"BIOCLASS_TOKEN": token_server.token}) == ALLOWED
 
 

@@ -32,7 +32,8 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def training_server(tmp_path_factory):
-    process = ServerProcess("--no-builtin", work_dir=tmp_path_factory.mktemp("training-work"), env=ENV)
+    process = ServerProcess("--no-builtin", "--data-root", str(tmp_path_factory.getbasetemp()),
+                            work_dir=tmp_path_factory.mktemp("training-work"), env=ENV)
     yield process
     process.stop()
 

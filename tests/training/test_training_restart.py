@@ -11,7 +11,7 @@ from training_support import wait_for
 
 def test_history_survives_a_restart(tmp_path, tiny_dataset):
     work = tmp_path / "work"
-    first = ServerProcess("--no-builtin", work_dir=work, env=ENV)
+    first = ServerProcess("--no-builtin", "--data-root", str(tiny_dataset.parent), work_dir=work, env=ENV)
     try:
         with Client(first.address) as client:
             running = client.training.train(tiny_dataset, ARCH, on_server=True, **{**TINY, "epochs": 500})

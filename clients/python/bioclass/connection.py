@@ -1,7 +1,9 @@
 """Channels to a bioclass server: plain or TLS (optionally mutual), with an optional bearer token.
 
-Settings come from arguments or the environment: BIOCLASS_TOKEN, BIOCLASS_TLS_CA,
-BIOCLASS_TLS_CERT and BIOCLASS_TLS_KEY (client certificate for mutual TLS).
+Settings come from arguments or the environment: BIOCLASS_TOKEN (or BIOCLASS_TOKEN_FILE: a file
+whose first non-empty line is the token), BIOCLASS_TLS_CA, BIOCLASS_TLS_CERT and BIOCLASS_TLS_KEY
+(client certificate for mutual TLS). The token is whichever the user holds: the server's ordinary
+token, or its admin token, which may also register and import models.
 """
 from __future__ import annotations
 
@@ -47,7 +49,9 @@ def open_channel(address: str, *, token: str | None = None, tls: bool | None = N
                  client_cert: str | None = None, client_key: str | None = None,
                  max_message_bytes: int = 64 * 1024 * 1024) -> tuple[grpc.Channel, grpc.Channel]:
     """(channel to use for stubs, underlying channel for readiness and closing)."""
-    token = token if token is not None else os.environ.get("BIOCLASS_TOKEN")
+    if token is None:
+        token = os.environ.get("BIOCLASS_TOKEN") or (read_token_file(os.environ["BIOCLASS_TOKEN_FILE"])
+                                                     if os.environ.get("BIOCLASS_TOKEN_FILE") else None)
     ca_cert = ca_cert or os.environ.get("BIOCLASS_TLS_CA")
     client_cert = client_cert or os.environ.get("BIOCLASS_TLS_CERT")
     client_key = client_key or os.environ.get("BIOCLASS_TLS_KEY")
@@ -65,3 +69,15 @@ def open_channel(address: str, *, token: str | None = None, tls: bool | None = N
 
 def _read(path: str | None) -> bytes | None:
     return Path(path).read_bytes() if path else None
+
+
+def read_token_file(path: str | Path, what: str = "token file") -> str:
+    """The first non-empty line of a token file; a file without one is an error, never "no token"."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    token = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not token:
+        raise ValueError(f"{what} {path} holds no token (the file is empty or blank)")
+    return token

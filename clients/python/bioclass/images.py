@@ -191,7 +191,7 @@ def _decode_tiff(data: bytes, page: int, max_pixels: int) -> np.ndarray | None:
             shape = tiff_page.shape
             if len(shape) not in (2, 3):
                 return None
-            height, width = (shape[0], shape[1]) if len(shape) == 2 or shape[-1] <= MAX_CHANNELS else shape[1:3]
+            height, width = _tiff_plane(shape)
             _check_pixels(width, height, max_pixels)
             array = tiff_page.asarray()
     except (InvalidArgument, ResourceExhausted):
@@ -201,6 +201,18 @@ def _decode_tiff(data: bytes, page: int, max_pixels: int) -> np.ndarray | None:
     if array.ndim == 3 and array.shape[-1] > MAX_CHANNELS and array.shape[0] <= MAX_CHANNELS:
         array = np.moveaxis(array, 0, -1)  # planar (c, y, x) storage
     return _normalise_dtype(array)
+
+
+def _tiff_plane(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(height, width) of a TIFF page: (y, x), (y, x, samples) or planar (samples, y, x). More samples per
+    pixel than MAX_CHANNELS either way is refused before decoding (it would multiply the pixels read)."""
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    if shape[-1] <= MAX_CHANNELS:
+        return shape[0], shape[1]
+    if shape[0] <= MAX_CHANNELS:
+        return shape[1], shape[2]
+    raise InvalidArgument(f"TIFF page of shape {list(shape)}: at most {MAX_CHANNELS} samples per pixel are supported")
 
 
 def _normalise_dtype(array: np.ndarray) -> np.ndarray:

@@ -32,8 +32,10 @@ import numpy as np
 from py4j.clientserver import ClientServer, JavaParameters, PythonParameters
 
 from bioclass.client import Client, Prediction, default_address
+from bioclass.connection import read_token_file
 from bioclass.errors import BioclassError
 
+log = logging.getLogger("bioclass.py4j")
 _DTYPES = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2"), "float32": np.dtype("<f4")}
 
 
@@ -79,6 +81,8 @@ class GatewayEntryPoint:
         threads, max_seconds (0 or empty: the server's default)."""
         def train():
             config = json.loads(settings)
+            if not isinstance(config, dict):
+                raise ValueError("settings must be a JSON object")
             arch = config.pop("arch", "")
             return {"job_id": self._client.training.train(folder, arch, on_server=True, **config)}
 
@@ -153,7 +157,11 @@ def _answer(call) -> str:
     except BioclassError as exc:
         return json.dumps({"error": {"code": exc.code.name, "message": exc.message}})
     except (ValueError, TypeError) as exc:
-        return json.dumps({"error": {"code": "INVALID_ARGUMENT", "message": str(exc)}})
+        return json.dumps({"error": {"code": "INVALID_ARGUMENT", "message": " ".join(str(exc).split())}})
+    except Exception as exc:  # noqa: BLE001 - py4j would hand Java the traceback, paths and all
+        log.exception("py4j call failed")
+        return json.dumps({"error": {"code": "INTERNAL", "message": f"internal error: {type(exc).__name__}; "
+                                                                    "the gateway's log has the details"}})
 
 
 def _pixels(dtype: str, height: int, width: int, channels: int, data: bytes) -> np.ndarray:
@@ -200,14 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bioclass.py4j_gateway", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=25334, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--server", default=None, help="bioclass server address (default $BIOCLASS_SERVER)")
-    parser.add_argument("--token-file", default=None, help="file whose first line is the server's token "
+    parser.add_argument("--token-file", default=None, help="file whose first non-empty line is the server's token "
                                                           "(default $BIOCLASS_TOKEN)")
     parser.add_argument("--tls-ca", default=None, help="PEM CA the server's certificate chains to: use TLS "
                                                       "(default $BIOCLASS_TLS_CA)")
     parser.add_argument("--tls-cert", default=None, help="PEM client certificate for mutual TLS ($BIOCLASS_TLS_CERT)")
     parser.add_argument("--tls-key", default=None, help="PEM key of --tls-cert ($BIOCLASS_TLS_KEY)")
     args = parser.parse_args(argv)
-    token = Path(args.token_file).read_text(encoding="utf-8").splitlines()[0].strip() if args.token_file else None
+    token = read_token_file(args.token_file) if args.token_file else None
     gateway = start_gateway(args.port, args.server or default_address(), token=token, ca_cert=args.tls_ca,
                             client_cert=args.tls_cert, client_key=args.tls_key)
     print(f"bioclass py4j gateway on 127.0.0.1:{gateway.port}", flush=True)

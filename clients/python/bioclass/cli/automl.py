@@ -23,7 +23,8 @@ def add_automl_commands(command) -> None:
     automl.add_argument("--image-size", type=int, action="append", default=[], help="candidate size (repeatable)")
     automl.add_argument("--semi-supervised", action="append", default=[], metavar="MODE",
                         help="candidate mode (repeatable; none, data, model, model_data, *_iterative)")
-    automl.add_argument("--group-pattern", default="", help="regex with one group; a group stays in one split")
+    automl.add_argument("--group-pattern", default="", help="regex (RE2 syntax) with one group; a group stays in "
+                        "one split")
     automl.add_argument("--seed", type=int, default=0)
     automl.add_argument("--threads", type=int, default=0)
     automl.add_argument("--overwrite", action="store_true")

@@ -64,6 +64,17 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
                        help="serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port)")
     serve.add_argument("--token-file", default=None, help="require the bearer token in this file "
                        "(or set BIOCLASS_TOKEN); clients send it from BIOCLASS_TOKEN")
+    serve.add_argument("--admin-token-file", default=None, help="a second token, in this file (or set "
+                       "BIOCLASS_ADMIN_TOKEN), that may also register and import models; clients send it as "
+                       "BIOCLASS_TOKEN")
+    serve.add_argument("--allow-uploads", action="store_true", default=None,
+                       help="any caller the token admits may register and import models (uploaded models are "
+                            "code); without any token, a server on a loopback address allows them anyway")
+    serve.add_argument("--data-root", action="append", default=None, metavar="DIR",
+                       help="clients may name datasets by server path under DIR (repeatable); without one, "
+                            "server paths are refused")
+    serve.add_argument("--allow-downloads", action="store_true", default=None,
+                       help="bioimage.io import may fetch the URLs a package names")
     serve.add_argument("--read-only", action="store_true", default=None,
                        help="serve predictions, refuse uploads and training")
     serve.add_argument("--tls-cert", default=None, help="PEM certificate: serve TLS (with --tls-key)")
@@ -120,7 +131,8 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
 
 
 # Settings with a flag of another name above, and the token, which a command line would show to `ps`.
-_NAMED_ELSEWHERE = {"zoo_dirs": "--zoo", "ray_address": "--ray", "token": "--token-file"}
+_NAMED_ELSEWHERE = {"zoo_dirs": "--zoo", "ray_address": "--ray", "token": "--token-file",
+                    "admin_token": "--admin-token-file", "data_roots": "--data-root"}
 
 
 def add_setting_flags(serve: argparse.ArgumentParser) -> None:
@@ -162,7 +174,10 @@ def run_serve(args) -> int:
                                                ("metrics_port", args.metrics_port), ("token_file", args.token_file),
                                                ("read_only", args.read_only), ("tls_cert", args.tls_cert),
                                                ("tls_key", args.tls_key), ("tls_client_ca", args.tls_client_ca),
-                                               ("ray_address", args.ray))
+                                               ("ray_address", args.ray),
+                                               ("admin_token_file", args.admin_token_file),
+                                               ("allow_uploads", args.allow_uploads), ("data_roots", args.data_root),
+                                               ("allow_downloads", args.allow_downloads))
                  if value is not None}
     overrides.update({key.removeprefix("setting_"): value for key, value in vars(args).items()
                       if key.startswith("setting_") and value is not None})

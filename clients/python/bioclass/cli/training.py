@@ -24,8 +24,8 @@ def add_training_commands(command) -> None:
     train.add_argument("--lr", type=float, default=0.0, help="peak learning rate (default: learning-rate finder)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-seconds", type=float, default=0.0, help="stop training after this long")
-    train.add_argument("--group-pattern", default="", help="regex with one group (e.g. a patient id in the file "
-                                                           "name); a group stays in one split")
+    train.add_argument("--group-pattern", default="", help="regex (RE2 syntax: no lookarounds or "
+                       "backreferences) with one group (e.g. a patient id in the file name); a group stays in one split")
     train.add_argument("--quantize", action="store_true", help="also export int8 ONNX and compare it with fp32")
     train.add_argument("--unlabeled", default="", metavar="DIR", help="folder of unlabelled images inside the dataset")
     train.add_argument("--semi-supervised", default="", metavar="MODE",

@@ -54,16 +54,18 @@ public final class ConnectionSettings {
         return this;
     }
 
-    /** The token from the first line of a file (as `bioclass serve --token-file`); null or empty: unchanged. */
+    /** The token from the first non-empty line of a file (as `bioclass serve --token-file`): the server's token
+     * or its admin token; null or empty path: unchanged. */
     public ConnectionSettings tokenFile(String path) {
         if (blankToNull(path) == null) {
             return this;
         }
         try {
             List<String> lines = Files.readAllLines(new File(path.trim()).toPath(), StandardCharsets.UTF_8);
-            String first = lines.isEmpty() ? "" : lines.get(0).trim();
+            String first = lines.stream().map(String::trim).filter(line -> !line.isEmpty()).findFirst().orElse("");
             if (first.isEmpty()) {
-                throw new BioclassException("INVALID_ARGUMENT", "the token file " + path.trim() + " is empty");
+                throw new BioclassException("INVALID_ARGUMENT", "the token file " + path.trim()
+                        + " holds no token (the file is empty or blank)");
             }
             return token(first);
         } catch (NoSuchFileException e) {
