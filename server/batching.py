@@ -29,6 +29,7 @@ class BatchPolicy:
     instances: int = 1
     isolation: str = "process"  # or "in_process": ONNX models only (inprocess.py)
     onnx_spinning: bool = False  # ONNX Runtime's idle threads spin (backends/onnx.py session_options)
+    max_instances: int = 8  # the server's bound on a card's serving.instances (Settings.max_instances)
 
     def for_card(self, serving: dict) -> "BatchPolicy":
         """These defaults overridden by a card's `serving:` section."""
@@ -40,8 +41,18 @@ class BatchPolicy:
         spinning = serving.get("onnx_spinning", self.onnx_spinning)
         if not isinstance(spinning, bool):
             raise InvalidArgument(f"serving.onnx_spinning must be true or false; got {spinning!r}")
-        return BatchPolicy(**{name: _option(serving, name) if name in serving else getattr(self, name)
-                              for name in _OPTIONS}, isolation=isolation, onnx_spinning=spinning)
+        policy = BatchPolicy(**{name: _option(serving, name) if name in serving else getattr(self, name)
+                                for name in _OPTIONS}, isolation=isolation, onnx_spinning=spinning,
+                             max_instances=self.max_instances)
+        check_instances(policy.instances, self.max_instances)
+        return policy
+
+
+def check_instances(instances: int, bound: int) -> None:
+    """Each instance is a process holding a copy of the model: a card may not ask for more than the server allows."""
+    if instances > bound:
+        raise InvalidArgument(f"serving.instances is {instances}; this server allows at most {bound} model "
+                              "processes per model (max_instances)")
 
 
 def _option(serving: dict, name: str) -> int:

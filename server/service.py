@@ -18,7 +18,7 @@ import numpy as np
 from bioclass import images
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound, PermissionDenied
-from bioclass.server import measures
+from bioclass.server import measures, sandbox
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
 from bioclass.server.batching import BatchPolicy
 from bioclass.server.explain import ExplainOptions, ExplanationResult
@@ -71,7 +71,8 @@ class ClassifierService:
         self.settings = settings
         batching = BatchPolicy(settings.max_batch_size, settings.max_queue_delay_us, settings.queue_size,
                                settings.instances, "in_process" if settings.onnx_in_process else "process",
-                               settings.onnx_spinning)
+                               settings.onnx_spinning, settings.max_instances)
+        sandbox.configure(settings.sandbox_limits)
         self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
         if settings.ray_address:
             from bioclass.server.ray import cluster  # Ray is imported only when the server is given a cluster
