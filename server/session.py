@@ -199,9 +199,18 @@ def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bo
         except BioclassError as exc:
             conn.send(("error", exc.code.name, exc.message))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as a failed call
-            first_line = str(exc).splitlines()[0] if str(exc) else ""
-            conn.send(("error", "FAILED_PRECONDITION" if model is None else "INTERNAL",
-                       f"{type(exc).__name__}: {first_line}"))
+            conn.send(("error", "FAILED_PRECONDITION" if model is None else "INTERNAL", _one_line(exc)))
+
+
+def _one_line(exc: Exception) -> str:
+    """The exception's first line; for TorchScript, whose first line only says that an operation failed
+    (a traceback of the scripted code follows), its last line, which says why."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) > 1 and lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        return lines[-1]
+    return f"{type(exc).__name__}: {lines[0]}"
 
 
 def gradcam_of(model, batch: np.ndarray, class_index: int) -> np.ndarray:
