@@ -73,6 +73,27 @@ def torchscript_hogging_memory(zoo: Path) -> Path:
     return folder
 
 
+def torchscript_spinning(zoo: Path) -> Path:
+    """forward loops for hours when every pixel is white (the warm-up pass on zeros answers at once)."""
+    import torch
+
+    class Spinner(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch_brightness()
+
+        def forward(self, x):
+            y = self.inner(x)
+            if bool(x.min() > 0.99):
+                for _ in range(1_000_000_000):
+                    y = y + 0.0
+            return y
+
+    folder = write_card(zoo / "spins", "spins", "pytorch", "model.pt", format="torchscript")
+    torch.jit.script(Spinner()).save(str(folder / "model.pt"))
+    return folder
+
+
 def keras_custom_layer(zoo: Path) -> Path:
     """A .keras archive whose config names a layer class the server does not have (its code stays behind)."""
     import os
@@ -136,6 +157,7 @@ def build_all(zoo: Path, outside: Path) -> None:
     torchscript_reading(zoo, shared=False)
     torchscript_writing(zoo, outside / "planted-by-model.bin")
     torchscript_hogging_memory(zoo)
+    torchscript_spinning(zoo)
     onnx_external_data(zoo, "/etc/passwd")
     onnx_external_data(zoo, "../../../../../../etc/passwd")
     onnx_custom_op(zoo)
