@@ -159,7 +159,7 @@ def scratch_env(scratch: Path) -> None:
     """Point every temporary-file and cache convention at the scratch folder."""
     import tempfile
 
-    for name in ("TMPDIR", "TEMP", "TMP", "MPLCONFIGDIR", "KERAS_HOME"):
+    for name in ("TMPDIR", "TEMP", "TMP", "MPLCONFIGDIR", "KERAS_HOME", "CUDA_CACHE_PATH"):
         os.environ[name] = str(scratch)
     tempfile.tempdir = str(scratch)
     os.environ["JOBLIB_MULTIPROCESSING"] = "0"  # its semaphores live in /dev/shm, which stays closed to new files

@@ -96,3 +96,42 @@ def test_a_process_whose_parent_is_gone_exits_at_once():
                            "sandbox.die_with_parent(1); print('still here')"], capture_output=True, text=True,
                           timeout=60)
     assert (done.returncode, done.stdout) == (1, "")
+
+
+JOB_PROBE = textwrap.dedent('''
+    import json, os, sys
+    from bioclass.server import sandbox
+    from bioclass.server.training import worker
+
+    dataset, job_dir, scratch, outside = sys.argv[1:5]
+    plan = {"dataset_root": dataset, "job_dir": job_dir, "config": {"pretrained": "auto"}}
+    worker.confine(plan, scratch, sandbox.Limits(), os.getppid())
+    results = {}
+    for name, action in [("read dataset", lambda: open(os.path.join(dataset, "a.png")).read()),
+                         ("write dataset", lambda: open(os.path.join(dataset, "b.png"), "w")),
+                         ("write job folder", lambda: open(os.path.join(job_dir, "export.pt"), "w").write("ok")),
+                         ("read outside", lambda: open(os.path.join(outside, "secret")).read()),
+                         ("write outside", lambda: open(os.path.join(outside, "planted"), "w"))]:
+        try:
+            action()
+            results[name] = "allowed"
+        except OSError as exc:
+            results[name] = type(exc).__name__
+    results["TMPDIR"] = os.environ["TMPDIR"]
+    print(json.dumps(results))
+''')
+
+
+def test_a_training_job_reaches_its_dataset_and_job_folder_only(tmp_path: Path):
+    dataset, job_dir, scratch, outside = (tmp_path / name for name in ("dataset", "job", "scratch", "outside"))
+    for folder in (dataset, scratch, outside):
+        folder.mkdir()
+    (dataset / "a.png").write_text("pixels")
+    (outside / "secret").write_text("secret")
+    done = subprocess.run([sys.executable, "-c", JOB_PROBE, *map(str, (dataset, job_dir, scratch, outside))],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "read dataset": "allowed", "write dataset": "PermissionError", "write job folder": "allowed",
+        "read outside": "PermissionError", "write outside": "PermissionError", "TMPDIR": str(scratch)}
+    assert (job_dir / "export.pt").read_text() == "ok" and sorted(p.name for p in outside.iterdir()) == ["secret"]
