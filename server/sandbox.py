@@ -14,8 +14,9 @@ AutoML trial process (training/worker.py) confines itself before it reads a byte
   down loopback) where the process may create one.
 - no new privileges (PR_SET_NO_NEW_PRIVS: no setuid gain, and Landlock's precondition).
 - memory: RLIMIT_DATA, which counts private writable memory (heap, anonymous mappings) and not the
-  address space torch's CUDA build reserves with inaccessible mappings, which RLIMIT_AS would count
-  (bench/README.md has the figures). CPU: a budget of CPU seconds per call (RLIMIT_CPU raised before
+  address space that libraries map or reserve without writing (torch's CUDA build reserves a great
+  deal with inaccessible mappings): RLIMIT_AS would count all of it, so a bound tight enough to
+  matter would break loading (bench/README.md, "Sandbox" has VmData beside VmSize). CPU: a budget of CPU seconds per call (RLIMIT_CPU raised before
   each call), so a model that spins forever is killed by SIGXCPU and restarted, not left burning cores.
 - death with the parent: PR_SET_PDEATHSIG SIGKILL, then a check that the parent is still the process
   that spawned it (it may have died before the call).
