@@ -131,6 +131,8 @@ def confine(view: View, limits: Limits, parent_pid: int, memory_mb: int) -> None
 
 
 def die_with_parent(parent_pid: int) -> None:
+    """The kernel kills this process when the *thread* that started it ends: model sessions start in
+    executor threads that live until their sessions are closed (runner.py), jobs on the event loop."""
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the call above
         os._exit(1)
