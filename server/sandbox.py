@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # linux/landlock.h (syscall numbers are the same on every architecture)
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1
-_RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
+_RULE_PATH_BENEATH = 1
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 _FS_ABI1 = (1 << 13) - 1  # execute .. make_sym
 _FS_BY_ABI = {1: _FS_ABI1, 2: _FS_ABI1 | 1 << 13, 3: _FS_ABI1 | 3 << 13, 5: _FS_ABI1 | 7 << 13}  # refer, truncate, ioctl_dev
@@ -59,6 +59,7 @@ OPEN_EXISTING = READ_FILE | WRITE_FILE
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _CLONE_NEWNET = 0x40000000
 
+_LINUX = sys.platform.startswith("linux")
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _LIBC.syscall.restype = ctypes.c_long
 
@@ -100,6 +101,8 @@ def configure(limits: Limits) -> None:
 
 def abi_version() -> int:
     """The kernel's Landlock ABI, 0 where it has none (or Landlock is disabled)."""
+    if not _LINUX:
+        return 0
     version = _LIBC.syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
     return max(0, version)
 
@@ -107,7 +110,7 @@ def abi_version() -> int:
 @functools.cache
 def warn_if_unsupported() -> bool:
     """Log once (in the server) when model processes cannot confine their files and network."""
-    if LIMITS.enabled and not sys.platform.startswith("linux"):
+    if LIMITS.enabled and not _LINUX:
         log.warning("model processes are not sandboxed on %s: they can read and write what the server can",
                     sys.platform)
         return False
@@ -121,9 +124,11 @@ def warn_if_unsupported() -> bool:
 def confine(view: View, limits: Limits, parent_pid: int, memory_mb: int) -> None:
     """Apply the sandbox to this process, which must not yet have read anything untrusted."""
     die_with_parent(parent_pid)
-    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     if memory_mb:
         limit_memory(memory_mb)
+    if not _LINUX:
+        return  # the limits only (warn_if_unsupported said so)
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     if not limits.enabled:
         return
     _new_network_namespace()
@@ -133,7 +138,8 @@ def confine(view: View, limits: Limits, parent_pid: int, memory_mb: int) -> None
 def die_with_parent(parent_pid: int) -> None:
     """The kernel kills this process when the *thread* that started it ends: model sessions start in
     executor threads that live until their sessions are closed (runner.py), jobs on the event loop."""
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _LINUX:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the call above
         os._exit(1)
 
