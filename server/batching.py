@@ -30,12 +30,21 @@ class BatchPolicy:
     instances: int = 1
     isolation: str = "process"  # or "in_process": ONNX models only (inprocess.py)
     onnx_spinning: bool = False  # ONNX Runtime's idle threads spin (backends/onnx.py session_options)
+    max_instances: int = 8  # the server's bound on a card's serving.instances (Settings.max_instances)
 
     @classmethod
     def from_settings(cls, settings) -> "BatchPolicy":
         """The server-wide defaults (server/settings.py)."""
         return cls(settings.max_batch_size, settings.max_queue_delay_us, settings.queue_size, settings.instances,
-                   "in_process" if settings.onnx_in_process else "process", settings.onnx_spinning)
+                   "in_process" if settings.onnx_in_process else "process", settings.onnx_spinning,
+                   settings.max_instances)
+
+
+def check_instances(instances: int, bound: int) -> None:
+    """Each instance is a process holding a copy of the model: a card may not ask for more than the server allows."""
+    if instances > bound:
+        raise InvalidArgument(f"serving.instances is {instances}; this server allows at most {bound} model "
+                              "processes per model (max_instances)")
 
 
 def effective_policy(defaults: BatchPolicy, card: ModelCard) -> BatchPolicy:
@@ -47,8 +56,9 @@ def effective_policy(defaults: BatchPolicy, card: ModelCard) -> BatchPolicy:
         raise InvalidArgument(f"serving.isolation in_process is for ONNX models only ({card.framework} models "
                               "keep torch and TensorFlow out of the server process)")
     overrides = {f.name: getattr(serving, f.name) for f in dataclasses.fields(BatchPolicy)
-                 if getattr(serving, f.name) is not None}
+                 if getattr(serving, f.name, None) is not None}
     policy = dataclasses.replace(defaults, **overrides)
+    check_instances(policy.instances, policy.max_instances)
     return policy if plain_onnx else dataclasses.replace(policy, isolation="process")
 
 

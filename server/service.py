@@ -17,7 +17,7 @@ import numpy as np
 from bioclass import images
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound
-from bioclass.server import limits, measures, metrics
+from bioclass.server import limits, measures, metrics, sandbox
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
 from bioclass.server.data_roots import server_folder
 from bioclass.server.batching import BatchPolicy
@@ -69,6 +69,7 @@ class ClassifierService:
     def __init__(self, settings: Settings):
         self.settings = settings
         batching = BatchPolicy.from_settings(settings)
+        sandbox.configure(settings.sandbox_limits)
         self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
         if settings.ray_address:
             from bioclass.server.ray import cluster  # Ray is imported only when the server is given a cluster

@@ -13,14 +13,18 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
+from bioclass.server import sandbox
 
 _CONTEXT = multiprocessing.get_context("spawn")
 LOAD_TIMEOUT_S = 600.0
@@ -35,9 +39,12 @@ class ModelSession:
     """Parent-side handle of one model process. Calls block: run them in a worker thread."""
 
     def __init__(self, folder: Path, threads: int, onnx_spinning: bool = False):
+        sandbox.warn_if_unsupported()
         self._conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_session_main, args=(child, str(folder), threads, onnx_spinning),
-                                        daemon=True, name=f"bioclass-model-{folder.name}")
+        self.scratch = tempfile.mkdtemp(prefix=f"bioclass-model-{folder.name}-")  # the child's only writable folder
+        self.process = _CONTEXT.Process(target=_session_main, daemon=True, name=f"bioclass-model-{folder.name}",
+                                        args=(child, str(folder), threads, onnx_spinning,
+                                              _Confinement(self.scratch, sandbox.LIMITS, os.getpid())))
         self.process.start()
         child.close()
         self._shared: shared_memory.SharedMemory | None = None
@@ -142,6 +149,7 @@ class ModelSession:
             self.process.join(timeout=2)
         self._conn.close()
         self._release_shared()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _status(name: str):
@@ -152,9 +160,22 @@ def _status(name: str):
 
 # ---- child process ---------------------------------------------------------------------
 
-def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bool) -> None:
+class _Confinement(NamedTuple):
+    scratch: str
+    limits: sandbox.Limits
+    parent_pid: int
+
+    def apply(self, folder: str) -> None:
+        """Confine this process (sandbox.py) before it reads the model: its folder read-only, scratch read-write."""
+        sandbox.scratch_env(Path(self.scratch))
+        view = sandbox.View({folder: sandbox.READ_ONLY, self.scratch: sandbox.EVERYTHING})
+        sandbox.confine(view, self.limits, self.parent_pid, self.limits.memory_mb)
+
+
+def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bool, confinement: _Confinement) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions stop
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    confinement.apply(folder)
     model = None
     shared = _SharedInputs()
     while True:
@@ -165,6 +186,7 @@ def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bo
         try:
             if message[0] == "stop":
                 return
+            sandbox.allow_cpu_seconds(confinement.limits.cpu_seconds)
             if message[0] == "load":
                 model, note = _load(Path(folder), threads, onnx_spinning)
                 conn.send(("ok", note))
@@ -177,9 +199,18 @@ def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bo
         except BioclassError as exc:
             conn.send(("error", exc.code.name, exc.message))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as a failed call
-            first_line = str(exc).splitlines()[0] if str(exc) else ""
-            conn.send(("error", "FAILED_PRECONDITION" if model is None else "INTERNAL",
-                       f"{type(exc).__name__}: {first_line}"))
+            conn.send(("error", "FAILED_PRECONDITION" if model is None else "INTERNAL", _one_line(exc)))
+
+
+def _one_line(exc: Exception) -> str:
+    """The exception's first line; for TorchScript, whose first line only says that an operation failed
+    (a traceback of the scripted code follows), its last line, which says why."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) > 1 and lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        return lines[-1]
+    return f"{type(exc).__name__}: {lines[0]}"
 
 
 def gradcam_of(model, batch: np.ndarray, class_index: int) -> np.ndarray:

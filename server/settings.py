@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bioclass.connection import read_token_file
 from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
+from bioclass.server.sandbox import Limits
 
 
 def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
@@ -84,6 +85,18 @@ class Settings(BaseSettings):
                                                           "requests; 0 sends what is queued as soon as the model is free.")
     queue_size: int = Field(256, ge=1, description="Images a model may have waiting; beyond: RESOURCE_EXHAUSTED.")
     instances: int = Field(1, ge=1, le=16, description="Model processes per model, sharing its queue and threads.")
+    max_instances: int = Field(8, ge=1, le=256, description="Most model processes one model's card may ask for "
+                                                            "(serving.instances); more is refused at registration.")
+    sandbox: bool = Field(True, description="Model, training and trial processes see only their model or data "
+                                            "folders and a scratch folder, and no network (Landlock; see "
+                                            "server/sandbox.py). false: they can read and write what the server can.")
+    model_memory_mb: int = Field(8192, ge=0, description="Private memory (heap and anonymous mappings, "
+                                                         "RLIMIT_DATA) each model process may use; 0: no limit.")
+    model_cpu_seconds: int = Field(600, ge=0, description="CPU seconds (all threads together) a model process may "
+                                                          "spend on one load or one call before it is killed and "
+                                                          "restarted; 0: no limit.")
+    job_memory_mb: int = Field(0, ge=0, description="Private memory (RLIMIT_DATA) each training or AutoML trial "
+                                                    "process may use; 0: no limit.")
     onnx_in_process: bool = Field(False, description="Run ONNX models in the server process (no hop to a model "
                                                      "process per pass, no crash isolation); a card's "
                                                      "serving.isolation overrides it.")
@@ -172,6 +185,8 @@ class Settings(BaseSettings):
             raise ValueError("tls_cert and tls_key go together")
         if self.tls_client_ca and not self.tls_cert:
             raise ValueError("tls_client_ca needs tls_cert and tls_key")
+        if self.instances > self.max_instances:
+            raise ValueError(f"instances ({self.instances}) exceeds max_instances ({self.max_instances})")
         return self
 
     @property
@@ -179,6 +194,10 @@ class Settings(BaseSettings):
         """Whether callers without the admin token may upload code: --allow-uploads, or a local server
         without any token (what one user runs on their own machine)."""
         return self.allow_uploads or (not self.token and not self.admin_token and is_loopback(self.host))
+
+    @property
+    def sandbox_limits(self) -> Limits:
+        return Limits(self.sandbox, self.model_memory_mb, self.model_cpu_seconds, self.job_memory_mb)
 
     @property
     def model_store(self) -> Path:

@@ -11,7 +11,9 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bioclass.errors import BioclassError, FailedPrecondition
+from bioclass.server import sandbox
 from bioclass.server.training import worker
 from bioclass.server.training.shared import Watchers
 from bioclass.server.training.store import CANCELLED, FAILED, INTERRUPTED, RUNNING, SUCCEEDED, JobRecord, JobStore
@@ -86,14 +89,19 @@ class Scheduler:
 
     async def _execute(self, job: JobRecord) -> None:
         """Run the job to its end (server/ray/trials.py runs it on a cluster instead)."""
-        running = self._spawn(job)
-        await self._follow(job, running)
+        scratch = tempfile.mkdtemp(prefix=f"bioclass-job-{job.id}-")  # the sandboxed job's temporary files
+        try:
+            running = self._spawn(job, scratch)
+            await self._follow(job, running)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
-    def _spawn(self, job: JobRecord) -> RunningJob:
+    def _spawn(self, job: JobRecord, scratch: str) -> RunningJob:
         parent_conn, child_conn = _CONTEXT.Pipe(duplex=False)
         cancel = _CONTEXT.Event()
-        process = _CONTEXT.Process(target=worker.job_main, args=(child_conn, cancel, self.plans[job.id], os.getpid()),
-                                   daemon=True, name=f"bioclass-job-{job.id}")
+        sandbox.warn_if_unsupported()
+        process = _CONTEXT.Process(target=worker.job_main, daemon=True, name=f"bioclass-job-{job.id}",
+                                   args=(child_conn, cancel, self.plans[job.id], os.getpid(), scratch, sandbox.LIMITS))
         process.start()
         child_conn.close()
         running = RunningJob(process, parent_conn, cancel)

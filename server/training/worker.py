@@ -48,9 +48,33 @@ class Reporter:
             os._exit(1)  # the server is gone: nobody would receive the result
 
 
-def job_main(conn: Connection, cancel, plan_values: dict, parent_pid: int) -> None:
+def job_main(conn: Connection, cancel, plan_values: dict, parent_pid: int, scratch: str, limits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when jobs stop
+    confine(plan_values, scratch, limits, parent_pid)
     run_job(conn, cancel, plan_values, parent_pid)
+
+
+def confine(plan_values: dict, scratch: str, limits, parent_pid: int) -> None:
+    """The job's sandbox (server/sandbox.py): its dataset, its pretrained weights and the weight caches
+    read-only; its job folder and scratch read-write. A trial of an AutoML run is a job too."""
+    from bioclass.server import sandbox
+
+    sandbox.scratch_env(Path(scratch))
+    job_dir = Path(plan_values["job_dir"])
+    job_dir.mkdir(parents=True, exist_ok=True)
+    paths = {path: sandbox.READ_ONLY for path in (plan_values["dataset_root"], *_weight_caches())}
+    pretrained = plan_values["config"].get("pretrained", "auto")
+    if pretrained not in ("auto", "none"):
+        paths[pretrained] = sandbox.READ_ONLY
+    paths.update({str(job_dir): sandbox.EVERYTHING, scratch: sandbox.EVERYTHING})
+    sandbox.confine(sandbox.View(paths), limits, parent_pid, limits.job_memory_mb)
+
+
+def _weight_caches() -> list[str]:
+    """Where networks.py looks for pretrained weights: torch hub's and Hugging Face's caches."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return [os.environ.get("TORCH_HOME", str(cache / "torch")),
+            os.environ.get("HF_HUB_CACHE", os.environ.get("HF_HOME", str(cache / "huggingface")))]
 
 
 def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
