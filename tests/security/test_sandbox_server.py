@@ -11,9 +11,11 @@ from pathlib import Path
 import grpc
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from bioclass.client import Client
 from bioclass.errors import BioclassError
+from bioclass.server.settings import Settings
 from models import solid_image
 from server_process import ServerProcess
 
@@ -70,6 +72,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def test_settings_keep_the_default_instances_within_the_bound():
+    with pytest.raises(ValidationError, match=r"instances \(9\) exceeds max_instances \(8\)"):
+        Settings(instances=9)
+    assert Settings(instances=9, max_instances=9).instances == 9
+
+
 def test_kill_9_of_the_server_leaves_no_model_process(test_zoo, hostile_zoo, tmp_path):
     """Six idle model processes (two per framework) and two busy in a forward pass that never ends."""
     server = ServerProcess("--no-builtin", "--zoo", str(test_zoo), "--zoo", str(hostile_zoo), work_dir=tmp_path,
@@ -80,6 +88,10 @@ def test_kill_9_of_the_server_leaves_no_model_process(test_zoo, hostile_zoo, tmp
                 assert client.predict(solid_image(0.1), model_id).label == "dark"
         children = model_processes(server.process.pid)
         assert len(children) == 8
+        for pid in children:  # every framework's process confined itself
+            assert "\nNoNewPrivs:\t1\n" in Path(f"/proc/{pid}/status").read_text()
+            if os.geteuid() == 0:  # root may always make a network namespace
+                assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink(f"/proc/{server.process.pid}/ns/net")
         spinning = [spin(server.address) for _ in range(2)]
         busy = children[-2:]
         deadline = time.monotonic() + 30
