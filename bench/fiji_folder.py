@@ -69,14 +69,16 @@ def client_seconds(files: list[Path], address: str) -> float:
 def fiji_seconds(folder: Path, address: str, rounds: int, work: Path) -> float:
     """The macro times each Classify Folder run; the first is the warm-up."""
     macro = work / "bench.ijm"
-    macro.write_text(f"for (round = 0; round <= {rounds}; round++) {{\n"
+    # Variable names steer clear of built-in macro functions (round, ...): a macro error opens a dialog.
+    macro.write_text(f"for (pass = 0; pass <= {rounds}; pass++) {{\n"
                      f"  run(\"Clear Results\"); start = getTime();\n"
                      f"  run(\"Classify Folder (bioclass)\", \"server={address} folder=[{folder}] model={MODEL} top=1\");\n"
                      f"  print(\"round ms \" + (getTime() - start) + \" rows \" + nResults);\n}}\n")
     jars = sorted((IMAGEJ_SITE / "jars").glob("*.jar"))
     command = ["xvfb-run", "-a", "java", f"-Dplugins.dir={IMAGEJ_SITE}", "-cp", ":".join(map(str, [IJ_JAR, *jars])),
                "ij.ImageJ", "-batch", str(macro)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=900, cwd=work)
+    done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=120 + 2 * rounds * len(
+        list(folder.iterdir())) / 100, cwd=work)
     rounds_ms = [float(line.split()[2]) for line in done.stdout.splitlines() if line.startswith("round ms ")]
     rows = {line.split()[4] for line in done.stdout.splitlines() if line.startswith("round ms ")}
     assert len(rounds_ms) == rounds + 1, done.stdout + done.stderr
@@ -97,7 +99,9 @@ def main() -> None:
         server = ServerProcess(work_dir=work / "server")
         try:
             cli = best_of(args.rounds, lambda: cli_seconds(work / "cells", server.address))
+            print(f"  CLI done: {cli:.2f} s", flush=True)
             core = best_of(args.rounds, lambda: client_seconds(files, server.address))
+            print(f"  CLI core done: {core:.2f} s", flush=True)
             fiji = fiji_seconds(work / "cells", server.address, args.rounds, work)
         finally:
             server.stop()
