@@ -37,17 +37,17 @@ class ImageItems:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def image_items(paths: list[str | Path], full_names: bool = True) -> ImageItems:
+def image_items(paths: list[str | Path], relative_to: Path | None = None) -> ImageItems:
     """Files named are sent as they are; folders are searched (sorted, recursively) and their files
-    that are not images are skipped. `full_names`: name items by their path, else by file name.
+    that are not images are skipped. Items are named by their path (relative to `relative_to`).
     Raises InvalidArgument for a path that does not exist or when nothing is left to classify."""
     found = ImageItems()
     for path in map(Path, paths):
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-                _add(found, file, full_names, named=False)
+                _add(found, file, relative_to, named=False)
         elif path.exists():
-            _add(found, path, full_names, named=True)
+            _add(found, path, relative_to, named=True)
         else:
             raise InvalidArgument(f"no such file or folder: {path}")
     if not found.items:
@@ -57,8 +57,8 @@ def image_items(paths: list[str | Path], full_names: bool = True) -> ImageItems:
     return found
 
 
-def _add(found: ImageItems, path: Path, full_names: bool, named: bool) -> None:
-    name = str(path) if full_names else path.name
+def _add(found: ImageItems, path: Path, relative_to: Path | None, named: bool) -> None:
+    name = str(path if relative_to is None else path.relative_to(relative_to))
     if not named and path.suffix.lower() not in FILE_SUFFIXES:
         found.skipped.append(Skipped(name, NOT_AN_IMAGE))
     elif not os.access(path, os.R_OK):
