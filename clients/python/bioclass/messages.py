@@ -15,6 +15,7 @@ from bioclass.errors import BioclassError
 # is UNAVAILABLE too, but never says this.
 MODEL_PROCESS_DIED = "the model's process"
 NOT_AN_IMAGE = "not an image"
+TLS_TROUBLE = re.compile(r"ssl|handshake|certificate|socket closed", re.I)  # what gRPC says of a TLS mismatch
 UNKNOWN_MODEL = re.compile(r"^unknown model (?P<model>.+); served models: (?P<served>.*)$")  # server/zoo.py
 LOAD_FAILURE = re.compile(r"^model (?P<model>\S+) cannot be (?:loaded|restarted): (?P<reason>.*)$")
 
@@ -61,7 +62,10 @@ def _text_for(code: str, detail: str, address: str) -> str:
         if MODEL_PROCESS_DIED in detail:
             return (f"The model stopped on the server ({detail.split(';')[0]}). Try again: the server restarts "
                     f"it. If it stops again, it may need more memory than the server has.")
-        return f"Cannot reach the bioclass server at {address or 'the address given'}. Is `bioclass serve` running there?"
+        text = f"Cannot reach the bioclass server at {address or 'the address given'}. Is `bioclass serve` running there?"
+        if TLS_TROUBLE.search(detail):
+            text += " If it serves TLS, give its CA certificate (BIOCLASS_TLS_CA, or TLS CA in napari)."
+        return text
     if code == "FAILED_PRECONDITION" and (match := LOAD_FAILURE.match(detail)):
         return (f"Model {match['model']} could not be loaded: {load_reason(match['reason'])}. "
                 f"Choose another model, or register the model again with a working file.")
@@ -71,6 +75,9 @@ def _text_for(code: str, detail: str, address: str) -> str:
     if code == "UNAUTHENTICATED":
         return ("The server refused the token. Give the token `bioclass serve` was started with "
                 "(--token-file): set BIOCLASS_TOKEN, or the Token field in napari.")
+    if code == "ALREADY_EXISTS":
+        return (f"{_sentence(detail.removesuffix('; set overwrite'))} Choose another id, or replace it "
+                f"(the overwrite box, or --overwrite).")
     if code == "PERMISSION_DENIED":
         return f"The server refused: {detail}. It may be read-only (--read-only) for this."
     if code == "NOT_FOUND" and (match := UNKNOWN_MODEL.match(detail)):
