@@ -33,9 +33,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report_error(exc: BioclassError, args) -> None:
-    """One line in plain words with the next step; the status and server's message with --verbose."""
+    """One line in plain words with the next step; the status and server's message with --verbose.
+    `serve` has no server to reach: its own errors are printed as they are."""
     from bioclass.messages import explain
 
+    if not hasattr(args, "server"):
+        print(f"bioclass: error: {exc}", file=sys.stderr)
+        return
     message = explain(exc, getattr(args, "server", ""))
     print(f"bioclass: error: {message.text}", file=sys.stderr)
     if getattr(args, "verbose", False):
