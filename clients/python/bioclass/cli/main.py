@@ -40,7 +40,7 @@ def report_error(exc: BioclassError, args) -> None:
     if not hasattr(args, "server"):
         print(f"bioclass: error: {exc}", file=sys.stderr)
         return
-    message = explain(exc, getattr(args, "server", ""))
+    message = explain(exc, args.server)
     print(f"bioclass: error: {message.text}", file=sys.stderr)
     if getattr(args, "verbose", False):
         print(f"bioclass: details: {message.details}", file=sys.stderr)
