@@ -134,9 +134,10 @@ def test_a_folder_with_stray_files_classifies_the_rest(server, untidy_folder):
     result = bioclass("predict", str(untidy_folder), "--model", "brightness-onnx", "--top", "1", server=server)
     assert result.stdout.splitlines() == [f"{untidy_folder / 'a-white.png'}: bright 1.000",
                                           f"{untidy_folder / 'c-black.png'}: dark 1.000"]
-    assert result.stderr.splitlines() == [f"bioclass: skipped {untidy_folder / 'notes.txt'}: not an image",
-                                          f"bioclass: skipped {untidy_folder / 'bad.png'}: truncated",
-                                          "bioclass: 2 classified, 2 skipped: notes.txt not an image, bad.png truncated"]
+    assert result.stderr.splitlines() == [
+        f"bioclass: skipped {untidy_folder / 'notes.txt'}: not an image",
+        f"bioclass: skipped {untidy_folder / 'bad.png'}: truncated",
+        "bioclass: 2 classified, 2 skipped: notes.txt not an image, bad.png truncated"]
     assert result.returncode == 1  # bad.png is an image that could not be classified
 
 

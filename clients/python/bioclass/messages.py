@@ -25,8 +25,10 @@ LOAD_REASONS = (
     (re.compile(r"network rejects input"), "its network does not accept the input size its card gives"),
     (re.compile(r"network outputs shape"), "its network has a different number of outputs than its card has labels"),
     (re.compile(r"loading took more than (\d+ s)"), "loading took more than {0}"),
-    (re.compile(r"onnx\.ModelProto|INVALID_PROTOBUF|Protobuf parsing failed", re.I), "its file is not a valid ONNX model"),
-    (re.compile(r"PytorchStreamReader|UnpicklingError|invalid load key", re.I), "its file is not a valid PyTorch model"),
+    (re.compile(r"onnx\.ModelProto|INVALID_PROTOBUF|Protobuf parsing failed", re.I),
+     "its file is not a valid ONNX model"),
+    (re.compile(r"PytorchStreamReader|UnpicklingError|invalid load key", re.I),
+     "its file is not a valid PyTorch model"),
     (re.compile(r"file signature not found|not a zip file|HDF5", re.I), "its file is not a valid Keras model"),
 )
 
@@ -62,7 +64,8 @@ def _text_for(code: str, detail: str, address: str) -> str:
         if MODEL_PROCESS_DIED in detail:
             return (f"The model stopped on the server ({detail.split(';')[0]}). Try again: the server restarts "
                     f"it. If it stops again, it may need more memory than the server has.")
-        text = f"Cannot reach the bioclass server at {address or 'the address given'}. Is `bioclass serve` running there?"
+        where = address or "the address given"
+        text = f"Cannot reach the bioclass server at {where}. Is `bioclass serve` running there?"
         if TLS_TROUBLE.search(detail):
             text += " If it serves TLS, give its CA certificate (BIOCLASS_TLS_CA, or TLS CA in napari)."
         return text

@@ -46,7 +46,8 @@ class TrainingClient:
 
     # ---- jobs --------------------------------------------------------------------------------
 
-    def train(self, dataset: str | Path, arch: str = DEFAULT_ARCHITECTURE, *, on_server: bool = False, dataset_id: str = "",
+    def train(self, dataset: str | Path, arch: str = DEFAULT_ARCHITECTURE, *, on_server: bool = False,
+              dataset_id: str = "",
               labels_csv: str = "", unlabelled_dir: str = "", splits_csv: str = "", group_pattern: str = "",
               augmentation: str | Path = "", image_size: int | tuple[int, int] = 0, **config) -> str:
         """Queue a training job and return its id. `config` takes TrainConfig's fields (epochs=..., ...)."""
