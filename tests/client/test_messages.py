@@ -67,3 +67,26 @@ def test_each_status_says_what_to_do(code, detail, text):
 ])
 def test_why_an_image_was_skipped_in_a_few_words(detail, reason):
     assert image_reason(detail) == reason
+
+
+def test_the_py4j_gateway_gives_java_the_same_words(dead_port_address):
+    import json
+
+    from bioclass.client import Client
+    from bioclass.py4j_gateway import GatewayEntryPoint
+
+    with Client(dead_port_address, timeout=5) as client:
+        error = json.loads(GatewayEntryPoint(client).listModels())["error"]
+    assert error["code"] == "UNAVAILABLE" and error["message"]
+    assert error["text"] == (f"Cannot reach the bioclass server at {dead_port_address}. "
+                             f"Is `bioclass serve` running there?")
+
+
+@pytest.fixture
+def dead_port_address() -> str:
+    """A loopback port that nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
