@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages, what the Java client and the ImageJ/QuPath/Icy logic need to
-# build and test: a JDK, protoc with the grpc-java plugin, the runtime jars and ImageJ 1.x.
+# build and test: a JDK, protoc with the grpc-java plugin, the runtime jars and ImageJ 1.x; and the
+# X libraries Qt's xcb platform plugin links against, without which napari cannot open a window.
 # Idempotent: only missing packages are installed (apt-get update runs only when something is).
 set -euo pipefail
 
@@ -22,6 +23,10 @@ PACKAGES=(
   fonts-dejavu-core             # AWT needs at least one font to build ImageJ's menus
   xvfb                          # ImageJ builds its AWT menus even in -batch mode: tests run it under xvfb-run
   xauth                         # needed by xvfb-run
+  # Qt 6's xcb platform plugin (libqxcb.so and libQt6XcbQpa), for a real napari window
+  libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+  libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0
+  libxcb-xkb1 libxkbcommon0 libxkbcommon-x11-0
 )
 
 missing=()

@@ -19,4 +19,6 @@ def test_export_then_import(zoo_server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("imported malaria-from-cli (onnx, onnx; labels: ")
     result = cli(zoo_server, "import-bioimageio", str(package), "--id", "malaria-from-cli")
-    assert result.returncode == 1 and "ALREADY_EXISTS" in result.stderr
+    assert result.returncode == 1 and "already exists" in result.stderr and "--overwrite" in result.stderr
+    assert "ALREADY_EXISTS" in cli(zoo_server, "import-bioimageio", str(package), "--id", "malaria-from-cli",
+                                   "--verbose").stderr

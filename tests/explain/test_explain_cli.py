@@ -38,6 +38,6 @@ def test_cli_unknown_class_fails_in_one_line(marker_server, tmp_path):
     result = explain_cli(marker_server, str(source), "--model", "marker-onnx", "--class", "tumour",
                          "--out", str(tmp_path / "o.png"))
     assert result.returncode == 1
-    assert result.stderr.strip() == ("bioclass: error: INVALID_ARGUMENT: unknown class 'tumour' for model "
-                                     "marker-onnx; its labels are marked, plain")
+    assert result.stderr.strip() == ("bioclass: error: Unknown class 'tumour' for model marker-onnx; its labels "
+                                     "are marked, plain.")
 

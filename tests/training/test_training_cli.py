@@ -25,7 +25,7 @@ def test_augment_preview_writes_pngs(training_server, tmp_path, capsys):
 
 def test_cancel_unknown_job_prints_one_error_line(training_server, capsys):
     assert main(["cancel", "0123456789ab", "--server", training_server.address]) == 1
-    assert capsys.readouterr().err.strip() == "bioclass: error: NOT_FOUND: unknown job '0123456789ab'"
+    assert capsys.readouterr().err.strip() == "bioclass: error: Unknown job '0123456789ab'."
 
 
 def test_train_detached_then_cancel(training_server, tiny_dataset, capsys):

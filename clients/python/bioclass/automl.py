@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 
 from bioclass.errors import from_rpc_error
-from bioclass.training import TrainingClient
+from bioclass.training import TrainingClient, queue_timeout
 from bioclass.v1 import automl_pb2 as pb
 from bioclass.v1 import automl_pb2_grpc
 from bioclass.v1 import training_pb2 as tpb
@@ -43,7 +43,7 @@ class AutoMLClient:
         else:
             source.server_dir = str(dataset)
         request = pb.AutoMLRequest(dataset=source, budget_minutes=budget_minutes, **options)
-        return self._call(self._stub.StartAutoML, request)
+        return self._call(self._stub.StartAutoML, request, timeout=queue_timeout(self.timeout))
 
     def watch(self, run_id: str) -> Iterator[pb.AutoMLRun]:
         """The run after every change (its live leaderboard) until it ends."""
@@ -66,8 +66,8 @@ class AutoMLClient:
     def cancel(self, run_id: str) -> pb.AutoMLRun:
         return self._call(self._stub.CancelAutoML, pb.GetAutoMLRequest(run_id=run_id))
 
-    def _call(self, method, request):
+    def _call(self, method, request, timeout: float | None | str = "default"):
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout if timeout == "default" else timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None

@@ -18,15 +18,3 @@ def class_folder_samples(root: str | Path) -> list[tuple[Path, str]]:
         raise InvalidArgument(f"dataset folder {root} has no images in class sub-folders (ROOT/<class>/<image>)")
     return samples
 
-
-def image_files(paths: list[str | Path]) -> list[Path]:
-    """The image files named, with folders expanded (sorted, recursively)."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if is_image_file(p)))
-        elif path.exists():
-            found.append(path)
-        else:
-            raise InvalidArgument(f"no such file or folder: {path}")
-    return found

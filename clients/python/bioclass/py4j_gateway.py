@@ -2,8 +2,10 @@
 
 Java calls the entry point over a local socket; every call is forwarded to the Python `Client` and
 answered with a JSON string, so the Java side needs nothing but py4j. A failed call answers
-`{"error": {"code": "NOT_FOUND", "message": "..."}}` instead of raising, so Java gets the gRPC status
-name rather than a Python traceback. The Java side is org.bioclass.client.Py4jBioclassClient.
+`{"error": {"code": "NOT_FOUND", "message": "...", "text": "..."}}` instead of raising, so Java gets the
+gRPC status name rather than a Python traceback, and in `text` the plain-words message with the next
+step that the Python clients show (bioclass.messages). The Java side is
+org.bioclass.client.Py4jBioclassClient.
 Besides listing and classifying it explains (the map as base64 little-endian float32) and trains on a
 server-side folder (py4j has no streams: Java polls getJob to watch a job).
 
@@ -33,7 +35,7 @@ from py4j.clientserver import ClientServer, JavaParameters, PythonParameters
 
 from bioclass.client import Client, Prediction, default_address
 from bioclass.connection import read_token_file
-from bioclass.errors import BioclassError
+from bioclass.errors import BioclassError, InvalidArgument
 
 log = logging.getLogger("bioclass.py4j")
 _DTYPES = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2"), "float32": np.dtype("<f4")}
@@ -45,14 +47,17 @@ class GatewayEntryPoint:
     def __init__(self, client: Client):
         self._client = client
 
+    def _answer(self, call) -> str:
+        return _answer(call, self._client.address)
+
     def listModels(self) -> str:  # noqa: N802 - Java naming, called from Java
-        return _answer(lambda: {"models": [_model_summary(m) for m in self._client.models()]})
+        return self._answer(lambda: {"models": [_model_summary(m) for m in self._client.models()]})
 
     def getModel(self, model_id: str) -> str:  # noqa: N802
-        return _answer(lambda: _model_card(self._client.model(model_id)))
+        return self._answer(lambda: _model_card(self._client.model(model_id)))
 
     def predictEncoded(self, model_id: str, data: bytes, name: str, top_k: int) -> str:  # noqa: N802
-        return _answer(lambda: _prediction(self._client.predict(bytes(data), model_id, top_k, name=name)))
+        return self._answer(lambda: _prediction(self._client.predict(bytes(data), model_id, top_k, name=name)))
 
     def predictTensor(self, model_id: str, dtype: str, height: int, width: int, channels: int,  # noqa: N802
                       data: bytes, name: str, top_k: int) -> str:
@@ -61,11 +66,11 @@ class GatewayEntryPoint:
             array = _pixels(dtype, height, width, channels, bytes(data))
             return _prediction(self._client.predict(array, model_id, top_k, name=name))
 
-        return _answer(predict)
+        return self._answer(predict)
 
     def explainEncoded(self, model_id: str, data: bytes, name: str, target: str,  # noqa: N802
                        method: str) -> str:
-        return _answer(lambda: _explanation(self._client.explain(bytes(data), model_id, target or None,
+        return self._answer(lambda: _explanation(self._client.explain(bytes(data), model_id, target or None,
                                                                  method or "auto", name=name)))
 
     def explainTensor(self, model_id: str, dtype: str, height: int, width: int, channels: int,  # noqa: N802
@@ -74,7 +79,7 @@ class GatewayEntryPoint:
             array = _pixels(dtype, height, width, channels, bytes(data))
             return _explanation(self._client.explain(array, model_id, target or None, method or "auto", name=name))
 
-        return _answer(explain)
+        return self._answer(explain)
 
     def trainServerFolder(self, folder: str, settings: str) -> str:  # noqa: N802
         """settings: JSON with arch, epochs, image_size, model_id, overwrite, batch_size, learning_rate,
@@ -86,13 +91,13 @@ class GatewayEntryPoint:
             arch = config.pop("arch", "")
             return {"job_id": self._client.training.train(folder, arch, on_server=True, **config)}
 
-        return _answer(train)
+        return self._answer(train)
 
     def getJob(self, job_id: str) -> str:  # noqa: N802
-        return _answer(lambda: _job(self._client.training.job(job_id)))
+        return self._answer(lambda: _job(self._client.training.job(job_id)))
 
     def cancelJob(self, job_id: str) -> str:  # noqa: N802
-        return _answer(lambda: _job(self._client.training.cancel(job_id)))
+        return self._answer(lambda: _job(self._client.training.cancel(job_id)))
 
     class Java:
         implements = ["org.bioclass.client.Py4jEntryPoint"]
@@ -151,17 +156,22 @@ def start_gateway(port: int, server_address: str, *, token: str | None = None, c
 
 # ---- JSON answers ------------------------------------------------------------------------------
 
-def _answer(call) -> str:
+def _answer(call, address: str) -> str:
+    """The call's result as JSON, or its error: status name, the server's message and, as `text`, the
+    plain-words message with the next step that the Python clients show (bioclass.messages)."""
+    from bioclass.messages import explain
+
     try:
         return json.dumps(call())
     except BioclassError as exc:
-        return json.dumps({"error": {"code": exc.code.name, "message": exc.message}})
+        failure = exc
     except (ValueError, TypeError) as exc:
-        return json.dumps({"error": {"code": "INVALID_ARGUMENT", "message": " ".join(str(exc).split())}})
+        failure = InvalidArgument(" ".join(str(exc).split()))
     except Exception as exc:  # noqa: BLE001 - py4j would hand Java the traceback, paths and all
         log.exception("py4j call failed")
-        return json.dumps({"error": {"code": "INTERNAL", "message": f"internal error: {type(exc).__name__}; "
-                                                                    "the gateway's log has the details"}})
+        failure = BioclassError(f"internal error: {type(exc).__name__}; the gateway's log has the details")
+    return json.dumps({"error": {"code": failure.code.name, "message": failure.message,
+                                 "text": explain(failure, address).text}})
 
 
 def _pixels(dtype: str, height: int, width: int, channels: int, data: bytes) -> np.ndarray:

@@ -21,6 +21,15 @@ from bioclass.v1 import training_pb2 as pb
 from bioclass.v1 import training_pb2_grpc
 
 CHUNK_BYTES = 1024 * 1024
+# Architectures every client offers, recommended first; `bioclass train` uses the first when --arch is
+# omitted: a compact CNN trained from scratch suits the few labels of a first model, then small
+# pretrained networks, then larger ones. Any timm name, torchvision:NAME or bioclass:NAME works too.
+ARCHITECTURES = ("bioclass:small_cnn3", "mobilenetv3_small_100", "mobilenetv3_small_050", "efficientnet_b0",
+                 "resnet18", "resnet50", "torchvision:squeezenet1_1")
+DEFAULT_ARCHITECTURE = ARCHITECTURES[0]
+# Queueing a job (training or AutoML) checks the whole dataset on the server first, every image of
+# a large folder: a client's usual deadline is too short for that.
+QUEUE_CALL_TIMEOUT_S = 600.0
 FINISHED = {pb.JOB_SUCCEEDED, pb.JOB_FAILED, pb.JOB_CANCELLED, pb.JOB_INTERRUPTED}
 
 
@@ -37,7 +46,8 @@ class TrainingClient:
 
     # ---- jobs --------------------------------------------------------------------------------
 
-    def train(self, dataset: str | Path, arch: str, *, on_server: bool = False, dataset_id: str = "",
+    def train(self, dataset: str | Path, arch: str = DEFAULT_ARCHITECTURE, *, on_server: bool = False,
+              dataset_id: str = "",
               labels_csv: str = "", unlabelled_dir: str = "", splits_csv: str = "", group_pattern: str = "",
               augmentation: str | Path = "", image_size: int | tuple[int, int] = 0, **config) -> str:
         """Queue a training job and return its id. `config` takes TrainConfig's fields (epochs=..., ...)."""
@@ -52,7 +62,8 @@ class TrainingClient:
         height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
         message = pb.TrainConfig(arch=arch, augmentation=_text(augmentation), image_height=height,
                                  image_width=width, **config)
-        return self._call(self._stub.Train, pb.TrainRequest(dataset=source, config=message)).job_id
+        request = pb.TrainRequest(dataset=source, config=message)
+        return self._call(self._stub.Train, request, timeout=queue_timeout(self.timeout)).job_id
 
     def watch(self, job_id: str) -> Iterator[pb.JobUpdate]:
         """Updates until the job ends."""
@@ -124,6 +135,11 @@ class TrainingClient:
             return method(request, timeout=self.timeout if timeout == "default" else timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
+
+
+def queue_timeout(timeout: float | None) -> float | None:
+    """The deadline of a call that queues a job: the client's, but never shorter than QUEUE_CALL_TIMEOUT_S."""
+    return None if timeout is None else max(timeout, QUEUE_CALL_TIMEOUT_S)
 
 
 def zip_folder(folder: Path, out) -> None:

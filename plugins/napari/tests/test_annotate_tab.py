@@ -43,6 +43,18 @@ def test_open_shows_the_first_image_and_the_progress(tab):
     assert tab.viewer.layers.selection.active is layer
 
 
+def test_labelling_fills_the_canvas_and_hides_other_layers(napari_viewer, unsorted, tmp_path):
+    slide = napari_viewer.add_image(np.zeros((2000, 3000), np.uint8), name="slide")
+    tab = ClassifierWidget(napari_viewer).annotate_tab
+    tab.open_folder(unsorted, tmp_path / "sorted")
+    assert tab.layer.visible and not slide.visible
+    shown = napari_viewer.camera.zoom * np.asarray(tab.layer.data.shape[:2])  # canvas pixels of the cell
+    assert max(shown / np.asarray(napari_viewer.canvas.size)) == pytest.approx(0.95, abs=0.02)
+    for _ in range(8):
+        tab.class_buttons[0].click()
+    assert slide.visible
+
+
 def test_keys_assign_skip_and_undo(tab, qtbot, tmp_path):
     names = tab.session.names
     press(tab, qtbot, Qt.Key.Key_2)

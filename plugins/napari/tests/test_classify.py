@@ -54,7 +54,9 @@ def test_a_plane_the_server_refuses_becomes_an_error_row(napari_client):
 def test_unknown_model_raises_not_found(napari_client):
     with pytest.raises(NotFound) as caught:
         classify_layer(napari_client, solid(1), False, "no-such-model")
-    assert describe_error(caught.value).startswith("NOT_FOUND: unknown model 'no-such-model'")
+    text, details = describe_error(caught.value, "host:1").split("\n")
+    assert text.startswith(f"The server has no model 'no-such-model'. Choose one it serves: {MODEL}, ")
+    assert details.startswith("Details: NOT_FOUND: unknown model 'no-such-model'; served models: ")
 
 
 def test_slice_indices_follow_napari_axes():

@@ -68,7 +68,10 @@ def test_wrong_or_missing_token_is_a_message_in_the_panel(widget, qtbot, token):
     from napari.utils.notifications import notification_manager
 
     connect(widget, qtbot, token)
-    assert widget.status.text().startswith("UNAUTHENTICATED: missing or wrong token")
+    text, details = widget.status.text().split("\n")
+    assert text == ("The server refused the token. Give the token `bioclass serve` was started with "
+                    "(--token-file): set BIOCLASS_TOKEN, or the Token field in napari.")
+    assert details.startswith("Details: UNAUTHENTICATED: missing or wrong token")
     assert notification_manager.records[-1].message == widget.status.text()
     assert widget.model_box.count() == 0
 
@@ -77,7 +80,10 @@ def test_without_the_ca_the_server_is_not_trusted(widget, qtbot):
     widget.connection.ca_cert.setText("")
     widget.connection.client_cert.setText("")
     connect(widget, qtbot, TOKEN)  # plaintext to a TLS port
-    assert widget.status.text().startswith(f"No bioclass server at {widget.address.text()}")
+    text, details = widget.status.text().split("\n")
+    assert text == (f"Cannot reach the bioclass server at {widget.address.text()}. Is `bioclass serve` running "
+                    f"there? If it serves TLS, give its CA certificate (BIOCLASS_TLS_CA, or TLS CA in napari).")
+    assert details.startswith("Details: UNAVAILABLE: ")
 
 
 def test_an_unreadable_certificate_file_is_a_message(widget, qtbot, tmp_path):

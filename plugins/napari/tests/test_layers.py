@@ -5,7 +5,8 @@ import numpy as np
 from napari.layers import Image, Labels
 
 from napari_bioclass.classify import Row
-from napari_bioclass.layers import classify_jobs, image_layers, job_for, pixels, result_text, shown_slice, store_rows
+from napari_bioclass.layers import (classify_jobs, fit_text, image_layers, job_for, pixels, result_text, shown_slice,
+                                    store_rows)
 from bioclass.client import LabelScore
 
 MODEL = "brightness-onnx"
@@ -39,8 +40,15 @@ def test_store_rows_keeps_the_latest_result_per_model_and_slice():
     results = layer.metadata["bioclass"]
     assert [(r["model"], r["slice"], r["label"]) for r in results] == [
         (MODEL, [0], "dark"), (MODEL, [1], "bright"), ("other", [1], "x")]
-    assert result_text(layer, (1,)) == f"cells [1]: bright 0.90 ({MODEL})\ncells [1]: x 0.90 (other)"
+    assert result_text(layer, (1,)) == f"bright 0.90 · cells [1] ({MODEL})\nx 0.90 · cells [1] (other)"
     assert result_text(layer, (2,)) == ""
+
+
+def test_fit_text_cuts_each_line_to_the_canvas_keeping_the_label():
+    text = "bright 0.90 · " + "long name " * 20 + "\ndark 0.10 · short"
+    first, second = fit_text(text, width_px=180, font_size=10).split("\n")  # 180 / (10 * 0.9) = 20 characters
+    assert (first, second) == ("bright 0.90 · long …", "dark 0.10 · short")
+    assert fit_text(text, width_px=10, font_size=10).split("\n")[0] == "bright 0.90…"  # never under MIN_CHARS (12)
 
 
 def test_classify_jobs_yields_each_row_with_its_job(napari_client):

@@ -66,7 +66,24 @@ def test_training_the_annotated_folder_adds_a_usable_model(tab, connected, qtbot
     connected.classify_selected_button.click()
     qtbot.waitUntil(lambda: not connected.busy, timeout=WAIT_MS)
     assert connected.table.texts("label")[0] in MALARIA_CLASSES
-    assert connected.status.text() == "Done: 1 row(s) with napari-tiny-malaria."
+    assert connected.status.text() == "Done with napari-tiny-malaria: 1 classified."
+
+    # The same id again: refused without overwrite, queued with it; the earlier log stays.
+    tab.on_server.setChecked(True)  # no second upload
+    assert tab.request().config["overwrite"] is False
+    tab.start_button.click()
+    qtbot.waitUntil(lambda: not tab.busy, timeout=WAIT_MS)
+    assert tab.status.text().startswith("Model napari-tiny-malaria already exists. Choose another id, or replace it "
+                                        "(the overwrite box, or --overwrite).\nDetails: ALREADY_EXISTS: ")
+    tab.overwrite.setChecked(True)
+    assert tab.request().config["overwrite"] is True
+    tab.start_button.click()
+    qtbot.waitUntil(lambda: tab.cancel_button.isEnabled(), timeout=WAIT_MS)  # the server queued the job
+    tab.cancel_button.click()
+    qtbot.waitUntil(lambda: not tab.busy, timeout=WAIT_MS)
+    assert tab.status.text().startswith(f"Job {tab.job_id} cancelled")
+    log = tab.log.toPlainText()
+    assert log.count(f"---- {ARCH} on {tmp_path / 'sorted'} ----") == 3 and "train epoch 1/1" in log
 
 
 def test_cancel_a_long_job_on_a_server_folder(tab, qtbot):
@@ -93,5 +110,6 @@ def test_a_missing_folder_is_a_message(connected, qtbot, tmp_path):
     tab.dataset_edit.setText(str(tmp_path / "nowhere"))
     tab.start_button.click()
     qtbot.waitUntil(lambda: not tab.busy, timeout=WAIT_MS)
-    assert tab.status.text() == f"ValueError: no such folder: {tmp_path / 'nowhere'}"
+    assert tab.status.text() == (f"No such folder: {tmp_path / 'nowhere'}.\n"
+                                 f"Details: ValueError: no such folder: {tmp_path / 'nowhere'}")
     assert (tab.progress.value(), tab.progress.maximum()) == (0, 1) and tab.start_button.isEnabled()

@@ -33,7 +33,7 @@ def finish(widget, qtbot) -> None:
 def test_connect_lists_the_server_models(connected):
     ids = [connected.model_box.itemData(i) for i in range(connected.model_box.count())]
     assert MODEL in ids and connected.model == MODEL
-    assert connected.model_box.currentText() == "brightness-onnx — Brightness (onnx) (onnx)"
+    assert connected.model_box.currentText() == "brightness-onnx — Brightness (onnx)"
     assert connected.status.text().startswith(f"Connected to {connected.client.address}")
 
 
@@ -46,11 +46,11 @@ def test_classify_all_runs_in_a_worker_and_fills_table_and_metadata(connected, q
     assert connected.busy and connected.table.rowCount() == 0
     assert not connected.classify_all_button.isEnabled()
     finish(connected, qtbot)
-    assert connected.table.texts("layer") == ["white", "black"]
+    assert connected.table.texts("image") == ["white", "black"]
     assert connected.table.texts("label") == ["bright", "dark"]
     assert connected.table.texts("top-k")[0].startswith("bright 1.000, dark 0.000")
     assert [white.metadata["bioclass"][0]["label"], black.metadata["bioclass"][0]["label"]] == ["bright", "dark"]
-    assert connected.status.text() == f"Done: 2 row(s) with {MODEL}."
+    assert connected.status.text() == f"Done with {MODEL}: 2 classified."
 
 
 def test_stack_rows_current_slice_and_overlay(connected, qtbot):
@@ -63,7 +63,7 @@ def test_stack_rows_current_slice_and_overlay(connected, qtbot):
     assert [entry["label"] for entry in stack.metadata["bioclass"]] == ["dark", "bright", "dark"]
 
     viewer.dims.set_current_step(0, 1)
-    assert viewer.text_overlay.visible and viewer.text_overlay.text == f"stack [1]: bright 1.00 ({MODEL})"
+    assert viewer.text_overlay.visible and viewer.text_overlay.text == f"bright 1.00 · stack [1] ({MODEL})"
     connected.classify_slice_button.click()
     finish(connected, qtbot)
     assert (connected.table.texts("slice"), connected.table.texts("label")) == (["1"], ["bright"])
@@ -88,7 +88,8 @@ def test_server_down_shows_a_message(widget, qtbot, dead_address):
     widget.address.setText(dead_address)
     widget.connect_button.click()
     finish(widget, qtbot)
-    assert widget.status.text().startswith(f"No bioclass server at {dead_address}: ")
+    assert widget.status.text().startswith(f"Cannot reach the bioclass server at {dead_address}. Is `bioclass serve` "
+                                           f"running there?\nDetails: UNAVAILABLE: ")
     assert widget.model_box.count() == 0
     assert notification_manager.records[-1].message == widget.status.text()
 
@@ -105,7 +106,9 @@ def test_unknown_model_shows_not_found(connected, qtbot):
     connected.model_box.setCurrentIndex(connected.model_box.count() - 1)
     connected.classify_all_button.click()
     finish(connected, qtbot)
-    assert connected.status.text().startswith("NOT_FOUND: unknown model 'removed-model'")
+    first, details = connected.status.text().split("\n")
+    assert first.startswith(f"The server has no model 'removed-model'. Choose one it serves: {MODEL}")
+    assert details.startswith("Details: NOT_FOUND: unknown model 'removed-model'; served models: ")
     assert connected.table.rowCount() == 0
 
 
@@ -114,10 +117,12 @@ def test_a_refused_plane_is_an_error_row_not_an_exception(connected, qtbot):
     layer = connected.viewer.add_image(stack, name="nan")
     connected.classify_selected_button.click()
     finish(connected, qtbot)
-    assert connected.table.texts("label") == ["bright", "error"]
+    assert connected.table.texts("label") == ["bright", "skipped"]
     refused = layer.metadata["bioclass"][1]
-    assert "NaN" in connected.table.texts("top-k")[1] and "NaN" in refused["error"] and refused["probability"] is None
-    assert connected.status.text() == f"Done: 2 row(s) with {MODEL}; 1 could not be classified (see the top-k column)."
+    assert connected.table.texts("top-k")[1] == "NaN or infinite pixels"
+    assert connected.table.item(1, 2).toolTip() == refused["error"] == "the image contains NaN or infinite values"
+    assert refused["probability"] is None
+    assert connected.status.text() == f"Done with {MODEL}: 1 classified, 1 skipped: nan[1] NaN or infinite pixels."
 
 
 def test_stop_ends_a_long_batch_early(connected, qtbot):
@@ -127,7 +132,7 @@ def test_stop_ends_a_long_batch_early(connected, qtbot):
     connected.stop_button.click()
     finish(connected, qtbot)
     assert connected.table.rowCount() < 300
-    assert connected.status.text() == f"Stopped: {connected.table.rowCount()} row(s)."
+    assert connected.status.text() == f"Stopped: {connected.table.rowCount()} classified."
     assert not connected.stop_button.isEnabled() and connected.classify_all_button.isEnabled()
 
 

@@ -17,24 +17,25 @@ def add_automl_commands(command) -> None:
                         help="folder of unlabelled images inside the dataset (semi-supervised candidates)")
     automl.add_argument("--name", default="", metavar="MODEL_ID", help="id of the served model")
     automl.add_argument("--metric", default="", help="accuracy (default), balanced_accuracy, f1_macro, mcc, ...")
-    automl.add_argument("--max-model-mb", type=float, default=0.0)
-    automl.add_argument("--max-latency-ms", type=float, default=0.0)
+    automl.add_argument("--max-model-mb", type=float, default=0.0, help="largest model size in MB (default: no limit)")
+    automl.add_argument("--max-latency-ms", type=float, default=0.0,
+                        help="slowest prediction in ms per image (default: no limit)")
     automl.add_argument("--arch", action="append", default=[], help="candidate architecture (repeatable)")
     automl.add_argument("--image-size", type=int, action="append", default=[], help="candidate size (repeatable)")
     automl.add_argument("--semi-supervised", action="append", default=[], metavar="MODE",
                         help="candidate mode (repeatable; none, data, model, model_data, *_iterative)")
-    automl.add_argument("--group-pattern", default="", help="regex (RE2 syntax) with one group; a group stays in "
-                        "one split")
-    automl.add_argument("--seed", type=int, default=0)
-    automl.add_argument("--threads", type=int, default=0)
-    automl.add_argument("--overwrite", action="store_true")
+    automl.add_argument("--group-pattern", default="", help="regex (RE2 syntax) with one group; a group stays "
+                        "in one split")
+    automl.add_argument("--seed", type=int, default=0, help="random seed of the search (default 0)")
+    automl.add_argument("--threads", type=int, default=0, help="CPU threads per trial (default: all cores)")
+    automl.add_argument("--overwrite", action="store_true", help="replace a served model with the same id")
     automl.add_argument("--ray", default="", metavar="ADDRESS",
                         help="run the trials as Ray Tune trials on the cluster whose head is at HOST:PORT")
     automl.add_argument("--on-server", action="store_true", help="DATASET_DIR is a folder on the server")
     automl.add_argument("--detach", action="store_true", help="print the run id and return at once")
 
     runs = command("automl-runs", run_runs, "List AutoML runs, or show one with its leaderboard.")
-    runs.add_argument("run_id", nargs="?", default="", metavar="ID")
+    runs.add_argument("run_id", nargs="?", default="", metavar="ID", help="run to show (default: list every run)")
 
 
 def run_automl(args) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 
 def add_explain_commands(command) -> None:
     explain = command("explain", run_explain, "Show where a model looked: a saliency map of one image as a PNG.")
-    explain.add_argument("image", metavar="IMAGE")
+    explain.add_argument("image", metavar="IMAGE", help="image file to explain")
     explain.add_argument("--model", required=True, help="model id")
     explain.add_argument("--class", dest="target", default=None,
                          help="label (or index) to explain (default: the predicted class)")

@@ -21,10 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except BioclassError as exc:
-        if exc.code.name == "UNAVAILABLE":
-            print(f"bioclass: error: cannot reach a bioclass server at {args.server}: {exc}", file=sys.stderr)
-        else:
-            print(f"bioclass: error: {exc.code.name}: {exc}", file=sys.stderr)
+        report_error(exc, args)
         return 1
     except (OSError, ValueError) as exc:
         print(f"bioclass: error: {exc}", file=sys.stderr)
@@ -34,6 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def report_error(exc: BioclassError, args) -> None:
+    """One line in plain words with the next step; the status and server's message with --verbose.
+    `serve` has no server to reach: its own errors are printed as they are."""
+    from bioclass.messages import explain
+
+    if not hasattr(args, "server"):
+        print(f"bioclass: error: {exc}", file=sys.stderr)
+        return
+    message = explain(exc, args.server)
+    print(f"bioclass: error: {message.text}", file=sys.stderr)
+    if getattr(args, "verbose", False):
+        print(f"bioclass: details: {message.details}", file=sys.stderr)
 
 
 def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
@@ -49,6 +60,8 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
         if name != "serve":
             sub.add_argument("--server", default=default_address(),
                              help="server address (default: $BIOCLASS_SERVER or 127.0.0.1:50051)")
+            sub.add_argument("--verbose", action="store_true",
+                             help="after an error, also print its status code and the server's message")
         return sub
 
     serve = command("serve", run_serve, "Run the server with the built-in model zoo (and any --zoo folders).")
@@ -93,26 +106,27 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="one JSON object per model")
 
     frameworks = command("frameworks", run_frameworks, "List the frameworks a server supports.")
-    frameworks.add_argument("--json", action="store_true")
+    frameworks.add_argument("--json", action="store_true", help="one JSON object per framework")
 
     predict = command("predict", run_predict, "Classify images (files or folders).")
-    predict.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR")
+    predict.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR",
+                         help="image files, or folders searched recursively (other files are skipped)")
     predict.add_argument("--model", required=True, help="model id")
     predict.add_argument("--top", type=int, default=3, help="labels to show per image (default 3)")
     predict.add_argument("--json", action="store_true", help="one JSON object per image and line")
     predict.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     evaluate = command("evaluate", run_evaluate, "Evaluate and compare models on a class-per-folder dataset.")
-    evaluate.add_argument("dataset", metavar="DATASET_DIR")
+    evaluate.add_argument("dataset", metavar="DATASET_DIR", help="ROOT/<class>/<image>")
     evaluate.add_argument("--model", action="append", required=True, help="model id (repeat to compare)")
     evaluate.add_argument("--top", type=int, default=2, help="k of the top-k accuracy (default 2)")
     evaluate.add_argument("--on-server", action="store_true", help="DATASET_DIR is a folder on the server")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--json", action="store_true", help="the whole evaluation as one JSON object")
 
     register = command("register", run_register, "Upload a model (card and weights) to a server.")
     register.add_argument("card", help="card.yaml")
     register.add_argument("weights", help="weights file")
-    register.add_argument("--overwrite", action="store_true")
+    register.add_argument("--overwrite", action="store_true", help="replace a registered model with the same id")
 
     from bioclass.cli.training import add_training_commands  # train, jobs, job, cancel, augment-preview
 
@@ -220,31 +234,33 @@ def run_frameworks(args) -> int:
 
 
 def run_predict(args) -> int:
-    from bioclass.datasets import image_files
-    from bioclass.images import count_pages
+    """Classify every image; a file that is not an image or that the server refuses is skipped with
+    one line on stderr, and a summary closes the run. Exit 1 when an image could not be classified."""
+    from bioclass.folders import NOT_AN_IMAGE, image_items, skipped_prediction, summary
 
-    items = []
-    for path in image_files(args.images):
-        pages = count_pages(path) if path.suffix.lower() in (".tif", ".tiff") else 1
-        items.extend((path, str(path) if pages == 1 else f"{path}[{page}]", page) for page in range(pages))
-    progress = Progress(len(items), enabled=False if args.no_progress else None)
-    failures = 0
+    found = image_items(args.images)
+    progress = Progress(len(found.items), enabled=False if args.no_progress else None)
+    for skipped in found.skipped:
+        progress.note(f"bioclass: {skipped.line()}")
+    refused = []
     with _client(args) as client:
-        for prediction in client.predict_many(items, args.model, args.top):
+        for prediction in client.predict_many(found.items, args.model, args.top):
             progress.step()
-            failures += bool(prediction.error)
-            _print_prediction(prediction, args.json)
+            if args.json or not prediction.error:
+                _print_prediction(prediction, args.json)
+            if prediction.error:
+                refused.append(skipped_prediction(prediction))
+                detail = f" ({refused[-1].detail})" if args.verbose else ""
+                progress.note(f"bioclass: {refused[-1].line()}{detail}")
     progress.finish()
-    if failures:
-        print(f"bioclass: error: {failures} of {len(items)} images could not be classified", file=sys.stderr)
-    return 1 if failures else 0
+    print(f"bioclass: {summary(len(found.items) - len(refused), found.skipped + refused)}", file=sys.stderr)
+    unreadable = [s for s in found.skipped if s.reason != NOT_AN_IMAGE]  # stray files in a folder are no failure
+    return 1 if refused or unreadable else 0
 
 
 def _print_prediction(prediction, as_json: bool) -> None:
     if as_json:
         print(json.dumps(prediction.as_dict()), flush=True)
-    elif prediction.error:
-        print(f"{prediction.name}: error: {prediction.error_code}: {prediction.error}", flush=True)
     else:
         ranked = ", ".join(f"{s.label} {s.probability:.3f}" for s in prediction.top)
         print(f"{prediction.name}: {ranked}", flush=True)

@@ -30,6 +30,14 @@ class Progress:
             sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total}")
             sys.stderr.flush()
 
+    def note(self, line: str) -> None:
+        """A line on stderr that does not break the bar: the bar is drawn again below it."""
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+        print(line, file=sys.stderr, flush=True)
+        if self.enabled and self.done:
+            self.step(0)
+
     def finish(self) -> None:
         if self.enabled:
             sys.stderr.write("\n")

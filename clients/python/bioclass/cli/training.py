@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from bioclass.cli.output import number, table
+from bioclass.training import ARCHITECTURES, DEFAULT_ARCHITECTURE
 
 
 def add_training_commands(command) -> None:
@@ -14,15 +15,17 @@ def add_training_commands(command) -> None:
     train = command("train", run_train, "Train a classifier on a class-per-folder dataset (uploaded unless "
                                         "--on-server) and serve it.")
     train.add_argument("dataset", metavar="DATASET_DIR", help="ROOT/<class>/<image>, or a .zip/.tar archive")
-    train.add_argument("--arch", required=True, help="timm name (resnet18, mobilenetv3_small_100, ...) or "
-                                                     "torchvision:NAME")
+    train.add_argument("--arch", default=DEFAULT_ARCHITECTURE,
+                       help=f"network: recommended first, {', '.join(ARCHITECTURES)}; any timm name, "
+                            f"torchvision:NAME or bioclass:NAME (default {DEFAULT_ARCHITECTURE}: trained from "
+                            f"scratch, suits a few dozen labels per class)")
     train.add_argument("--epochs", type=int, default=0, help="epochs with the body unfrozen (default 10)")
     train.add_argument("--name", default="", metavar="MODEL_ID", help="id of the trained model in the zoo")
     train.add_argument("--augment", default="", metavar="CONFIG", help="augmentation list (JSON or YAML file)")
     train.add_argument("--image-size", type=int, default=0, help="network input size (default 224)")
-    train.add_argument("--batch-size", type=int, default=0)
+    train.add_argument("--batch-size", type=int, default=0, help="images per step (default 32)")
     train.add_argument("--lr", type=float, default=0.0, help="peak learning rate (default: learning-rate finder)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="random seed of splits and training (default 0)")
     train.add_argument("--max-seconds", type=float, default=0.0, help="stop training after this long")
     train.add_argument("--group-pattern", default="", help="regex (RE2 syntax: no lookarounds or "
                        "backreferences) with one group (e.g. a patient id in the file name); a group stays in one split")
@@ -36,23 +39,23 @@ def add_training_commands(command) -> None:
     train.add_argument("--no-progress", action="store_true", help="no live progress line")
 
     jobs = command("jobs", run_jobs, "List training jobs, newest first.")
-    jobs.add_argument("--json", action="store_true")
+    jobs.add_argument("--json", action="store_true", help="one JSON object per job")
 
     job = command("job", run_job, "Show one training job and its results.")
-    job.add_argument("job_id", metavar="ID")
+    job.add_argument("job_id", metavar="ID", help="job id (from `bioclass jobs`)")
     job.add_argument("--out", default="", metavar="DIR", help="also save the confusion matrix and curves (PNG)")
-    job.add_argument("--json", action="store_true")
+    job.add_argument("--json", action="store_true", help="the job as one JSON object")
 
     cancel = command("cancel", run_cancel, "Cancel a queued or running training job.")
-    cancel.add_argument("job_id", metavar="ID")
+    cancel.add_argument("job_id", metavar="ID", help="job id (from `bioclass jobs`)")
 
     command("datasets", run_datasets, "List uploaded training datasets.")
 
     preview = command("augment-preview", run_preview, "Show what an augmentation list does to an image.")
-    preview.add_argument("image", metavar="IMAGE")
+    preview.add_argument("image", metavar="IMAGE", help="image file to augment")
     preview.add_argument("--augment", required=True, metavar="CONFIG", help="augmentation list (JSON or YAML file)")
-    preview.add_argument("--count", type=int, default=4)
-    preview.add_argument("--seed", type=int, default=0)
+    preview.add_argument("--count", type=int, default=4, help="augmented versions to make (default 4)")
+    preview.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     preview.add_argument("--out", default="augment-preview", metavar="DIR", help="folder for the PNG files")
 
 

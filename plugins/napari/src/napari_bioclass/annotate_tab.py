@@ -36,6 +36,7 @@ class AnnotateTab(QWidget):
         self.suggestions: dict[str, Suggestion] = {}
         self.feature_cache: dict = {}
         self.worker = None
+        self.hidden_layers: list = []  # layers hidden while labelling, shown again at the end
         layout = QVBoxLayout(self)
         layout.addWidget(self._folders_box())
         layout.addWidget(self._classes_box())
@@ -267,8 +268,10 @@ class AnnotateTab(QWidget):
             self.class_buttons.append(push)
 
     def _show(self, name: str | None) -> None:
-        """The current image in the annotation layer (made again if its kind changes)."""
+        """The current image in the annotation layer (made again if its kind changes), alone on the
+        canvas and zoomed to fill it; the other layers come back when every image is labelled."""
         if name is None:
+            self._show_hidden_layers()
             return
         data = read_image(self.session.path(name))
         layer = self.layer
@@ -281,9 +284,22 @@ class AnnotateTab(QWidget):
                 self.viewer.layers.remove(layer)
             layer = self.viewer.add_image(data, name=LAYER_NAME, rgb=rgb)
             self._bind_keys(layer)
-            self.viewer.reset_view()
+            self.viewer.fit_to_view(layers=[layer])
+        self._hide_other_layers(layer)
         layer.metadata["bioclass_annotate"] = {"image": name}
         self.viewer.layers.selection.active = layer  # its key bindings act while it is active
+
+    def _hide_other_layers(self, layer) -> None:
+        for other in self.viewer.layers:
+            if other is not layer and other.visible:
+                other.visible = False
+                self.hidden_layers.append(other)
+
+    def _show_hidden_layers(self) -> None:
+        for other in self.hidden_layers:
+            if other in self.viewer.layers:
+                other.visible = True
+        self.hidden_layers = []
 
     @property
     def layer(self):

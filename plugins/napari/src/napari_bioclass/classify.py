@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from bioclass.client import Client, LabelScore, Prediction
-from bioclass.errors import BioclassError, Unavailable
+from bioclass.folders import Skipped, image_items, summary
+from bioclass.messages import explain, image_reason
 
 SliceIndex = tuple[int, ...]
 
@@ -41,6 +43,15 @@ class Row:
     @property
     def top_text(self) -> str:
         return self.error or ", ".join(f"{s.label} {s.probability:.3f}" for s in self.top)
+
+    @property
+    def name(self) -> str:
+        """The layer and slice, or the file (and page), as the server was told."""
+        return plane_name(self.layer, self.slice)
+
+    @property
+    def skipped(self) -> Skipped:
+        return Skipped(self.name, image_reason(self.error), self.error)
 
     def as_dict(self) -> dict:
         """Plain types only, so layer metadata stays saveable."""
@@ -93,10 +104,26 @@ def plane_name(name: str, index: SliceIndex) -> str:
     return f"{name}[{','.join(map(str, index))}]" if index else name
 
 
+def classify_folder(client: Client, folder: str | Path, model: str, top_k: int = 5) -> Iterator[int | Row]:
+    """Every file under `folder`: first how many rows will come, then one row per image (or TIFF
+    page) and per file that is not an image, so that nothing stops the rest. Names are relative."""
+    folder = Path(folder)
+    found = image_items([folder], relative_to=folder)
+    yield len(found.items) + len(found.skipped)
+    for skipped in found.skipped:
+        yield Row(layer=skipped.name, slice=(), model=model, error=skipped.reason)
+    for (_, name, _), prediction in zip(found.items, client.predict_many(found.items, model, top_k)):
+        yield row_from_prediction(name, (), prediction)
+
+
+def run_summary(rows: Sequence[Row]) -> str:
+    """e.g. "2 classified, 2 skipped: notes.txt not an image, bad.png truncated"."""
+    skipped = [row.skipped for row in rows if row.error]
+    return summary(len(rows) - len(skipped), skipped)
+
+
 def describe_error(error: BaseException, address: str = "") -> str:
-    """One line for the status bar and notification: the server's message, never a traceback."""
-    if isinstance(error, Unavailable):
-        return f"No bioclass server at {address or 'the address'}: {error}"
-    if isinstance(error, BioclassError):
-        return f"{error.code.name}: {error}"
-    return f"{type(error).__name__}: {error}"
+    """The status line and notification: plain words and the next step, then a Details line with
+    the status code and the server's message; never a traceback."""
+    message = explain(error, address)
+    return f"{message.text}\nDetails: {message.details}"

@@ -1,7 +1,7 @@
 """Small Qt building blocks the tabs share."""
 from __future__ import annotations
 
-from qtpy.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton
+from qtpy.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 
 def button(text: str, slot, layout=None) -> QPushButton:
@@ -11,6 +11,14 @@ def button(text: str, slot, layout=None) -> QPushButton:
     if layout is not None:
         layout.addWidget(push)
     return push
+
+
+def close_notifications(window: QWidget) -> None:
+    """Close napari's notification toasts in `window` (they are children of its canvas)."""
+    from napari._qt.dialogs.qt_notification import NapariQtNotification  # napari exports no public handle
+
+    for toast in window.findChildren(NapariQtNotification):
+        toast.close()
 
 
 def folder_row(form: QFormLayout, label: str, placeholder: str) -> QLineEdit:

@@ -13,9 +13,14 @@ from typing import Any
 import numpy as np
 
 from bioclass.client import Client
+from bioclass.messages import image_reason
 from napari_bioclass.classify import Row, SliceIndex, iter_classify, slice_indices, stack_shape
 
 METADATA_KEY = "bioclass"
+# The overlay's average glyph width in pixels per point of font size (with room to spare), and the
+# fewest characters a line keeps however narrow the canvas.
+CHAR_PX_PER_POINT = 0.9
+MIN_CHARS = 12
 
 
 @dataclass(frozen=True)
@@ -73,16 +78,22 @@ def store_rows(layer, rows: Iterable[Row]) -> None:
 
 
 def result_text(layer, index: SliceIndex) -> str:
-    """One line per model for the given slice, e.g. `cells [2]: bright 0.98 (brightness-onnx)`."""
+    """One line per model for the given slice, label first, e.g. `bright 0.98 · cells [2] (brightness-onnx)`."""
     where = f" [{','.join(map(str, index))}]" if index else ""
     lines = []
     for entry in layer.metadata.get(METADATA_KEY, []):
         if tuple(entry["slice"]) != index:
             continue
-        outcome = (f"error: {entry['error']}" if entry["error"]
+        outcome = (f"skipped: {image_reason(entry['error'])}" if entry["error"]
                    else f"{entry['label']} {entry['probability']:.2f}")
-        lines.append(f"{layer.name}{where}: {outcome} ({entry['model']})")
+        lines.append(f"{outcome} · {layer.name}{where} ({entry['model']})")
     return "\n".join(lines)
+
+
+def fit_text(text: str, width_px: int, font_size: float) -> str:
+    """Each line cut to what a canvas `width_px` wide shows at `font_size` points; the label, first, stays."""
+    limit = max(MIN_CHARS, int(width_px / (font_size * CHAR_PX_PER_POINT)))
+    return "\n".join(line if len(line) <= limit else line[:limit - 1] + "…" for line in text.splitlines())
 
 
 @dataclass(frozen=True)

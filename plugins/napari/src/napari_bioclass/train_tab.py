@@ -10,14 +10,12 @@ from __future__ import annotations
 from qtpy.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                             QLineEdit, QPlainTextEdit, QProgressBar, QSpinBox, QVBoxLayout, QWidget)
 
+from bioclass.training import ARCHITECTURES
 from napari_bioclass.classify import describe_error
 from napari_bioclass.controls import button, folder_row
 from napari_bioclass.threads import start_worker
 from napari_bioclass.training_run import Queued, TrainingRequest, outcome, progress_of, run_training
 
-# Architectures the server suggests (server/training/networks.py); any timm name or torchvision:NAME works.
-ARCHITECTURES = ("mobilenetv3_small_100", "mobilenetv3_small_050", "efficientnet_b0", "resnet18", "resnet50",
-                 "torchvision:squeezenet1_1")
 # (TrainConfig field, label, maximum, the server's default shown when the box says 0)
 NUMBERS = (("epochs", "Epochs", 1000, "10"), ("batch_size", "Batch size", 4096, "32"),
            ("image_size", "Image size", 1024, "224 px"), ("max_seconds", "Time limit (s)", 86400, "none"),
@@ -81,6 +79,8 @@ class TrainTab(QWidget):
         self.model_id = QLineEdit()
         self.model_id.setPlaceholderText("default: <architecture>-<job id>")
         form.addRow("Model id", self.model_id)
+        self.overwrite = QCheckBox("Replace a model trained before with this id")
+        form.addRow(self.overwrite)
         return box
 
     # ---- actions ---------------------------------------------------------------------------
@@ -93,6 +93,7 @@ class TrainTab(QWidget):
     def request(self) -> TrainingRequest:
         values = {name: box.value() for name, box in self.numbers.items()}
         values["learning_rate"] = self.learning_rate.value()
+        values["overwrite"] = self.overwrite.isChecked()
         return TrainingRequest(dataset=self.dataset_edit.text().strip(), arch=self.arch.currentText().strip(),
                                on_server=self.on_server.isChecked(), model_id=self.model_id.text().strip(),
                                image_size=values.pop("image_size"), config=values)
@@ -106,7 +107,9 @@ class TrainTab(QWidget):
         if not request.dataset or not request.arch:
             self._say("Choose a dataset folder and an architecture first.")
             return
-        self.log.clear()
+        if self.log.toPlainText():  # the previous jobs' lines stay above, for comparing
+            self.log.appendPlainText("")
+        self.log.appendPlainText(f"---- {request.arch} on {request.dataset} ----")
         self.progress.setRange(0, 0)
         self.job_id = ""
         self._set_running(True)

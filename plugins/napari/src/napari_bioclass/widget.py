@@ -9,6 +9,7 @@ Errors become a status line and a napari notification.
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
@@ -16,11 +17,11 @@ from qtpy.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLab
 
 from bioclass.client import Client, default_address
 from napari_bioclass.annotate_tab import AnnotateTab
-from napari_bioclass.classify import describe_error
+from napari_bioclass.classify import classify_folder, describe_error, run_summary
 from napari_bioclass.connection import ConnectionFields
-from napari_bioclass.controls import button
-from napari_bioclass.layers import (Job, classify_jobs, explanation_job, image_layers, job_for, result_text,
-                                    shown_slice, store_rows)
+from napari_bioclass.controls import button, close_notifications, folder_row
+from napari_bioclass.layers import (Job, classify_jobs, explanation_job, fit_text, image_layers, job_for,
+                                    result_text, shown_slice, store_rows)
 from napari_bioclass.results_table import ResultsTable
 from napari_bioclass.threads import start_worker
 from napari_bioclass.train_tab import TrainTab
@@ -34,6 +35,7 @@ class ClassifierWidget(QWidget):
         self.viewer = napari_viewer
         self.client: Client | None = None
         self.worker = None
+        self.rows: list = []  # this run's rows, for its summary
         self.tabs = QTabWidget()
         self.tabs.addTab(self._classify_tab(), "Classify")
         self.annotate_tab = AnnotateTab(napari_viewer, self)
@@ -59,6 +61,11 @@ class ClassifierWidget(QWidget):
         self.explain_button = button("Show explanation (current slice)", self.show_explanation, buttons)
         self.stop_button = button("Stop", self.stop, buttons)
         layout.addLayout(buttons)
+        folder_form = QFormLayout()
+        self.folder_edit = folder_row(folder_form, "Folder", "Images on disk, classified without opening them")
+        self.classify_folder_button = button("Classify folder", self.classify_folder)
+        folder_form.addRow(self.classify_folder_button)
+        layout.addLayout(folder_form)
         self.progress = QProgressBar()
         self.status = QLabel("Not connected.")
         self.status.setWordWrap(True)
@@ -98,13 +105,15 @@ class ClassifierWidget(QWidget):
         if self.client is not None:
             self.client.close()
             self.client = None
+        chosen = self.model  # chosen again if the server still serves it
         self.model_box.clear()
         try:
             self.client = Client(self.address.text().strip() or default_address(), **self.connection.client_options())
         except OSError as error:  # a certificate or key file that cannot be read
             self._show_error(f"Cannot read a TLS file: {error}")
             return
-        self._start(self.client.models, on_returned=self._fill_models, message="Connecting...")
+        self._start(self.client.models, on_returned=partial(self._fill_models, select=chosen),
+                    message="Connecting...")
 
     def _toggle_connection(self) -> None:
         self.connection.setVisible(self.connection.isHidden())
@@ -118,6 +127,21 @@ class ClassifierWidget(QWidget):
 
     def classify_all(self) -> None:
         self._classify([job_for(layer) for layer in image_layers(self.viewer.layers)])
+
+    def classify_folder(self) -> None:
+        """Every file of the folder typed in: a row per image, and per file that cannot be classified."""
+        folder = self.folder_edit.text().strip()
+        if not self.model:
+            self._show_error("Connect to a server and choose a model first.")
+            return
+        if not folder or not Path(folder).is_dir():
+            self._show_error(f"Choose a folder of images first{f' ({folder} is not one)' if folder else ''}.")
+            return
+        self._begin_rows(0)
+        self._start(classify_folder, self.client, folder, self.model, self.top_k.value(),
+                    on_yielded=self._add_folder_row, on_returned=partial(self._report_done, self.model),
+                    on_aborted=self._report_stopped, message=f"Classifying {folder} with {self.model}...",
+                    _progress={"desc": "bioclass"})
 
     def show_explanation(self) -> None:
         """The saliency map of the active layer's shown plane, as an overlay layer above it."""
@@ -160,9 +184,7 @@ class ClassifierWidget(QWidget):
             self._show_error("Select an image layer first.")
             return
         total = sum(job.plane_count for job in jobs)
-        self.table.clear_rows()
-        self.progress.setRange(0, total)
-        self.progress.setValue(0)
+        self._begin_rows(total)
         self._start(classify_jobs, self.client, jobs, self.model, self.top_k.value(),
                     on_yielded=self._add_row, on_returned=partial(self._report_done, self.model),
                     on_aborted=self._report_stopped,
@@ -177,30 +199,46 @@ class ClassifierWidget(QWidget):
         self.worker = start_worker(function, *args, returned=on_returned, yielded=on_yielded, aborted=on_aborted,
                                    errored=self._on_error, finished=self._on_finished, **kwargs)
 
+    def _begin_rows(self, total: int) -> None:
+        """An empty table and progress bar; total 0 shows "busy" until the count is known."""
+        self.rows = []
+        self.table.clear_rows()
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+
     def _fill_models(self, models, select: str = "") -> None:
         self.model_box.clear()
         for model in models:
-            self.model_box.addItem(f"{model.id} — {model.name} ({model.framework})", model.id)
+            self.model_box.addItem(model_label(model), model.id)
             tooltip = "labels: " + ", ".join(model.labels)
             self.model_box.setItemData(self.model_box.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
         if select and self.model_box.findData(select) >= 0:
             self.model_box.setCurrentIndex(self.model_box.findData(select))
-        self.status.setText(f"Connected to {self.client.address}: {len(models)} model(s).")
+        self._succeeded(f"Connected to {self.client.address}: {len(models)} model(s).")
 
     def _add_row(self, job_and_row) -> None:
         job, row = job_and_row
-        self.table.add_row(row)
+        self._show_row(row)
         store_rows(job.layer, [row])
-        self.progress.setValue(self.progress.value() + 1)
         self.refresh_overlay()
+
+    def _add_folder_row(self, count_or_row) -> None:
+        """The first value is how many rows will come; then the rows."""
+        if isinstance(count_or_row, int):
+            self.progress.setRange(0, count_or_row)
+        else:
+            self._show_row(count_or_row)
+
+    def _show_row(self, row) -> None:
+        self.rows.append(row)
+        self.table.add_row(row)
+        self.progress.setValue(self.progress.value() + 1)
 
     def _on_error(self, error: Exception) -> None:
         self._show_error(describe_error(error, self.client.address if self.client else ""))
 
     def _report_done(self, model: str, _=None) -> None:
-        failed = self.table.texts("label").count("error")
-        note = f"; {failed} could not be classified (see the top-k column)" if failed else ""
-        self.status.setText(f"Done: {self.table.rowCount()} row(s) with {model}{note}.")
+        self._succeeded(f"Done with {model}: {run_summary(self.rows)}.")
 
     def _add_explanation(self, job, explanation) -> None:
         self.viewer.add_image(explanation.saliency, name=f"{job.name} explanation ({explanation.class_label})",
@@ -209,15 +247,20 @@ class ClassifierWidget(QWidget):
                               metadata={"bioclass_explanation": {"method": explanation.method,
                                                                   "class": explanation.class_label,
                                                                   "slice": list(job.slice)}})
-        self.status.setText(f"Explanation of {job.name}: {explanation.class_label} "
-                            f"({explanation.method}, {explanation.explain_ms:.0f} ms).")
+        self._succeeded(f"Explanation of {job.name}: {explanation.class_label} "
+                        f"({explanation.method}, {explanation.explain_ms:.0f} ms).")
 
     def _report_stopped(self) -> None:
-        self.status.setText(f"Stopped: {self.table.rowCount()} row(s).")
+        self.status.setText(f"Stopped: {run_summary(self.rows)}.")
 
     def _on_finished(self) -> None:
         self.worker = None
         self._set_busy(False)
+
+    def _succeeded(self, message: str) -> None:
+        """A success: its status line, and the error notifications still on screen go (they are stale)."""
+        self.status.setText(message)
+        close_notifications(self.window())
 
     def _show_error(self, message: str) -> None:
         from napari.utils.notifications import show_error
@@ -227,7 +270,7 @@ class ClassifierWidget(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         for push in (self.connect_button, self.classify_selected_button, self.classify_slice_button,
-                     self.classify_all_button, self.explain_button):
+                     self.classify_all_button, self.explain_button, self.classify_folder_button):
             push.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
 
@@ -238,7 +281,15 @@ class ClassifierWidget(QWidget):
         layer = self.viewer.layers.selection.active
         text = ""
         if image_layers([layer]):
-            text = result_text(layer, shown_slice(layer, self.viewer.dims.point))
+            overlay = self.viewer.text_overlay
+            text = fit_text(result_text(layer, shown_slice(layer, self.viewer.dims.point)),
+                            self.viewer.canvas.size[1], overlay.font_size)
         self.viewer.text_overlay.text = text
         self.viewer.text_overlay.visible = bool(text)
 
+
+def model_label(model) -> str:
+    """`id — name (framework)`, without the framework twice when the name already gives it."""
+    framework = f"({model.framework})"
+    name = model.name if framework.lower() in model.name.lower() else f"{model.name} {framework}"
+    return f"{model.id} — {name}"
