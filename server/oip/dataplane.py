@@ -14,9 +14,8 @@ import numpy as np
 
 from bioclass import __version__
 from bioclass.errors import BioclassError, InvalidArgument, NotFound, ResourceExhausted
-from bioclass.server import metrics
+from bioclass.server import metrics, tiling
 from bioclass.server.oip.tensors import DTYPES
-from bioclass.server.preprocess import prepare
 from bioclass.server.runner import ModelRunner
 from bioclass.server.service import INLINE_TENSOR_BYTES, ClassifierService
 
@@ -72,11 +71,17 @@ class InferenceDataPlane:
             metrics.REQUESTS.labels(runner.card.id, method).inc()
             metrics.FAILURES.labels(runner.card.id, method, exc.code.name).inc()
             raise
-        probabilities, _ = await runner.infer(batch, method)
+        if isinstance(batch, list):  # raw images, each one or more tiles: one pass, then each image's answer
+            rows, _ = await runner.infer(np.concatenate(batch), method)
+            ends = np.cumsum([len(tiles) for tiles in batch])
+            probabilities = np.stack([tiling.aggregate(part, runner.card) for part in np.split(rows, ends[:-1])])
+        else:
+            probabilities, _ = await runner.infer(batch, method)
         labels = runner.card.labels
         return Inference(probabilities, [labels[i] for i in probabilities.argmax(axis=1)])
 
-    async def _network_batch(self, runner: ModelRunner, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    async def _network_batch(self, runner: ModelRunner, inputs: dict[str, np.ndarray]) -> np.ndarray | list[np.ndarray]:
+        """The network's own input as sent, or each raw image's network inputs (its tiles when the card tiles)."""
         network = network_input_name(runner)
         if len(inputs) != 1 or next(iter(inputs)) not in (IMAGE_INPUT, network):
             raise InvalidArgument(f"model {runner.card.id} takes exactly one input: {IMAGE_INPUT!r} (raw pixels "
@@ -88,8 +93,11 @@ class InferenceDataPlane:
         check_images(array, self.service.settings.max_pixels)
         await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
         if array.nbytes <= INLINE_TENSOR_BYTES:
-            return prepare_images(array, runner)
-        return await asyncio.get_running_loop().run_in_executor(self._cpu, prepare_images, array, runner)
+            return self.prepare_images(array, runner)
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, self.prepare_images, array, runner)
+
+    def prepare_images(self, array: np.ndarray, runner: ModelRunner) -> list[np.ndarray]:
+        return [self.service.network_inputs(image, runner.card) for image in array]
 
     def index(self, ready_only: bool) -> list[tuple[str, str, str]]:
         """(model id, state, reason) of every model, in Triton's state words."""
@@ -130,10 +138,6 @@ def check_images(array: np.ndarray, max_pixels: int) -> None:
                               f"{max_pixels} pixels")
     if array.dtype == np.float32 and not np.isfinite(array).all():
         raise InvalidArgument(f"input {IMAGE_INPUT!r} contains NaN or infinite values")
-
-
-def prepare_images(array: np.ndarray, runner: ModelRunner) -> np.ndarray:
-    return np.stack([prepare(image, runner.card) for image in array])
 
 
 def _datatype(array: np.ndarray) -> str:
