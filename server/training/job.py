@@ -39,7 +39,7 @@ def run(plan: Plan, reporter) -> dict:
     labels = sorted({s.label for s in samples})
     card = _card(plan, labels)
     skipped: list[tuple[str, str]] = []
-    sets = _load_splits(plan, samples, splits, labels, skipped, reporter)
+    sets = _load_splits(plan, samples, splits, labels, skipped, reporter, card)
     if len(set(sets["train"].targets)) < 2:
         raise InvalidArgument("fewer than two classes left in the training split after skipping unreadable images")
     if config.semi_supervised:  # teachers, pseudo-labels, then a student: bioclass.server.automl.distill
@@ -70,20 +70,21 @@ def _seed(seed: int) -> None:
 
 
 def _card(plan: Plan, labels: list[str]) -> ModelCard:
-    height, width = plan.config.image_size
+    config = plan.config
+    height, width = config.image_size
     return ModelCard.model_validate({
         "id": plan.model_id, "framework": "pytorch", "weights": "model.pt", "format": "torchscript",
-        "input": {"size": [height, width]},
-        "preprocessing": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-        "output": {"labels": labels}})
+        "input": {"size": [height, width], "pages": config.pages},
+        "preprocessing": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "scale": config.scale},
+        "output": {"labels": labels}, "tiling": {"size": [config.tile, config.tile]} if config.tile else None})
 
 
-def _load_splits(plan: Plan, samples, splits, labels, skipped, reporter) -> dict[str, data.ImageSet]:
+def _load_splits(plan: Plan, samples, splits, labels, skipped, reporter, card: ModelCard) -> dict[str, data.ImageSet]:
     index = {label: i for i, label in enumerate(labels)}
     sets = {}
     for split in datasets.SPLITS:
         items = [(s.path, index[s.label]) for s, where in zip(samples, splits) if where == split]
-        sets[split] = data.load(plan.dataset_root, items, skipped)
+        sets[split] = data.load(plan.dataset_root, items, skipped, card)
         reporter.log(f"{split}: {len(sets[split])} images")
     for name, reason in skipped:
         reporter.log(f"skipped unreadable image {name}: {reason}")
@@ -111,7 +112,7 @@ def _loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter) ->
     config = plan.config
     on_the_fly = config.augmentation and not config.augmented_copies
     pipeline = augment.build(config.augmentation, seed=config.seed) if on_the_fly else None
-    train = data.TrainingImages(sets["train"], card, pipeline)
+    train = data.TrainingImages(sets["train"], card, pipeline, config.seed)
     monitor = sets["val"] if len(sets["val"]) else sets["train"]
     weights = data.class_weights(sets["train"].targets, classes) if config.imbalance == "weighted_loss" else None
     deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
@@ -120,7 +121,7 @@ def _loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter) ->
     weights = weights.to(device) if weights is not None else None
     loop = recipe.Loop(network=network, device=device, train=data.loader(train, config.batch_size, config.seed, config.imbalance,
                                                           classes),
-                       val_x=data.prepared_tensor(monitor, card), val_y=torch.tensor(monitor.targets),
+                       val_x=data.prepared_tensor(monitor, card), val_y=torch.from_numpy(data.row_targets(monitor, card)),
                        loss_fn=torch.nn.CrossEntropyLoss(weight=weights), reporter=reporter, deadline=deadline)
     return loop
 
@@ -158,7 +159,7 @@ def _learning_rate(loop: recipe.Loop, config: TrainConfig, stage: str) -> float:
 def _evaluate(network, sets, card: ModelCard, labels: list[str]) -> dict:
     held_out = next((name for name in ("test", "val", "train") if len(sets[name])), "train")
     x, y = data.prepared_tensor(sets[held_out], card), np.asarray(sets[held_out].targets)
-    probabilities = torch.softmax(recipe.predict(network, x), dim=1).numpy()
+    probabilities = data.per_image(torch.softmax(recipe.predict(network, x), dim=1).numpy(), sets[held_out], card)
     result = measures.compute(y, probabilities, labels, top_k=2)
     as_dict = dataclasses.asdict(result)
     as_dict["confusion"] = result.confusion.tolist()
@@ -170,7 +171,7 @@ def _export(plan: Plan, network, card: ModelCard, sets, threads: int, reporter) 
     folder = plan.job_dir / "export"
     folder.mkdir(parents=True, exist_ok=True)
     held_out = next((sets[n] for n in ("test", "val", "train") if len(sets[n])))
-    x, y = data.prepared_tensor(held_out, card).numpy(), np.asarray(held_out.targets)
+    x, y = data.prepared_tensor(held_out, card).numpy(), data.row_targets(held_out, card)  # tiles when tiled
     example = torch.from_numpy(x[:1])
     export.torchscript(network, example, folder / "model.pt")
     results = [export.measure(export.torch_forward(folder / "model.pt"), x, y, folder / "model.pt", "torchscript")]
@@ -214,10 +215,11 @@ def _architecture(arch: str) -> str:
 
 
 def _predict_unlabelled(plan: Plan, network, card: ModelCard, labels, names: list[str]) -> list[dict]:
-    images = data.load(plan.dataset_root, [(name, 0) for name in names], [])
+    images = data.load(plan.dataset_root, [(name, 0) for name in names], [], card)
     if not len(images):
         return []
     probabilities = torch.softmax(recipe.predict(network, data.prepared_tensor(images, card)), dim=1).numpy()
+    probabilities = data.per_image(probabilities, images, card)
     return [{"name": name, "label": labels[int(p.argmax())], "probability": float(p.max())}
             for name, p in zip(images.names, probabilities)]
 
