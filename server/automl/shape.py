@@ -36,6 +36,11 @@ def shaped_request(request: dict, profile: dict) -> tuple[dict, list[str]]:
         shaped["pages"] = _all_pages(profile["pages"])
         if shaped["pages"]:
             reasons.append(f"search: reading pages {shaped['pages']} of each file as channels (set pages to choose)")
+    if (shaped["pages"] or "native" in shaped["tilings"]) and shaped["dataset"].get("unlabelled_dir") \
+            and shaped["semi_supervised_modes"] != ["none"]:
+        # The pseudo-label pool (server/automl/pseudo.py) is read whole and from the first page only.
+        shaped["semi_supervised_modes"] = ["none"]
+        reasons.append("search: supervised trials only: pseudo-labels do not yet read pages or tiles")
     if not shaped.get("metric"):
         imbalanced = profile["imbalance_ratio"] >= IMBALANCED
         shaped["metric"] = "balanced_accuracy" if imbalanced else "accuracy"

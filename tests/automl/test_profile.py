@@ -98,3 +98,13 @@ def test_multi_page_files_read_every_page_unless_the_request_chooses():
     assert {k: shaped[k] for k in ("pages", "image_sizes", "metric", "tilings", "scales")} == \
         {"pages": [0, 1], "image_sizes": [64], "metric": "accuracy", "tilings": ["native"], "scales": ["zscore"]}
     assert reasons == []
+
+
+def test_semi_supervised_modes_are_left_out_when_the_images_are_tiled():
+    side = {"min": 1024, "median": 1024, "max": 1024}
+    fields = {**MALARIA_PROFILE, "heights": side, "widths": side}
+    request = validated_request({"dataset": {"server_dir": "x", "unlabelled_dir": "u"}, "budget_minutes": 1.0})
+    shaped, reasons = shape.shaped_request(request, fields)
+    assert shaped["semi_supervised_modes"] == ["none"]
+    assert "search: supervised trials only: pseudo-labels do not yet read pages or tiles" in reasons
+    assert shape.shaped_request(request, MALARIA_PROFILE)[0]["semi_supervised_modes"] == ["none", "data", "model_data"]
