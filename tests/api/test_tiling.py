@@ -7,7 +7,7 @@ import pytest
 import tritonclient.grpc as tg
 from PIL import Image
 
-from bioclass.errors import InvalidArgument, ResourceExhausted
+from bioclass.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from models import SIZE, write_card
 from server_process import ServerProcess
 
@@ -97,3 +97,8 @@ def test_more_tiles_than_the_limit_are_resource_exhausted(tiled_client):
 def test_a_tiled_model_has_no_saliency_map(tiled_client):
     with pytest.raises(InvalidArgument, match="saliency maps are not available for tiled models"):
         tiled_client.predict(banded(BANDS), "tiled", explain="occlusion")
+
+
+def test_a_tiled_model_is_not_exported_as_a_whole_image_bioimageio_package(tiled_client, tmp_path):
+    with pytest.raises(FailedPrecondition, match="model tiled tiles its images; a bioimage.io package cannot describe"):
+        tiled_client.export_bioimageio("tiled", tmp_path / "tiled.zip")
