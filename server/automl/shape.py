@@ -45,7 +45,8 @@ def shaped_request(request: dict, profile: dict) -> tuple[dict, list[str]]:
         imbalanced = profile["imbalance_ratio"] >= IMBALANCED
         shaped["metric"] = "balanced_accuracy" if imbalanced else "accuracy"
         reasons.append(f"search: ranking trials by {shaped['metric']}"
-                       + (f" (classes imbalanced {profile['imbalance_ratio']:.1f}:1)" if imbalanced else ""))
+                       + (f" (classes imbalanced {profile['imbalance_ratio']:.1f}:1; every trial weights its loss "
+                          "by inverse class frequency)" if imbalanced else ""))
     return shaped, reasons
 
 

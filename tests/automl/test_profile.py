@@ -7,7 +7,11 @@ from pathlib import Path
 import optuna
 import pytest
 
+from google.protobuf.json_format import ParseDict
+
+from bioclass.cli.automl import profile_text
 from bioclass.server.automl import profile, search, shape
+from bioclass.v1 import automl_pb2
 from bioclass.server.automl.request import validated_request
 from paths import DATASETS
 
@@ -48,6 +52,17 @@ def test_large_16_bit_fields_are_profiled_with_their_duplicate(fields):
         "widths": {"min": 1280, "median": 1280, "max": 1280}, "bit_depths": [16], "channels": [1], "pages": [1],
         "profiled_images": 3, "duplicate_images": 1, "duplicates_across_classes": 1,
         "duplicate_examples": [f"binucleate/copy.tif = non_binu/{sorted((fields / 'non_binu').iterdir())[0].name}"]}
+    message = ParseDict(found, automl_pb2.DatasetProfile())  # as GetAutoML sends it; the CLI prints it first
+    assert profile_text(message).splitlines()[2:] == [
+        "images                 3",
+        "classes                binucleate 2, non_binu 1",
+        "imbalance              2.0:1",
+        "height min/median/max  1024 / 1024 / 1024",
+        "width min/median/max   1280 / 1280 / 1280",
+        "bit depth              16",
+        "channels               1",
+        "pages                  1",
+        "exact duplicates       1 (1 across classes)"]
     lines = profile.describe(found)
     assert lines[1] == ("dataset: sizes (h x w) min 1024x1280, median 1024x1280, max 1024x1280; 16-bit; "
                         "1 channel(s); 1 page(s) per file")
@@ -73,7 +88,8 @@ def test_large_fields_are_searched_in_native_scale_tiles_with_percentile_scaling
     assert (shaped["tilings"], shaped["image_sizes"]) == (["native"], [128, 192, 256])
     assert shaped["scales"] == ["range", "percentile"]
     assert (shaped["metric"], shaped["pages"]) == ("balanced_accuracy", [])
-    assert "search: ranking trials by balanced_accuracy (classes imbalanced 2.0:1)" in reasons
+    assert "search: ranking trials by balanced_accuracy (classes imbalanced 2.0:1; every trial weights its loss by " \
+           "inverse class frequency)" in reasons
     trial = optuna.create_study().ask()
     config = search.trial_config(trial, shaped, 30.0, "m")
     assert config["tile"] == config["image_size"][0] in (128, 192, 256)  # tiles at native scale
