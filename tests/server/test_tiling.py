@@ -4,7 +4,7 @@ import pytest
 import tifffile
 
 from bioclass import images
-from bioclass.errors import InvalidArgument
+from bioclass.errors import InvalidArgument, ResourceExhausted
 from bioclass.server import tiling
 from bioclass.server.cards import ModelCard, parse_card
 from bioclass.server.preprocess import prepare
@@ -68,3 +68,12 @@ def test_two_pages_of_a_jurkat_cell_are_its_first_channels_and_a_zero_third():
     assert not network_input[2].any()
     with pytest.raises(InvalidArgument, match=r"reads pages \[1, 0\] of each image; got an image with 1 page"):
         prepare(pages[0], card)
+
+
+def test_the_pages_decoded_together_are_held_to_the_pixel_limit():
+    data = next((DATASETS / "jurkat-cell-cycle" / "G1").iterdir()).read_bytes()
+    assert images.decode_pages(data, 3, 3 * 1600).shape == (40, 40, 3)
+    with pytest.raises(ResourceExhausted, match="3 pages of 40x40 pixels exceed the server limit of 4799 pixels"):
+        images.decode_pages(data, 3, 3 * 1600 - 1)
+    with pytest.raises(InvalidArgument, match="page 3 requested but the image has 3 page"):
+        images.decode_pages(data, 4, 10_000)
