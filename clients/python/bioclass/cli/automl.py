@@ -70,7 +70,7 @@ def run_automl(args) -> int:
                     print(line, file=sys.stderr)
             shown_log = len(update.log)
             board = leaderboard(update)
-            if board != shown_board:
+            if board != shown_board and update.leaderboard:
                 print(f"-- {update.elapsed_seconds:.0f} s --\n{board}", file=sys.stderr)
                 shown_board = board
         run = client.automl.run(run.id)
