@@ -1,28 +1,21 @@
 """A card's tiling block: Predict, the Open Inference Protocol and Evaluate give the answer of the
 tiles computed by hand with the same (untiled) model, averaged."""
-import shutil
-
 import numpy as np
 import pytest
 import tritonclient.grpc as tg
 from PIL import Image
 
 from bioclass.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
-from models import SIZE, write_card
+from models import SIZE
 from server_process import ServerProcess
+from tiling_support import BANDS, banded, tiled_zoo
 
 MAX_TILES = 6
-# Three 16-pixel-wide bands: two a little bright, one black. The whole image's mean is dark (0.37);
-# two of its three tiles are bright, so tiles averaged say bright.
-BANDS = (0.55, 0.55, 0.0)
 
 
 @pytest.fixture(scope="module")
 def tiled_server(test_zoo, tmp_path_factory):
-    zoo = tmp_path_factory.mktemp("tiled-zoo")
-    for model_id, extra in (("untiled", {}), ("tiled", {"tiling": {"size": [SIZE, SIZE]}})):
-        write_card(zoo / model_id, model_id, "onnx", "model.onnx", **extra)
-        shutil.copy(test_zoo / "brightness-onnx" / "model.onnx", zoo / model_id / "model.onnx")
+    zoo = tiled_zoo(test_zoo, tmp_path_factory.mktemp("tiled-zoo"))
     process = ServerProcess("--zoo", str(zoo), "--no-builtin", work_dir=tmp_path_factory.mktemp("work"),
                             env={"BIOCLASS_MAX_TILES": str(MAX_TILES)})
     yield process
@@ -35,13 +28,6 @@ def tiled_client(tiled_server):
 
     with Client(tiled_server.address) as client:
         yield client
-
-
-def banded(values, height: int = SIZE, width: int = 3 * SIZE) -> np.ndarray:
-    image = np.zeros((height, width, 3), np.uint8)
-    for i, value in enumerate(values):
-        image[:, i * SIZE:(i + 1) * SIZE] = round(value * 255)
-    return image
 
 
 def by_hand(client, image: np.ndarray, starts: list[int]) -> np.ndarray:
