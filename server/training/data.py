@@ -89,7 +89,7 @@ def per_image(probabilities: np.ndarray, images: ImageSet, card: ModelCard) -> n
 
 
 class TrainingImages(torch.utils.data.Dataset):
-    """Augmented on the fly when a pipeline is given, else prepared once."""
+    """Augmented on the fly when a pipeline is given, else prepared once; random native-scale crops when tiled."""
 
     def __init__(self, images: ImageSet, card: ModelCard, pipeline=None, seed: int = 0):
         self.images, self.card, self.pipeline = images, card, pipeline
@@ -110,7 +110,6 @@ class TrainingImages(torch.utils.data.Dataset):
             return self.cache[index], self.targets[index]
         pixels = augment.apply(self.pipeline, self.images.pixels[index])
         return torch.from_numpy(prepare(pixels, self.card)), self.targets[index]
-
 
     def _random_crop(self, image: int) -> np.ndarray:
         """A tile-sized crop at a random place of the whole scaled image, randomly flipped and turned."""
