@@ -242,7 +242,8 @@ class ClassifierService:
                     decoded[pages], _ = await self._run_cpu(decode_for, image, runner.card, self.settings.max_pixels)
                 batch, preprocess_ms = await self._run_cpu(self.network_inputs, decoded[pages], runner.card)
                 probabilities, inference_ms = await runner.infer(batch)
-                rows.append((tiling.aggregate(probabilities, runner.card), preprocess_ms + inference_ms))  # not queueing
+                compute_ms = preprocess_ms + inference_ms  # not queueing
+                rows.append((tiling.aggregate(probabilities, runner.card), compute_ms))
         except (InvalidArgument, BioclassError) as exc:
             if exc.code.name not in ("INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"):
                 raise

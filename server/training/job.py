@@ -121,7 +121,8 @@ def _loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter) ->
     weights = weights.to(device) if weights is not None else None
     loop = recipe.Loop(network=network, device=device, train=data.loader(train, config.batch_size, config.seed, config.imbalance,
                                                           classes),
-                       val_x=data.prepared_tensor(monitor, card), val_y=torch.from_numpy(data.row_targets(monitor, card)),
+                       val_x=data.prepared_tensor(monitor, card),
+                       val_y=torch.from_numpy(data.row_targets(monitor, card)),  # per tile when tiled
                        loss_fn=torch.nn.CrossEntropyLoss(weight=weights), reporter=reporter, deadline=deadline)
     return loop
 
