@@ -12,6 +12,7 @@ from bioclass.errors import InvalidArgument
 
 CARD_FILE = "card.yaml"
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_PAGE = 1000  # page numbers a card (or a request) may name are below this
 
 # Weight format from the file name when the card does not say.
 _FORMAT_BY_SUFFIX = {".pt": "torchscript", ".pth": "torchscript", ".torchscript": "torchscript",
@@ -36,8 +37,8 @@ class InputSpec(_Strict):
     @field_validator("pages")
     @classmethod
     def _few_distinct_pages(cls, pages: tuple[int, ...]) -> tuple[int, ...]:
-        if len(pages) > 3 or len(set(pages)) != len(pages) or any(not 0 <= p < 1000 for p in pages):
-            raise ValueError("pages must be at most 3 distinct page numbers from 0 to 999")
+        if len(pages) > 3 or len(set(pages)) != len(pages) or any(not 0 <= p < MAX_PAGE for p in pages):
+            raise ValueError(f"pages must be at most 3 distinct page numbers from 0 to {MAX_PAGE - 1}")
         return pages
 
     @field_validator("size")

@@ -4,10 +4,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bioclass.server.automl import space as search
+from bioclass.server.cards import MAX_PAGE
 from bioclass.server.training.config import DatasetSpec, validated
-
-
-MAX_PAGE = 1000
 
 
 class AutoMLConfig(BaseModel):

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bioclass.errors import InvalidArgument
+from bioclass.server.cards import MAX_PAGE
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -84,8 +85,8 @@ class TrainConfig(BaseModel):
             raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
         if min(self.image_size) < 8 or max(self.image_size) > 1024:
             raise ValueError("image size must be between 8 and 1024 pixels")
-        if any(not 0 <= p < 1000 for p in self.pages) or len(set(self.pages)) != len(self.pages):
-            raise ValueError("pages must be distinct page numbers from 0 to 999")
+        if any(not 0 <= p < MAX_PAGE for p in self.pages) or len(set(self.pages)) != len(self.pages):
+            raise ValueError(f"pages must be distinct page numbers from 0 to {MAX_PAGE - 1}")
         return self
 
 
