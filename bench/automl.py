@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/automl.py semi  [--threshold 0.8]  # 25 labelled per class, the rest unlabelled
     .venv/bin/python bench/automl.py quant                  # int8 variants against fp32, timed as served
-    .venv/bin/python bench/automl.py automl [--budget 5] [--modes none] [--dataset wbc]  # AutoML, held-out test
+    .venv/bin/python bench/automl.py automl [--budget 5] [--modes none] [--dataset wbc|dapi]  # AutoML, held-out test
     .venv/bin/python bench/automl.py versus --dataset malaria|wbc [--budget 10]  # bioclass AutoML, then AutoKeras
     .venv/bin/python bench/automl.py autokeras --dataset malaria|wbc [--budget 10]  # AutoKeras alone
     .venv/bin/python bench/automl.py trials --dataset malaria  # the last run's trials: validation vs test
@@ -12,6 +12,12 @@
 the same wall-clock budget (AutoKeras in bench/.venv-autokeras: bash bench/setup_autokeras.sh, run by
 bench/autokeras_run.py). blood-cells-wbc is split stratified, 30% test, seed 0; it has
 near-duplicate images across the split, so its accuracies are optimistic.
+
+dapi is a small large-field 16-bit set cut from the two 1280x1024 DAPI fields of tiff16-samples
+(IICBU-2008 Binucleate, one field per class): each field in a 4x4 grid of 320x256 crops, the top three
+rows (12 per class) for training, the bottom row (4 per class, a part of the field never seen) for
+test. With one field per class it measures that fields are seen at native scale, not how a model
+generalises across wells.
 
 malaria-cells-50 is split by patient (the P<number> in the file name): a quarter of the patients
 are the test set; from the others 25 images per class are labelled and the rest are unlabelled
@@ -34,8 +40,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-MALARIA = ROOT.parent / "shared" / "datasets" / "malaria-cells-50"
-WBC = ROOT.parent / "shared" / "datasets" / "blood-cells-wbc"
+DATASETS = Path(os.environ.get("BIOCLASS_TEST_DATASETS", ROOT.parent / "shared" / "datasets"))
+MALARIA = DATASETS / "malaria-cells-50"
+WBC = DATASETS / "blood-cells-wbc"
+DAPI_FIELDS = {"binucleate": "binucleate_*.tif", "non_binu": "non_binu_*.tif"}
+DAPI_GRID = (4, 4)  # rows, columns of crops per field; the last row is the test set
 WBC_TEST_FRACTION = 0.3
 WORK = ROOT / "bench" / "work-automl"
 LABELLED_PER_CLASS = 25
@@ -110,8 +119,31 @@ def _split_wbc(target: Path, rng: random.Random) -> None:
                 shutil.copy(path, target / split / folder.name / path.name)
 
 
+def build_dapi_split() -> Path:
+    """WORK/dapi/{train/<class>, test/<class>}: 320x256 16-bit crops, the bottom row of each field for test."""
+    return _built_once(WORK / "dapi", _split_dapi)
+
+
+def _split_dapi(target: Path) -> None:
+    import tifffile
+
+    rows, columns = DAPI_GRID
+    for label, pattern in DAPI_FIELDS.items():
+        field = tifffile.imread(next((DATASETS / "tiff16-samples").glob(pattern)))
+        height, width = field.shape[0] // rows, field.shape[1] // columns
+        for row in range(rows):
+            folder = target / ("test" if row == rows - 1 else "train") / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for column in range(columns):
+                crop = field[row * height:(row + 1) * height, column * width:(column + 1) * width]
+                tifffile.imwrite(folder / f"r{row}c{column}.tif", crop)
+
+
 def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path, str]:
     """(train, test, unlabelled folder name under train or "") of a benchmark dataset."""
+    if name == "dapi":
+        data = build_dapi_split()
+        return data / "train", data / "test", ""
     if name == "wbc":
         data = build_wbc_split()
         return data / "train", data / "test", ""
@@ -275,7 +307,9 @@ def automl(args) -> dict:
             "trials": [{"number": t.number, "state": t.state, "arch": t.architecture, "params": dict(t.params),
                         "value": t.value, "seconds": t.seconds} for t in run.leaderboard],
             "best_trial": run.best_trial, "quantization": run.quantization, "exports": [str(e) for e in run.exports],
-            "test_accuracy": {e.model_id: e.accuracy for e in evaluation}}
+            "test_accuracy": {e.model_id: e.accuracy for e in evaluation},
+            "test_balanced_accuracy": {e.model_id: e.balanced_accuracy for e in evaluation},
+            "profile_and_space": [line for line in run.log if line.startswith(("dataset:", "search:"))]}
 
 
 def trials(args) -> dict:
@@ -432,7 +466,7 @@ def main() -> None:
     p.add_argument("--image-sizes", type=int, nargs="+", default=[48, 128], help="served size, and a larger one")
     for name in ("automl", "autokeras", "versus"):
         p = sub.add_parser(name)
-        p.add_argument("--dataset", choices=["malaria", "wbc"], default="malaria")
+        p.add_argument("--dataset", choices=["malaria", "wbc", "dapi"], default="malaria")
         p.add_argument("--budget", type=float, default=10.0 if name == "versus" else 5.0, help="minutes")
         p.add_argument("--modes", nargs="+", default=["none", "data", "model_data"],
                        help="semi-supervised candidates (when the dataset has unlabelled images)")

@@ -14,6 +14,7 @@ from bioclass.errors import InvalidArgument
 CARD_FILE = "card.yaml"
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MAX_WEIGHTS_NAME = 255  # bytes of UTF-8: what file systems allow one name
+MAX_PAGE = 1000  # page numbers a card (or a request) may name are below this
 
 # Weight format from the file name when the card does not say.
 _FORMAT_BY_SUFFIX = {".pt": "torchscript", ".pth": "torchscript", ".torchscript": "torchscript",
@@ -31,6 +32,16 @@ class InputSpec(_Strict):
     size: tuple[int, int] = Field(..., description="[height, width] of the network input")
     dtype: Literal["float32"] = "float32"
     tensor_name: str = ""
+    # Pages of a multi-page image (channels of a multi-channel array), 0-based, read as the network's
+    # channels in this order; empty: the image as decoded. Two pages feed a 3-channel network with a zero third.
+    pages: tuple[int, ...] = ()
+
+    @field_validator("pages")
+    @classmethod
+    def _few_distinct_pages(cls, pages: tuple[int, ...]) -> tuple[int, ...]:
+        if len(pages) > 3 or len(set(pages)) != len(pages) or any(not 0 <= p < MAX_PAGE for p in pages):
+            raise ValueError(f"pages must be at most 3 distinct page numbers from 0 to {MAX_PAGE - 1}")
+        return pages
 
     @field_validator("size")
     @classmethod
@@ -58,6 +69,26 @@ class Preprocessing(_Strict):
         if any(s <= 0 for s in self.std):
             raise ValueError("std values must be positive")
         return self
+
+
+class Tiling(_Strict):
+    """The network sees tiles of the image at native scale; their probabilities make the image's answer."""
+
+    size: tuple[int, int] = Field(..., description="tile [height, width] in source pixels, resized to input.size")
+    stride: Optional[tuple[int, int]] = Field(None, description="default: size; the last tiles align to the edge")
+    aggregation: Literal["mean", "majority"] = "mean"
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Tiling":
+        if min(self.size) < 1 or max(self.size) > 16384:
+            raise ValueError("size must be [height, width] between 1 and 16384")
+        if self.stride is not None and (min(self.stride) < 1 or any(s > t for s, t in zip(self.stride, self.size))):
+            raise ValueError("stride must be positive and at most the tile size (tiles may not leave gaps)")
+        return self
+
+    @property
+    def step(self) -> tuple[int, int]:
+        return self.stride or self.size
 
 
 class OutputSpec(_Strict):
@@ -153,6 +184,7 @@ class ModelCard(_Strict):
     input: InputSpec
     preprocessing: Preprocessing = Preprocessing()
     output: OutputSpec
+    tiling: Optional[Tiling] = None
     provenance: Provenance = Provenance()
     serving: ServingOptions = ServingOptions()
 

@@ -8,21 +8,54 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image as PILImage
 
+from bioclass import images
 from bioclass.errors import InvalidArgument
 from bioclass.server.cards import ModelCard
+from bioclass.v1 import image_pb2
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 ZSCORE_EPS = 1e-6
 _DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
+def decode_for(image: image_pb2.Image, card: ModelCard, max_pixels: int) -> np.ndarray:
+    """The image's pixels; a multi-page file for a card that reads pages as (H, W, pages)."""
+    if card.input.pages and image.WhichOneof("data") == "encoded":
+        return images.decode_pages(image.encoded.data, max(card.input.pages) + 1, max_pixels)
+    return images.decode(image, max_pixels)
+
+
 def prepare(image: np.ndarray, card: ModelCard) -> np.ndarray:
     """Float32 network input for one image, without the batch axis, in the card's layout."""
-    pixels = to_channels(image, card)
-    pixels = scale(pixels, image.dtype, card)
+    return finish(scaled(image, card), card)
+
+
+def scaled(image: np.ndarray, card: ModelCard) -> np.ndarray:
+    """(H, W, C) float32 at the source size: the card's pages and channels, intensity scaled.
+
+    Tiling (server/tiling.py) cuts tiles from this, so per-image scaling sees the whole image.
+    """
+    pixels = to_channels(select_pages(image, card), card)
+    return scale(pixels, image.dtype, card)
+
+
+def finish(pixels: np.ndarray, card: ModelCard) -> np.ndarray:
+    """Scaled pixels (or one tile of them) resized, normalised and laid out as the network takes them."""
     pixels = resize(pixels, card.input.size, card.preprocessing.resize)
     pixels = normalise(pixels, card)
     return np.ascontiguousarray(pixels.transpose(2, 0, 1) if card.input.axes == "bchw" else pixels)
+
+
+def select_pages(image: np.ndarray, card: ModelCard) -> np.ndarray:
+    """The card's pages, from a multi-page image decoded as (H, W, pages) or a multi-channel array."""
+    pages = list(card.input.pages)
+    if not pages:
+        return image
+    held = image.shape[2] if image.ndim == 3 else 1
+    if held <= max(pages):
+        raise InvalidArgument(f"model {card.id} reads pages {pages} of each image; got an image with {held} "
+                              f"page(s) or channel(s)")
+    return image[..., pages]
 
 
 def to_channels(image: np.ndarray, card: ModelCard) -> np.ndarray:
@@ -32,6 +65,10 @@ def to_channels(image: np.ndarray, card: ModelCard) -> np.ndarray:
         raise InvalidArgument(f"model {card.id} expects a 2-D image (y, x[, c]); got {image.ndim} dimensions")
     pixels = pixels.astype(np.float32, copy=False)
     channels = pixels.shape[2]
+    if channels == 2 and card.input.pages:  # two pages: their mean for gray, a zero third channel for colour
+        pixels = pixels.mean(axis=2, keepdims=True) if card.input.channels == 1 else \
+            np.concatenate([pixels, np.zeros_like(pixels[..., :1])], axis=2)
+        return pixels
     if channels not in (1, 3, 4):
         raise InvalidArgument(f"model {card.id} expects {_describe(card)} images; got an image with "
                               f"{channels} channels (1, 3 or 4 can be converted)")

@@ -17,14 +17,14 @@ import numpy as np
 from bioclass import images
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound
-from bioclass.server import limits, measures, metrics, sandbox
+from bioclass.server import limits, measures, metrics, sandbox, tiling
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
 from bioclass.server.data_roots import server_folder
 from bioclass.server.batching import BatchPolicy
 from bioclass.server.cards import parse_card
 from bioclass.server.explain import ExplainOptions, ExplanationResult
 from bioclass.server.explain.explainer import Explainer
-from bioclass.server.preprocess import prepare
+from bioclass.server.preprocess import decode_for
 from bioclass.server.runner import Runner
 from bioclass.server.settings import Settings
 from bioclass.server.zoo import ModelZoo
@@ -110,6 +110,9 @@ class ClassifierService:
         runner = self.model(model_id)
         if explain is not None:
             self.explainer.class_index(runner, explain)  # bad options fail before any work
+            if runner.card.tiling is not None:
+                raise InvalidArgument(f"model {model_id} classifies tiles of each image; saliency maps are "
+                                      "not available for tiled models")
         started = time.perf_counter()
         with metrics.failures_counted(runner.card.id, "Predict"):
             if image.WhichOneof("data") == "tensor" and len(image.tensor.data) <= INLINE_TENSOR_BYTES:
@@ -119,7 +122,7 @@ class ClassifierService:
                     self._decode_and_prepare, image, runner.card)
         result = await self._infer(runner, network_input, image.name, top_k, started, decode_ms, preprocess_ms)
         if explain is not None:
-            result.explanation = await self.explainer.explain(runner, network_input, result.probabilities,
+            result.explanation = await self.explainer.explain(runner, network_input[0], result.probabilities,
                                                               pixels.shape[:2], explain)
             result.timings.total_ms = (time.perf_counter() - started) * 1000
         return result
@@ -127,9 +130,9 @@ class ClassifierService:
     def _decode_and_prepare(self, image: image_pb2.Image, card) -> tuple[np.ndarray, np.ndarray, float, float]:
         """Both CPU steps in one trip to the pool (each trip costs a thread hand-off)."""
         started = time.perf_counter()
-        pixels = images.decode(image, self.settings.max_pixels)
+        pixels = decode_for(image, card, self.settings.max_pixels)
         decoded = time.perf_counter()
-        network_input = prepare(pixels, card)
+        network_input = self.network_inputs(pixels, card)
         return pixels, network_input, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000
 
     async def explain(self, model_id: str, image: image_pb2.Image, options: ExplainOptions,
@@ -150,23 +153,34 @@ class ClassifierService:
             if raw_images:
                 await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
                 if batch.nbytes <= INLINE_TENSOR_BYTES:
-                    batch = _prepared_images(batch, runner.card)
+                    per_image = self._images_inputs(batch, runner.card)
                 else:
-                    batch, _ = await self._run_cpu(_prepared_images, batch, runner.card)
+                    per_image, _ = await self._run_cpu(self._images_inputs, batch, runner.card)
+                batch = np.concatenate(per_image)
         probabilities, _ = await runner.infer(batch, method)
-        return probabilities
+        if not raw_images:
+            return probabilities
+        ends = np.cumsum([len(inputs) for inputs in per_image])[:-1]  # each image's answer from its tiles
+        return np.stack([tiling.aggregate(rows, runner.card) for rows in np.split(probabilities, ends)])
+
+    def _images_inputs(self, images: np.ndarray, card) -> list[np.ndarray]:
+        return [self.network_inputs(image, card) for image in images]
 
     async def _infer(self, runner: Runner, network_input: np.ndarray, name: str, top_k: int,
                      started: float, decode_ms: float, preprocess_ms: float) -> PredictionResult:
         await runner.ensure_loaded()
         queued = time.perf_counter()
-        probabilities, inference_ms = await runner.infer(network_input[None])
+        probabilities, inference_ms = await runner.infer(network_input)
         waited_ms = (time.perf_counter() - queued) * 1000 - inference_ms
         labels = runner.card.labels
         timings = Timings(decode_ms, preprocess_ms, max(0.0, waited_ms), inference_ms,
                           (time.perf_counter() - started) * 1000)
         k = min(top_k or self.settings.top_k, len(labels))
-        return PredictionResult(name, runner.card.id, labels, probabilities[0], k, timings)
+        return PredictionResult(name, runner.card.id, labels, tiling.aggregate(probabilities, runner.card), k, timings)
+
+    def network_inputs(self, pixels: np.ndarray, card) -> np.ndarray:
+        """(T, ...) network inputs of one image: its tiles when the card tiles it, else T = 1."""
+        return tiling.network_inputs(pixels, card, self.settings.max_tiles)
 
     async def predict_stream(self, requests: AsyncIterator[tuple[str, image_pb2.Image, int]],
                              ) -> AsyncIterator[tuple[int, PredictionResult | BioclassError]]:
@@ -243,12 +257,16 @@ class ClassifierService:
     async def _evaluate_one(self, collector: "_EvaluationCollector", image: image_pb2.Image, label: str) -> None:
         truth = collector.class_index(label)
         try:
-            pixels, _ = await self._run_cpu(images.decode, image, self.settings.max_pixels)
+            decoded: dict[tuple[int, ...], np.ndarray] = {}  # by the pages a model reads
             rows = []
             for runner in collector.runners:
-                batch, preprocess_ms = await self._run_cpu(prepare, pixels, runner.card)
-                probabilities, inference_ms = await runner.infer(batch[None])
-                rows.append((probabilities[0], preprocess_ms + inference_ms))  # compute time, not queueing
+                pages = runner.card.input.pages
+                if pages not in decoded:
+                    decoded[pages], _ = await self._run_cpu(decode_for, image, runner.card, self.settings.max_pixels)
+                batch, preprocess_ms = await self._run_cpu(self.network_inputs, decoded[pages], runner.card)
+                probabilities, inference_ms = await runner.infer(batch)
+                compute_ms = preprocess_ms + inference_ms  # not queueing
+                rows.append((tiling.aggregate(probabilities, runner.card), compute_ms))
         except (InvalidArgument, BioclassError) as exc:
             if exc.code.name not in ("INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"):
                 raise
@@ -308,8 +326,6 @@ class ClassifierService:
         self._cpu.shutdown(wait=False, cancel_futures=True)
 
 
-def _prepared_images(images: np.ndarray, card) -> np.ndarray:
-    return np.stack([prepare(image, card) for image in images])
 async def _numbered(items: AsyncIterator) -> AsyncIterator:
     count = 0
     async for item in items:

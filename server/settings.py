@@ -71,6 +71,8 @@ class Settings(BaseSettings):
                                    description="Largest gRPC message accepted or sent; stream anything larger.")
     max_upload_bytes: int = Field(2 * 1024 ** 3, ge=1, description="Largest model file RegisterModel accepts.")
     max_pixels: int = Field(50_000_000, ge=1, description="Largest image (width x height) decoded.")
+    max_tiles: int = Field(256, ge=1, le=65536, description="Most tiles one image makes for a model whose card "
+                                                            "tiles it (RESOURCE_EXHAUSTED past it).")
     data_roots: list[Path] = Field(default_factory=list,
                                    description="Folders whose datasets clients may name by server path (Evaluate's "
                                                "dataset_dir, Train's and AutoML's server_dir); empty: none, every "

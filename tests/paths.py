@@ -3,6 +3,6 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# A worktree beside the main checkout names the shared datasets with BIOCLASS_TEST_DATASETS.
+# Beside the repository; BIOCLASS_TEST_DATASETS names them for a checkout elsewhere (a git worktree).
 DATASETS = Path(os.environ.get("BIOCLASS_TEST_DATASETS", REPO.parent / "shared" / "datasets"))
 SAMPLES = REPO / "model_zoo" / "samples"

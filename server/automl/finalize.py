@@ -47,14 +47,15 @@ def _images(root: Path, spec: DatasetSpec, config: TrainConfig, card) -> tuple[n
     index = {label: i for i, label in enumerate(labels)}
 
     def split(name: str) -> data.ImageSet:
-        return data.load(root, [(s.path, index[s.label]) for s, where in zip(samples, splits) if where == name], [])
+        return data.load(root, [(s.path, index[s.label]) for s, where in zip(samples, splits) if where == name], [],
+                         card)
 
     train, val = split("train"), split("val")
     held_out = val if len(val) else train
     calibration = data.prepared_tensor(train, card).numpy()
     picks = np.random.default_rng(config.seed).permutation(len(calibration))[:CALIBRATION_IMAGES]
     x = data.prepared_tensor(held_out, card).numpy()
-    return calibration[np.sort(picks)], (x, np.asarray(held_out.targets))
+    return calibration[np.sort(picks)], (x, data.row_targets(held_out, card))
 
 
 def _model_folder(export_dir: Path, target: Path, weights: Path, model_id: str, what: str) -> Path:

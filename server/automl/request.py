@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bioclass.server.automl import space as search
+from bioclass.server.cards import MAX_PAGE
 from bioclass.server.training.config import DatasetSpec, validated
 
 
@@ -12,13 +13,17 @@ class AutoMLConfig(BaseModel):
 
     dataset: DatasetSpec
     budget_minutes: float = Field(..., gt=0.0, le=7 * 24 * 60)
-    metric: str = "accuracy"
+    metric: str = ""  # empty: from the dataset profile (server/automl/shape.py)
     max_model_mb: float = Field(0.0, ge=0.0)
     max_latency_ms: float = Field(0.0, ge=0.0)
     model_id: str = ""
     overwrite: bool = False
     architectures: list[str] = Field(default_factory=lambda: list(search.DEFAULT_ARCHITECTURES))
-    image_sizes: list[int] = Field(default_factory=lambda: list(search.DEFAULT_IMAGE_SIZES))
+    # Empty lists: chosen from the dataset profile before the search (server/automl/shape.py).
+    image_sizes: list[int] = Field(default_factory=list)
+    tilings: list[str] = Field(default_factory=list)
+    scales: list[str] = Field(default_factory=list)
+    pages: list[int] = Field(default_factory=list, max_length=3)
     semi_supervised_modes: list[str] = Field(default_factory=lambda: list(search.DEFAULT_SEMI_SUPERVISED))
     seed: int = Field(0, ge=0)
     val_fraction: float = Field(0.2, gt=0.0, lt=0.9)
@@ -27,7 +32,7 @@ class AutoMLConfig(BaseModel):
 
     @model_validator(mode="after")
     def _known_choices(self) -> "AutoMLConfig":
-        if self.metric not in search.METRICS:
+        if self.metric and self.metric not in search.METRICS:
             raise ValueError(f"metric must be one of {', '.join(search.METRICS)}")
         unknown = set(self.semi_supervised_modes) - set(search.SEMI_SUPERVISED)
         if unknown:
@@ -35,9 +40,19 @@ class AutoMLConfig(BaseModel):
                              f"known: {', '.join(search.SEMI_SUPERVISED)}")
         if any(not 8 <= s <= 1024 for s in self.image_sizes):
             raise ValueError("image sizes must be between 8 and 1024 pixels")
-        if not self.architectures or not self.image_sizes or not self.semi_supervised_modes:
-            raise ValueError("architectures, image_sizes and semi_supervised_modes may not be empty lists")
+        if not self.architectures or not self.semi_supervised_modes:
+            raise ValueError("architectures and semi_supervised_modes may not be empty lists")
+        _known("tilings", self.tilings, search.TILINGS)
+        _known("scales", self.scales, search.SCALES)
+        if any(not 0 <= p < MAX_PAGE for p in self.pages) or len(set(self.pages)) != len(self.pages):
+            raise ValueError(f"pages must be distinct page numbers from 0 to {MAX_PAGE - 1}")
         return self
+
+
+def _known(name: str, values: list[str], known: tuple[str, ...]) -> None:
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {name} {sorted(unknown)}; known: {', '.join(known)}")
 
 
 def validated_request(values: dict) -> AutoMLConfig:

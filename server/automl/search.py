@@ -54,7 +54,7 @@ def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, mod
     """A TrainConfig (as a dict) from the trial's suggestions."""
     size = trial.suggest_categorical("image_size", request.image_sizes)
     mode = trial.suggest_categorical("semi_supervised", _modes(request))
-    return {
+    config = {
         "arch": trial.suggest_categorical("architecture", request.architectures),
         "learning_rate": trial.suggest_float("learning_rate", 3e-4, 3e-2, log=True),
         "augmentation": AUGMENTATION[trial.suggest_categorical("augmentation", list(AUGMENTATION))],
@@ -63,6 +63,11 @@ def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, mod
         "model_id": model_id, "max_seconds": seconds, "val_fraction": request.val_fraction, "test_fraction": 0.0,
         "seed": request.seed, "threads": request.threads, "serve_format": "onnx", "batch_size": 32,
     }
+    # Suggested after the others, so a seeded study draws its other parameters as before.
+    tiling = trial.suggest_categorical("tiling", request.tilings or ["none"])
+    config.update(scale=trial.suggest_categorical("scale", request.scales or ["range"]),
+                  tile=size if tiling == "native" else 0, pages=request.pages)
+    return config
 
 
 def outcome(result: dict, request: AutoMLConfig) -> tuple[float, dict]:

@@ -144,6 +144,8 @@ class AutoMLService:
         try:
             scheduler = await self._scheduler(request)
             search = _search()
+            await self._profile(run)
+            request = _request(run)  # with the choices the profile made
             study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request.seed)
             await asyncio.to_thread(search.start_from_known_recipe, study, request)
             self._changed(run, study, clock, force=True)
@@ -155,6 +157,22 @@ class AutoMLService:
         except Exception as exc:  # noqa: BLE001 - a failure ends the run with its reason, never the server
             log.exception("AutoML run %s", run.id)
             self._end(run, FAILED, clock, error=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
+
+    async def _profile(self, run: JobRecord) -> dict:
+        """Read the dataset once (a resumed run keeps its profile) and fill the choices the request left open."""
+        from bioclass.server.automl import profile, shape
+
+        if "profile" not in run.result:
+            found = await self._helper.run(profile.profile_dataset, str(self._root(_request(run))),
+                                          run.request["dataset"])
+            run.result = {**run.result, "profile": found}
+            for line in profile.describe(found):
+                self._log(run, line)
+            request, reasons = shape.shaped_request(run.request, found)
+            self.runs.update(run, request=request, result=run.result)
+            for line in reasons:
+                self._log(run, line)
+        return run.request
 
     async def _search(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
         """Keep as many trials running as the scheduler has slots (one here; more on a Ray cluster)."""

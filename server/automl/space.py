@@ -15,7 +15,10 @@ EPOCHS = (3, 100)
 # starts from a sound model whatever the sampler tries next.
 STARTING_POINT = {"architecture": "bioclass:small_cnn3", "learning_rate": 3e-3, "augmentation": "light",
                   "epochs": 60, "semi_supervised": "none"}
-DEFAULT_IMAGE_SIZES = (32, 48, 64)
+DEFAULT_IMAGE_SIZES = (32, 48, 64)  # when a run has no dataset profile (one stored before profiles)
+# "native": tiles of the input size at native scale; "none": the whole image resized to the input size.
+TILINGS = ("none", "native")
+SCALES = ("range", "percentile", "zscore", "minmax")
 SEMI_SUPERVISED = ("none", "data", "model", "model_data", "data_iterative", "model_iterative", "model_data_iterative",
                    "topological")
 DEFAULT_SEMI_SUPERVISED = ("none", "data", "model_data")

@@ -41,6 +41,10 @@ def check_exportable(card: ModelCard) -> None:
     if card.weight_format not in WEIGHT_ENTRIES:
         raise FailedPrecondition(f"model {card.id}: {card.weight_format} weights have no bioimage.io export here "
                                  f"(exportable: {', '.join(WEIGHT_ENTRIES)})")
+    if card.tiling is not None or card.input.pages:
+        # A package describes one whole-image input: other tools would answer differently.
+        raise FailedPrecondition(f"model {card.id} {'tiles its images' if card.tiling else 'reads pages as channels'}; "
+                                 "a bioimage.io package cannot describe that")
 
 
 def test_input(card: ModelCard) -> np.ndarray:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import MessageToDict, ParseDict
 
 from bioclass.server.automl.service import AutoMLService
 from bioclass.server.grpc.errors import streaming, unary
@@ -53,6 +53,8 @@ def run_message(run: JobRecord, full: bool = False) -> pb.AutoMLRun:
                            quantization=result.get("quantization", ""), error=run.error, metric=request["metric"])
     message.request.CopyFrom(pb.AutoMLRequest(dataset=tpb.DatasetSource(**dataset), **request))
     message.exports.extend(tpb.ExportedModel(**e) for e in result.get("exports", []))
+    if "profile" in result:
+        ParseDict(result["profile"], message.profile)
     if full:
         message.leaderboard.extend(_trial(row) for row in result.get("leaderboard", []))
         message.log.extend(run.log)

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bioclass.errors import InvalidArgument
+from bioclass.server.cards import MAX_PAGE
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -79,6 +80,12 @@ class TrainConfig(BaseModel):
                              "model_data_iterative", "topological"] = ""
     pseudo_threshold: float = Field(0.8, gt=0.0, le=1.0)
     ensemble_archs: list[str] = Field(default_factory=list, description="model distillation's other teachers")
+    # The data's shape (AutoML sets these from the dataset profile): the card's preprocessing.scale, its
+    # tiling (tiles of `tile` source pixels at native scale, resized to image_size; 0: the whole image)
+    # and the pages of multi-page files read as channels.
+    scale: Literal["range", "percentile", "zscore", "minmax"] = "range"
+    tile: int = Field(0, ge=0, le=4096)
+    pages: list[int] = Field(default_factory=list, max_length=3)
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
@@ -86,6 +93,8 @@ class TrainConfig(BaseModel):
             raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
         if min(self.image_size) < 8 or max(self.image_size) > 1024:
             raise ValueError("image size must be between 8 and 1024 pixels")
+        if any(not 0 <= p < MAX_PAGE for p in self.pages) or len(set(self.pages)) != len(self.pages):
+            raise ValueError(f"pages must be distinct page numbers from 0 to {MAX_PAGE - 1}")
         return self
 
 

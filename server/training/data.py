@@ -3,6 +3,9 @@
 Every network input goes through bioclass.server.preprocess.prepare with the card the model will
 be served with; augmentation (when asked) runs on the decoded image before it. Without
 augmentation each image is prepared once and kept as a tensor, so epochs cost only the network.
+A card that tiles (bioclass.server.tiling) trains on random native-scale crops of each image,
+scaled as a whole as served, with flips and quarter turns; its evaluation rows are the served
+tiles, aggregated per image as served.
 """
 from __future__ import annotations
 
@@ -13,12 +16,15 @@ import numpy as np
 import torch
 
 from bioclass.errors import BioclassError
-from bioclass.images import decode_encoded
+from bioclass.images import decode_encoded, decode_pages
+from bioclass.server import tiling
 from bioclass.server.cards import ModelCard
-from bioclass.server.preprocess import prepare
+from bioclass.server.preprocess import finish, prepare, scaled
 from bioclass.server.training import augment
 
 MAX_PIXELS = 50_000_000
+MAX_TILES = 4096  # per training image; a 50-Mpx field in 128-px tiles makes about 3,000
+SCALED_CACHE_BYTES = 1024 ** 3  # whole scaled images kept for cropping; past it, scaled again per crop
 
 
 @dataclass
@@ -33,16 +39,20 @@ class ImageSet:
         return len(self.names)
 
 
-def read_image(path: Path) -> np.ndarray:
+def read_image(path: Path, card: ModelCard | None = None) -> np.ndarray:
+    """The first page, or (H, W, pages) up to the last page the card reads, as the server decodes them."""
+    if card is not None and card.input.pages:
+        return decode_pages(path.read_bytes(), max(card.input.pages) + 1, MAX_PIXELS)
     return decode_encoded(path.read_bytes(), 0, MAX_PIXELS)
 
 
-def load(root: Path, items: list[tuple[str, int]], skipped: list[tuple[str, str]]) -> ImageSet:
+def load(root: Path, items: list[tuple[str, int]], skipped: list[tuple[str, str]],
+         card: ModelCard | None = None) -> ImageSet:
     """Decode every image; an unreadable one is recorded in `skipped` and left out."""
     images = ImageSet()
     for name, target in items:
         try:
-            pixels = read_image(root / name)
+            pixels = read_image(root / name, card)
         except (BioclassError, OSError, ValueError) as exc:
             skipped.append((name, str(exc)))
             continue
@@ -53,29 +63,70 @@ def load(root: Path, items: list[tuple[str, int]], skipped: list[tuple[str, str]
 
 
 def prepared_tensor(images: ImageSet, card: ModelCard) -> torch.Tensor:
-    """(N, C, H, W) float32: every image through the serving preprocessing."""
+    """(N, C, H, W) float32: every image through the serving preprocessing; N counts tiles when the card tiles."""
     if not len(images):
         channels, (height, width) = card.input.channels, card.input.size
         return torch.zeros((0, channels, height, width))
-    return torch.from_numpy(np.stack([prepare(p, card) for p in images.pixels]))
+    return torch.from_numpy(np.concatenate([tiling.network_inputs(p, card, MAX_TILES) for p in images.pixels]))
+
+
+def row_owners(images: ImageSet, card: ModelCard) -> np.ndarray:
+    """The image each row of prepared_tensor comes from."""
+    counts = [tiling.count(p.shape, card.tiling) if card.tiling else 1 for p in images.pixels]
+    return np.repeat(np.arange(len(images)), counts)
+
+
+def row_targets(images: ImageSet, card: ModelCard) -> np.ndarray:
+    return np.asarray(images.targets, dtype=np.int64)[row_owners(images, card)]
+
+
+def per_image(probabilities: np.ndarray, images: ImageSet, card: ModelCard) -> np.ndarray:
+    """(N images, K) from prepared_tensor's rows' probabilities, aggregated as the server does."""
+    if card.tiling is None:
+        return probabilities
+    owners = row_owners(images, card)
+    return np.stack([tiling.aggregate(probabilities[owners == i], card) for i in range(len(images))])
 
 
 class TrainingImages(torch.utils.data.Dataset):
-    """Augmented on the fly when a pipeline is given, else prepared once."""
+    """Augmented on the fly when a pipeline is given, else prepared once; random native-scale crops when tiled."""
 
-    def __init__(self, images: ImageSet, card: ModelCard, pipeline=None):
+    def __init__(self, images: ImageSet, card: ModelCard, pipeline=None, seed: int = 0):
         self.images, self.card, self.pipeline = images, card, pipeline
-        self.cache = None if pipeline is not None else prepared_tensor(images, card)
-        self.targets = torch.tensor(images.targets, dtype=torch.long)
+        self.cache = None if pipeline is not None or card.tiling else prepared_tensor(images, card)
+        # Tiled: an epoch draws as many crops of an image as it has tiles, so it covers each field once.
+        self.owners = row_owners(images, card) if card.tiling else np.arange(len(images))
+        self.targets = torch.tensor(images.targets, dtype=torch.long)[torch.from_numpy(self.owners)]
+        self.scaled: dict[int, np.ndarray] = {}
+        self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.owners)
 
     def __getitem__(self, index: int):
+        if self.card.tiling is not None:
+            return torch.from_numpy(finish(self._random_crop(int(self.owners[index])), self.card)), self.targets[index]
         if self.cache is not None:
             return self.cache[index], self.targets[index]
         pixels = augment.apply(self.pipeline, self.images.pixels[index])
         return torch.from_numpy(prepare(pixels, self.card)), self.targets[index]
+
+    def _random_crop(self, image: int) -> np.ndarray:
+        """A tile-sized crop at a random place of the whole scaled image, randomly flipped and turned."""
+        whole = self.scaled.get(image)
+        if whole is None:
+            whole = scaled(self.images.pixels[image], self.card)
+            if sum(a.nbytes for a in self.scaled.values()) + whole.nbytes <= SCALED_CACHE_BYTES:
+                self.scaled[image] = whole
+        tile_h, tile_w = self.card.tiling.size
+        y = int(self.rng.integers(0, max(0, whole.shape[0] - tile_h) + 1))
+        x = int(self.rng.integers(0, max(0, whole.shape[1] - tile_w) + 1))
+        crop = whole[y:y + tile_h, x:x + tile_w]
+        if self.rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        if tile_h == tile_w:
+            crop = np.rot90(crop, int(self.rng.integers(0, 4)))
+        return np.ascontiguousarray(crop)
 
 
 def class_weights(targets: list[int], classes: int) -> torch.Tensor:

@@ -27,7 +27,7 @@ def run(plan: Plan, reporter) -> dict:
     labels = sorted({s.label for s in samples})
     card = _card(plan, labels)
     skipped: list[tuple[str, str]] = []
-    sets = _load_splits(plan, samples, splits, labels, skipped, reporter)
+    sets = _load_splits(plan, samples, splits, labels, skipped, reporter, card)
     if len(set(sets["train"].targets)) < 2:
         raise InvalidArgument("fewer than two classes left in the training split after skipping unreadable images")
     base = {"counts": datasets.split_counts(samples, splits), "skipped": skipped}
@@ -50,20 +50,21 @@ def _seed(seed: int) -> None:
 
 
 def _card(plan: Plan, labels: list[str]) -> ModelCard:
-    height, width = plan.config.image_size
+    config = plan.config
+    height, width = config.image_size
     return ModelCard.model_validate({
         "id": plan.model_id, "framework": "pytorch", "weights": "model.pt", "format": "torchscript",
-        "input": {"size": [height, width]},
-        "preprocessing": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-        "output": {"labels": labels}})
+        "input": {"size": [height, width], "pages": config.pages},
+        "preprocessing": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "scale": config.scale},
+        "output": {"labels": labels}, "tiling": {"size": [config.tile, config.tile]} if config.tile else None})
 
 
-def _load_splits(plan: Plan, samples, splits, labels, skipped, reporter) -> dict[str, data.ImageSet]:
+def _load_splits(plan: Plan, samples, splits, labels, skipped, reporter, card: ModelCard) -> dict[str, data.ImageSet]:
     index = {label: i for i, label in enumerate(labels)}
     sets = {}
     for split in datasets.SPLITS:
         items = [(s.path, index[s.label]) for s, where in zip(samples, splits) if where == split]
-        sets[split] = data.load(plan.dataset_root, items, skipped)
+        sets[split] = data.load(plan.dataset_root, items, skipped, card)
         reporter.log(f"{split}: {len(sets[split])} images")
     for name, reason in skipped:
         reporter.log(f"skipped unreadable image {name}: {reason}")

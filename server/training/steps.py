@@ -35,7 +35,7 @@ def make_loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter
     config = plan.config
     on_the_fly = config.augmentation and not config.augmented_copies
     pipeline = augment.build(config.augmentation, seed=config.seed) if on_the_fly else None
-    train = data.TrainingImages(sets["train"], card, pipeline)
+    train = data.TrainingImages(sets["train"], card, pipeline, config.seed)
     monitor = sets["val"] if len(sets["val"]) else sets["train"]
     weights = data.class_weights(sets["train"].targets, classes) if config.imbalance == "weighted_loss" else None
     deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
@@ -44,7 +44,8 @@ def make_loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter
     weights = weights.to(device) if weights is not None else None
     loop = recipe.Loop(network=network, device=device, train=data.loader(train, config.batch_size, config.seed, config.imbalance,
                                                           classes),
-                       val_x=data.prepared_tensor(monitor, card), val_y=torch.tensor(monitor.targets),
+                       val_x=data.prepared_tensor(monitor, card),
+                       val_y=torch.from_numpy(data.row_targets(monitor, card)),  # per tile when tiled
                        loss_fn=torch.nn.CrossEntropyLoss(weight=weights), reporter=reporter, deadline=deadline)
     return loop
 
@@ -82,7 +83,7 @@ def _learning_rate(loop: recipe.Loop, config: TrainConfig, stage: str) -> float:
 def evaluate(network, sets, card: ModelCard, labels: list[str]) -> dict:
     held_out = next((name for name in ("test", "val", "train") if len(sets[name])), "train")
     x, y = data.prepared_tensor(sets[held_out], card), np.asarray(sets[held_out].targets)
-    probabilities = torch.softmax(recipe.predict(network, x), dim=1).numpy()
+    probabilities = data.per_image(torch.softmax(recipe.predict(network, x), dim=1).numpy(), sets[held_out], card)
     return {**measures.to_dict(measures.compute(y, probabilities, labels, top_k=2)), "split": held_out}
 
 
@@ -90,7 +91,7 @@ def export_all(plan: Plan, network, card: ModelCard, sets, threads: int, reporte
     folder = plan.job_dir / "export"
     folder.mkdir(parents=True, exist_ok=True)
     held_out = next((sets[n] for n in ("test", "val", "train") if len(sets[n])))
-    x, y = data.prepared_tensor(held_out, card).numpy(), np.asarray(held_out.targets)
+    x, y = data.prepared_tensor(held_out, card).numpy(), data.row_targets(held_out, card)  # tiles when tiled
     example = torch.from_numpy(x[:1])
     export.torchscript(network, example, folder / "model.pt")
     results = [export.measure(export.torch_forward(folder / "model.pt"), x, y, folder / "model.pt", "torchscript")]
@@ -134,10 +135,11 @@ def _architecture(arch: str) -> str:
 
 
 def predict_unlabelled(plan: Plan, network, card: ModelCard, labels, names: list[str]) -> list[dict]:
-    images = data.load(plan.dataset_root, [(name, 0) for name in names], [])
+    images = data.load(plan.dataset_root, [(name, 0) for name in names], [], card)
     if not len(images):
         return []
     probabilities = torch.softmax(recipe.predict(network, data.prepared_tensor(images, card)), dim=1).numpy()
+    probabilities = data.per_image(probabilities, images, card)
     return [{"name": name, "label": labels[int(p.argmax())], "probability": float(p.max())}
             for name, p in zip(images.names, probabilities)]
 

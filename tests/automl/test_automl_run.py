@@ -30,7 +30,15 @@ def test_a_run_ends_within_its_budget_and_serves_its_best_model(automl_server, c
     board = run.leaderboard
     assert len(board) >= 2 and trial_state_name(board[0].state) == "complete"
     assert board[0].number == run.best_trial and board[0].architecture in SEARCH["architectures"]
-    assert set(board[0].params) == {"learning_rate", "augmentation", "image_size", "epochs", "semi_supervised"}
+    assert set(board[0].params) == {"learning_rate", "augmentation", "image_size", "epochs", "semi_supervised",
+                                    "tiling", "scale"}
+    assert (board[0].params["tiling"], board[0].params["scale"]) == ("none", "range")  # 8-bit 50x50 crops
+    profile = run.profile  # read first, and said first in the log
+    assert (profile.images, [c.images for c in profile.classes], profile.bit_depths) == (32, [16, 16], [8])
+    assert (profile.heights.median, profile.widths.max, profile.duplicate_images) == (50, 50, 0)
+    assert run.log[0] == "dataset: 32 images in 2 classes (Parasitized 16, Uninfected 16); imbalance 1.0:1 " \
+                         "(largest to smallest class)"
+    assert run.metric == "accuracy" and "search: ranking trials by accuracy" in run.log
     assert 0.0 <= board[0].value <= 1.0 and board[0].job_id
 
     assert (run.model_id, run.int8_model_id) == ("tiny-automl", "tiny-automl-int8")

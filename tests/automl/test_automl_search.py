@@ -5,12 +5,16 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from bioclass.server.automl import search
+from bioclass.server.automl import search, shape
 from bioclass.server.automl.request import validated_request
+from test_profile import MALARIA_PROFILE
 
 
 def _request(**values) -> dict:
-    return validated_request({"dataset": {"server_dir": "x", "unlabelled_dir": "u"}, "budget_minutes": 1.0, **values})
+    """A request as the search sees it: shaped by the profile of 50x50 crops."""
+    request = validated_request({"dataset": {"server_dir": "x", "unlabelled_dir": "u"}, "budget_minutes": 1.0,
+                                 **values})
+    return shape.shaped_request(request, MALARIA_PROFILE)[0]
 
 
 def test_a_new_study_starts_with_the_few_label_recipe(tmp_path):

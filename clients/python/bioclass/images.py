@@ -149,6 +149,22 @@ def decode_encoded(data: bytes, page: int, max_pixels: int) -> np.ndarray:
         raise InvalidArgument(f"cannot decode the image: {exc}") from None
 
 
+def decode_pages(data: bytes, pages: int, max_pixels: int) -> np.ndarray:
+    """The first `pages` pages of a multi-page image, each a plane, as (H, W, pages).
+
+    All pages together are held to `max_pixels`, checked after the first page is decoded.
+    """
+    planes = [decode_encoded(data, 0, max_pixels)]
+    if pages * planes[0].shape[0] * planes[0].shape[1] > max_pixels:
+        raise ResourceExhausted(f"{pages} pages of {planes[0].shape[1]}x{planes[0].shape[0]} pixels exceed the "
+                                f"server limit of {max_pixels} pixels")
+    planes += [decode_encoded(data, page, max_pixels) for page in range(1, pages)]
+    if any(p.ndim != 2 or p.shape != planes[0].shape or p.dtype != planes[0].dtype for p in planes):
+        raise InvalidArgument(f"the first {pages} pages must be single-channel planes of one size and type; got "
+                              + ", ".join(f"{list(p.shape)} {p.dtype}" for p in planes))
+    return np.stack(planes, axis=2)
+
+
 def _seek(img: PILImage.Image, page: int) -> None:
     pages = getattr(img, "n_frames", 1)
     if page >= pages:

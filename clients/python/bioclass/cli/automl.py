@@ -21,7 +21,14 @@ def add_automl_commands(command) -> None:
     automl.add_argument("--max-latency-ms", type=float, default=0.0,
                         help="slowest prediction in ms per image (default: no limit)")
     automl.add_argument("--arch", action="append", default=[], help="candidate architecture (repeatable)")
-    automl.add_argument("--image-size", type=int, action="append", default=[], help="candidate size (repeatable)")
+    automl.add_argument("--image-size", type=int, action="append", default=[],
+                        help="candidate input size (repeatable; default: from the dataset's profile)")
+    automl.add_argument("--tiling", action="append", default=[], choices=["none", "native"],
+                        help="candidate (repeatable): native-scale tiles of the input size, or the whole image resized")
+    automl.add_argument("--scale", action="append", default=[], metavar="MODE",
+                        help="candidate intensity scaling (repeatable; range, percentile, zscore, minmax)")
+    automl.add_argument("--page", type=int, action="append", default=[],
+                        help="page of multi-page TIFFs read as a channel (repeatable, 0-based, in order)")
     automl.add_argument("--semi-supervised", action="append", default=[], metavar="MODE",
                         help="candidate mode (repeatable; none, data, model, model_data, *_iterative)")
     automl.add_argument("--group-pattern", default="", help="regex (RE2 syntax) with one group; a group stays "
@@ -45,6 +52,7 @@ def run_automl(args) -> int:
                                  ("max_latency_ms", args.max_latency_ms), ("model_id", args.name),
                                  ("architectures", args.arch), ("image_sizes", args.image_size),
                                  ("semi_supervised_modes", args.semi_supervised), ("seed", args.seed),
+                                 ("tilings", args.tiling), ("scales", args.scale), ("pages", args.page),
                                  ("threads", args.threads), ("overwrite", args.overwrite),
                                  ("ray_address", args.ray)) if v}
     with Client(args.server) as client:
@@ -54,13 +62,17 @@ def run_automl(args) -> int:
         if args.detach:
             print(run.id)
             return 0
-        shown_log, shown_board = 0, ""
+        shown_log, shown_board, shown_profile = 0, "", False
         for update in client.automl.watch(run.id):
+            if update.HasField("profile") and not shown_profile:
+                print(profile_text(update.profile), file=sys.stderr)
+                shown_profile = True
             for line in update.log[shown_log:]:
-                print(line, file=sys.stderr)
+                if not (shown_profile and line.startswith("dataset: ")):  # the table above says it
+                    print(line, file=sys.stderr)
             shown_log = len(update.log)
             board = leaderboard(update)
-            if board != shown_board:
+            if board != shown_board and update.leaderboard:
                 print(f"-- {update.elapsed_seconds:.0f} s --\n{board}", file=sys.stderr)
                 shown_board = board
         run = client.automl.run(run.id)
@@ -75,6 +87,21 @@ def leaderboard(run, rows: int = LEADERBOARD_ROWS) -> str:
              " ".join(f"{k}={v}" for k, v in sorted(t.params.items())), number(t.value), f"{t.seconds:.0f}",
              t.note[:40]] for t in run.leaderboard[:rows]]
     return table(body, ["TRIAL", "STATE", "ARCH", "PARAMS", run.metric.upper() or "VALUE", "SECONDS", "NOTE"])
+
+
+def profile_text(profile) -> str:
+    """The dataset profile as a short table, printed before the search's lines."""
+    def spread(s) -> str:
+        return f"{s.min} / {s.median} / {s.max}"
+
+    rows = [["images", str(profile.images)],
+            ["classes", ", ".join(f"{c.label} {c.images}" for c in profile.classes)],
+            ["imbalance", f"{profile.imbalance_ratio:.1f}:1"],
+            ["height min/median/max", spread(profile.heights)], ["width min/median/max", spread(profile.widths)],
+            ["bit depth", "/".join(map(str, profile.bit_depths))], ["channels", "/".join(map(str, profile.channels))],
+            ["pages", "/".join(map(str, profile.pages))],
+            ["exact duplicates", f"{profile.duplicate_images} ({profile.duplicates_across_classes} across classes)"]]
+    return table(rows, ["DATASET", ""])
 
 
 def print_run(run) -> None:
