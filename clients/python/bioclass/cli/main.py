@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
-        if name != "serve":
+        if name not in ("serve", "weights"):  # these act on this machine
             sub.add_argument("--server", default=default_address(),
                              help="server address (default: $BIOCLASS_SERVER or 127.0.0.1:50051)")
         return sub
@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_explain_commands(command)
     add_bioimageio_commands(command)
+    from bioclass.cli.weights import add_weights_commands  # weights pull, weights import
+
+    add_weights_commands(command)
     return parser
 
 
