@@ -1,5 +1,5 @@
 """A bioclass model as a bioimage.io package: rdf.yaml, weights, test tensors computed by the real
-model through its runner, a cover and a README; zipped and validated with bioimageio.spec.
+model through its runner, sample tensors, a cover and a README; zipped and validated with bioimageio.spec.
 """
 from __future__ import annotations
 
@@ -219,7 +219,8 @@ def readme(card: ModelCard) -> str:
             f"pixels ({card.input.axes}); bioclass resizes any image by `{pre.resize}` and scales it by "
             f"`{pre.scale}` first.\n\n"
             "## Validation\n\n"
-            "`test_input.npy` and `test_output.npy` were computed by the served model when exporting; "
+            "`test_input.npy` and `test_output.npy` were computed by the served model when exporting "
+            "(`bioimageio test` reproduces them); "
             f"the output is the probability of each class ({card.output.activation}). "
             + (f"Reported metrics: {dict(card.provenance.metrics)}.\n" if card.provenance.metrics else
                "Validate on held-out labelled images, e.g. with `bioclass evaluate`.\n"))
