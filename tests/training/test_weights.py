@@ -20,6 +20,9 @@ import torch
 
 from bioclass.errors import InvalidArgument
 from bioclass.server.training import networks, pretrained
+from bioclass.training import state_name
+from server_process import ServerProcess
+from training_support import ENV, TINY
 
 ARCH = "mobilenetv3_small_050"
 HUB_ID = "timm/mobilenetv3_small_050.lamb_in1k"  # the repo timm names for ARCH's published weights
@@ -211,3 +214,23 @@ def test_torchvision_weights_download_from_their_url_into_torch_hub(mirror, cach
     network, source = networks.build("torchvision:squeezenet1_1", 3, "auto", lines.append)  # found in the cache
     assert source == str(path) and lines[-1] == f"starting from pretrained weights {path}"
     assert torch.equal(network.state_dict()["features.0.weight"], state["features.0.weight"])
+
+
+def test_a_training_job_downloads_on_first_use_and_logs_its_progress(mirror, caches, tiny_dataset, tmp_path):
+    from bioclass.client import Client
+
+    endpoint = f"http://127.0.0.1:{mirror.server_port}"
+    server = ServerProcess("--no-builtin", work_dir=tmp_path / "work", env={**ENV, **caches, "HF_ENDPOINT": endpoint})
+    try:
+        with Client(server.address) as client:
+            job_id = client.training.train(tiny_dataset, ARCH, model_id="pretrained-malaria", **TINY)
+            updates = list(client.training.watch(job_id))
+            job = client.training.job(job_id)
+    finally:
+        server.stop()
+    assert state_name(updates[-1].state) == "succeeded", job.error
+    cached = (Path(caches["HF_HOME"]) / "hub" / "models--timm--mobilenetv3_small_050.lamb_in1k" / "snapshots" /
+              COMMIT / "model.safetensors")
+    assert f"downloading {HUB_ID}/model.safetensors from {endpoint}" in job.log
+    assert [line for line in job.log if line.startswith("model.safetensors: ")][-1].count("(100%, ") == 1
+    assert f"starting from pretrained weights {cached}" in job.log and job.weights_source == str(cached)
