@@ -60,6 +60,14 @@ def test_bioimageio_test_passes_on_the_export(zoo_client, bioimageio_command, tm
     assert_bioimageio_test_passes(package, weights, bioimageio_command, tmp_path)
 
 
+@pytest.mark.parametrize("model, weights", [("brightness-keras-h5", "keras_hdf5"),
+                                            ("test-resnet-state-dict", "pytorch_state_dict")])
+def test_bioimageio_test_passes_on_the_other_weight_formats(client, bioimageio_command, tmp_path, model, weights):
+    """Keras HDF5 and a timm state_dict (the test zoo's models, tests/models.py)."""
+    package = client.export_bioimageio(model, tmp_path / f"{model}.zip")
+    assert_bioimageio_test_passes(package, weights, bioimageio_command, tmp_path)
+
+
 @pytest.mark.parametrize("preprocessing", [
     "{resize: stretch, color: rgb, scale: percentile, percentiles: [1.0, 99.5], mean: [0.5, 0.4, 0.45], "
     "std: [0.3, 0.25, 0.3]}",
