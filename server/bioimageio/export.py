@@ -1,5 +1,5 @@
 """A bioclass model as a bioimage.io package: rdf.yaml, weights, test tensors computed by the real
-model through its runner, a cover and a README; zipped and validated with bioimageio.spec.
+model through its runner, sample tensors, a cover and a README; zipped and validated with bioimageio.spec.
 """
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ def write_package(folder: Path, card: ModelCard, raw: np.ndarray, output: np.nda
     weights = folder / card.weights
     files = {
         "test_input.npy": _npy(raw), "test_output.npy": _npy(output), "cover.png": cover(raw, card),
+        "sample_input.tif": _tiff(raw), "sample_output.tif": _tiff(output),
         "README.md": readme(card).encode("utf-8"), Path(card.weights).name: weights.read_bytes(),
     }
     files["rdf.yaml"] = yaml.safe_dump(rdf(card, weights), sort_keys=False, allow_unicode=True).encode("utf-8")
@@ -116,13 +117,15 @@ def rdf(card: ModelCard, weights: Path) -> dict:
 
 def input_tensor(card: ModelCard) -> dict:
     return {"id": INPUT_ID, "axes": input_axes(card), "data": {"type": processing.input_dtype(card)},
-            "test_tensor": {"source": "test_input.npy"}, "preprocessing": processing.preprocessing_ops(card)}
+            "test_tensor": {"source": "test_input.npy"}, "sample_tensor": {"source": "sample_input.tif"},
+            "preprocessing": processing.preprocessing_ops(card)}
 
 
 def output_tensor(card: ModelCard) -> dict:
     """Batch and one channel per class, named by the labels: how bioimage.io describes a classifier."""
     return {"id": OUTPUT_ID, "axes": [{"type": "batch"}, {"type": "channel", "channel_names": list(card.labels)}],
             "data": {"type": "float32"}, "test_tensor": {"source": "test_output.npy"},
+            "sample_tensor": {"source": "sample_output.tif"},
             "postprocessing": processing.postprocessing_ops(card)}
 
 
@@ -220,10 +223,20 @@ def readme(card: ModelCard) -> str:
             f"pixels ({card.input.axes}); bioclass resizes any image by `{pre.resize}` and scales it by "
             f"`{pre.scale}` first.\n\n"
             "## Validation\n\n"
-            "`test_input.npy` and `test_output.npy` were computed by the served model when exporting; "
+            "`test_input.npy` and `test_output.npy` were computed by the served model when exporting "
+            "(`bioimageio test` reproduces them); "
             f"the output is the probability of each class ({card.output.activation}). "
             + (f"Reported metrics: {dict(card.provenance.metrics)}.\n" if card.provenance.metrics else
                "Validate on held-out labelled images, e.g. with `bioclass evaluate`.\n"))
+
+
+def _tiff(array: np.ndarray) -> bytes:
+    """A sample tensor: the test tensor in its axes order, as a TIFF (bioimage.io reads samples with imageio)."""
+    import tifffile
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, array)
+    return buffer.getvalue()
 
 
 def _npy(array: np.ndarray) -> bytes:

@@ -36,6 +36,9 @@ def preprocessing_ops(card: ModelCard) -> list[dict]:
         ops.append({"id": "zero_mean_unit_variance", "kwargs": {"axes": joint, "eps": ZSCORE_EPS}})
     if pre.mean:
         ops.append(_fixed_mean_std(card))
+    # bioimage.io ends preprocessing with a cast to the input's data type (uint8 for "range") unless
+    # the list already ends with one: without this the scaled image would reach the network as uint8.
+    ops.append({"id": "ensure_dtype", "kwargs": {"dtype": "float32"}})
     return ops
 
 

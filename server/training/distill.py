@@ -84,7 +84,7 @@ def _share(deadline: float, trainings: int) -> float:
 
 def _fit(plan: Plan, arch: str, sets: dict, card, labels: list[str], seconds: float, reporter):
     config = plan.config.model_copy(update={"arch": arch, "max_seconds": seconds})
-    network, source = networks.build(arch, len(labels), config.pretrained)
+    network, source = networks.build(arch, len(labels), config.pretrained, reporter.log)
     loop = steps.make_loop(dataclasses.replace(plan, config=config), network, sets, card, len(labels), reporter)
     steps.train(loop, config, bool(source), reporter)
     return loop, source

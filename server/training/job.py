@@ -33,9 +33,7 @@ def run(plan: Plan, reporter) -> dict:
     base = {"counts": datasets.split_counts(samples, splits), "skipped": skipped}
     if config.semi_supervised:  # teachers, pseudo-labels, then a student
         return distill.run(plan, sets, card, labels, unlabelled, reporter, base)
-    network, source = networks.build(config.arch, len(labels), config.pretrained)
-    reporter.log(f"starting from pretrained weights {source}" if source else
-                 f"no pretrained weights for {config.arch} found locally; training from scratch")
+    network, source = networks.build(config.arch, len(labels), config.pretrained, reporter.log)
     loop = steps.make_loop(plan, network, sets, card, len(labels), reporter)
     reporter.log(f"training on {loop.device} with {threads} CPU threads")
     steps.train(loop, config, bool(source), reporter)

@@ -1,18 +1,18 @@
 """Networks to train: timm or torchvision architectures, or bioclass's compact CNNs for few labels.
 
-Nothing is downloaded: pretrained weights come from a path the user gives, or from the timm /
-Hugging Face / torch hub caches when they are already there; otherwise training starts from
-scratch and the job says so.
+Pretrained weights come from a path the user gives, or (pretrained "auto") from the timm / Hugging
+Face / torch hub caches, downloaded there on first use (pretrained.py); when they cannot be had,
+training starts from scratch and the job says why in one line.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Callable
 
 import torch
 
-from bioclass.errors import InvalidArgument, NotFound
-from bioclass.server.training import compact
+from bioclass.errors import FailedPrecondition, InvalidArgument, NotFound
+from bioclass.server.training import compact, pretrained
 
 # Compact and standard architectures the issue names, as timm names (torchvision:NAME works too);
 # bioclass:small_cnn3 / small_cnn4 train from scratch on a few dozen labels (compact.py).
@@ -49,67 +49,79 @@ def split_name(arch: str) -> tuple[str, str]:
     return library, name
 
 
-def build(arch: str, classes: int, pretrained: str) -> tuple[torch.nn.Module, str]:
-    """The network with a new head, and where its starting weights came from ("" = scratch)."""
+def build(arch: str, classes: int, weights: str, log: Callable[[str], None] | None = None
+          ) -> tuple[torch.nn.Module, str]:
+    """The network with a new head, and where its starting weights came from ("" = scratch).
+
+    `log` receives one line on where training starts from (with the reason when from scratch) and a
+    download's progress lines.
+    """
+    log = log or (lambda line: None)
     library, name = split_name(arch)
-    if library == "timm":
-        import timm
-
-        network = timm.create_model(name, pretrained=False, num_classes=classes)
-    elif library == "bioclass":
-        network = compact.create_model(name, classes)
-    else:
-        import torchvision
-
-        network = torchvision.models.get_model(name, weights=None, num_classes=classes)
-    source = _weights_file(library, name, network, pretrained)
+    network = _create(library, name, classes)
+    source = _weights_file(library, name, network, weights, log)
     if source:
         _load_body(network, source)
+        log(f"starting from pretrained weights {source}")
     return network, str(source or "")
 
 
-def _weights_file(library: str, name: str, network: torch.nn.Module, pretrained: str) -> Path | None:
-    if pretrained == "none":
-        return None
-    if pretrained != "auto":
-        path = Path(pretrained)
-        if not path.is_file():
-            raise InvalidArgument(f"pretrained weights file {pretrained} does not exist on the server")
-        return path
+def _create(library: str, name: str, classes: int) -> torch.nn.Module:
+    if library == "timm":
+        import timm
+
+        return timm.create_model(name, pretrained=False, num_classes=classes)
     if library == "bioclass":
-        return None  # made for training from scratch: no published weights to look for
-    return _cached_timm(network) if library == "timm" else _cached_torchvision(name)
-
-
-def _cached_timm(network: torch.nn.Module) -> Path | None:
-    config = getattr(network, "pretrained_cfg", {}) or {}
-    hub_id = config.get("hf_hub_id")
-    if hub_id:
-        try:
-            from huggingface_hub import try_to_load_from_cache
-
-            for filename in ("model.safetensors", "pytorch_model.bin"):
-                found = try_to_load_from_cache(hub_id, filename)
-                if isinstance(found, str):
-                    return Path(found)
-        except ImportError:
-            pass
-    url = config.get("url")
-    if url:
-        candidate = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
-        return candidate if candidate.is_file() else None
-    return None
-
-
-def _cached_torchvision(name: str) -> Path | None:
+        return compact.create_model(name, classes)
     import torchvision
 
-    try:
-        weights = torchvision.models.get_model_weights(name).DEFAULT
-    except (ValueError, AttributeError):
+    return torchvision.models.get_model(name, weights=None, num_classes=classes)
+
+
+def _weights_file(library: str, name: str, network: torch.nn.Module, weights: str, log) -> Path | None:
+    if weights == "none":
+        log(f"{library}:{name}: training from scratch (pretrained: none)")
         return None
-    candidate = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
-    return candidate if candidate.is_file() else None
+    if weights != "auto":
+        path = Path(weights)
+        if not path.is_file():
+            raise InvalidArgument(f"pretrained weights file {weights} does not exist on the server")
+        return path
+    if library == "bioclass":
+        log(f"{library}:{name}: training from scratch (made for it: no published weights)")
+        return None
+    try:
+        return pretrained.fetch(pretrained.published(library, name, network), log)
+    except pretrained.Unavailable as reason:
+        log(f"no pretrained weights for {library}:{name}: {reason}; training from scratch")
+        return None
+
+
+def pull(arch: str, log: Callable[[str], None]) -> Path:
+    """Download an architecture's published weights into the cache (`bioclass weights pull`)."""
+    library, name = _published_library(arch)
+    try:
+        return pretrained.fetch(pretrained.published(library, name, _create(library, name, 2)), log)
+    except pretrained.Unavailable as reason:
+        raise FailedPrecondition(f"no pretrained weights for {arch}: {reason}") from None
+
+
+def import_weights(arch: str, source: Path) -> Path:
+    """Put a local weights file where training with pretrained "auto" finds it (`bioclass weights import`).
+    Refused (INVALID_ARGUMENT) when it does not fit the architecture."""
+    library, name = _published_library(arch)
+    if not source.is_file():
+        raise InvalidArgument(f"weights file {source} does not exist")
+    _load_body(_create(library, name, 2), source)
+    return pretrained.import_file(f"{library}:{name}", source)
+
+
+def _published_library(arch: str) -> tuple[str, str]:
+    check_architecture(arch)
+    library, name = split_name(arch)
+    if library == "bioclass":
+        raise InvalidArgument(f"{arch} trains from scratch: bioclass architectures have no pretrained weights")
+    return library, name
 
 
 def _load_body(network: torch.nn.Module, path: Path) -> None:

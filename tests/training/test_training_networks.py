@@ -1,4 +1,4 @@
-"""Networks: pretrained weights only from local files, head found for timm and torchvision."""
+"""Networks: pretrained weights from local files, head found for timm and torchvision."""
 from __future__ import annotations
 
 import pytest
@@ -18,9 +18,14 @@ def test_pretrained_weights_from_a_local_file_fill_the_body_not_the_head(tmp_pat
     assert network.get_classifier().out_features == 2
 
 
-def test_without_a_local_cache_training_starts_from_scratch():
-    _, origin = networks.build("mobilenetv3_small_050", 2, "auto")
-    assert origin == ""  # nothing is downloaded; the job logs "training from scratch"
+def test_without_a_cache_or_a_hub_training_starts_from_scratch(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # empty caches; downloads: tests/training/test_weights.py
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    lines: list[str] = []
+    _, origin = networks.build("mobilenetv3_small_050", 2, "auto", lines.append)
+    assert origin == "" and lines == ["no pretrained weights for timm:mobilenetv3_small_050: HF_HUB_OFFLINE is set; "
+                                      "training from scratch"]
 
 
 def test_a_weights_file_that_does_not_fit_is_refused(tmp_path):

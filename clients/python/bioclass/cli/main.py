@@ -57,7 +57,7 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
     def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
-        if name != "serve":
+        if name not in ("serve", "weights"):  # these act on this machine
             sub.add_argument("--server", default=default_address(),
                              help="server address (default: $BIOCLASS_SERVER or 127.0.0.1:50051)")
             sub.add_argument("--verbose", action="store_true",
@@ -141,6 +141,9 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
 
     add_explain_commands(command)
     add_bioimageio_commands(command)
+    from bioclass.cli.weights import add_weights_commands  # weights pull, weights import
+
+    add_weights_commands(command)
     return parser
 
 
