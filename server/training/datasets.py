@@ -210,7 +210,7 @@ def _stratified_split(samples: list[Sample], config: TrainConfig) -> list[str]:
 
 def _group_split(samples: list[Sample], pattern: re.Pattern, config: TrainConfig) -> list[str]:
     """Whole groups (e.g. patients) go to one split, so no group leaks into the held-out data."""
-    groups = [(m.group(1) if (m := pattern.search(PurePosixPath(s.path).name)) else s.path) for s in samples]
+    groups = sample_groups(samples, pattern)
     members: dict[str, list[int]] = defaultdict(list)
     for i, group in enumerate(groups):
         members[group].append(i)
@@ -225,6 +225,11 @@ def _group_split(samples: list[Sample], pattern: re.Pattern, config: TrainConfig
         if split != "train":
             filled[split] += len(members[group])
     return splits
+
+
+def sample_groups(samples: list[Sample], pattern: re.Pattern) -> list[str]:
+    """Each sample's group: the pattern's group in its file name, else the sample alone."""
+    return [(m.group(1) if (m := pattern.search(PurePosixPath(s.path).name)) else s.path) for s in samples]
 
 
 def split_counts(samples: list[Sample], splits: list[str]) -> dict[str, int]:

@@ -57,13 +57,11 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
     """Run one job, reporting to `conn` (anything with send and close: a pipe, or a Ray trial's outbox)."""
     reporter = Reporter(conn, cancel, parent_pid)
     try:
-        from bioclass.server.training import job
         from bioclass.server.training.recipe import Cancelled
 
         plan = _plan(plan_values)
         try:
-            result = job.run(plan, reporter)
-            job.write_plots(plan.job_dir, result)
+            result = _run(plan, reporter)
         except Cancelled:
             conn.send(("cancelled",))
             return
@@ -74,6 +72,19 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
         conn.send(("error", message))
     finally:
         conn.close()
+
+
+def _run(plan, reporter) -> dict:
+    """A network's training job, or AutoML's classical candidates (bioclass.server.classical.train)."""
+    from bioclass.server.classical import train as classical
+
+    if plan.config.arch == classical.ARCH:
+        return classical.run(plan, reporter)
+    from bioclass.server.training import job
+
+    result = job.run(plan, reporter)
+    job.write_plots(plan.job_dir, result)
+    return result
 
 
 def _plan(values: dict):

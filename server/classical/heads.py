@@ -1,0 +1,44 @@
+"""scikit-learn heads on feature vectors: build, export to ONNX (job processes only)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+HEADS = ("logistic_regression", "random_forest", "gradient_boosting")
+FOREST_TREES = 500
+BOOSTING_STAGES = 100
+
+
+def build(head: str, seed: int, threads: int) -> Pipeline:
+    """Every head standardises first: harmless for trees, needed by the linear model."""
+    if head == "logistic_regression":
+        model = LogisticRegression(C=0.1, max_iter=5000)
+    elif head == "random_forest":
+        model = RandomForestClassifier(FOREST_TREES, random_state=seed, n_jobs=max(1, threads))
+    elif head == "gradient_boosting":
+        # Not HistGradientBoosting: its ONNX converter fails on the installed onnx (bool attributes).
+        model = GradientBoostingClassifier(n_estimators=BOOSTING_STAGES, random_state=seed)
+    else:
+        raise ValueError(f"unknown classical head {head!r}; known: {', '.join(HEADS)}")
+    return make_pipeline(StandardScaler(), model)
+
+
+def all_classes(model: Pipeline, probabilities: np.ndarray, classes: int) -> np.ndarray:
+    """Columns for every label (a fold's training part may lack a rare class)."""
+    full = np.zeros((len(probabilities), classes), np.float64)
+    full[:, model.classes_] = probabilities
+    return full
+
+
+def export_onnx(model: Pipeline, features: int, path: Path) -> None:
+    """The fitted head as ONNX: float32 features in, class probabilities (B, K) out."""
+    from skl2onnx import to_onnx
+
+    onnx_model = to_onnx(model, np.zeros((1, features), np.float32), options={"zipmap": False},
+                         target_opset={"": 17, "ai.onnx.ml": 3})
+    path.write_bytes(onnx_model.SerializeToString())
