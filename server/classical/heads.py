@@ -9,7 +9,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-HEADS = ("logistic_regression", "random_forest", "gradient_boosting")
+from bioclass.server.classical.spec import HEADS
+
 FOREST_TREES = 500
 BOOSTING_STAGES = 100
 

@@ -1,7 +1,7 @@
 """Constants shared by the AutoML tests (a plain module: conftest modules shadow each other)."""
-from pathlib import Path
+from paths import DATASETS
 
-MALARIA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "malaria-cells-50"
+MALARIA = DATASETS / "malaria-cells-50"
 CLASSES = ("Parasitized", "Uninfected")
 ENV = {"BIOCLASS_INFERENCE_THREADS": "1", "BIOCLASS_TRAINING_SLOTS": "2"}
 SEARCH = dict(architectures=["mobilenetv3_small_050", "resnet10t"], image_sizes=[32], threads=1,
