@@ -35,3 +35,18 @@ def classical_job(malaria_tiny, tmp_path_factory):
                 config=TrainConfig(arch=train.ARCH, val_fraction=0.2, test_fraction=0.0, threads=1))
     reporter = Reporter()
     return plan, train.run(plan, reporter), reporter
+
+
+@pytest.fixture(scope="session")
+def classical_server(classical_job, tmp_path_factory):
+    """A server whose zoo holds the job's random-forest candidate as exported."""
+    from server_process import ServerProcess
+
+    _, result, _ = classical_job
+    zoo = tmp_path_factory.mktemp("classical-zoo")
+    forest = next(c for c in result["candidates"] if c["head"] == "random_forest")
+    shutil.copytree(forest["export_dir"], zoo / "malaria-classical")
+    process = ServerProcess("--no-builtin", "--zoo", str(zoo), work_dir=tmp_path_factory.mktemp("classical-work"),
+                            env={"BIOCLASS_INFERENCE_THREADS": "1"})
+    yield process
+    process.stop()
