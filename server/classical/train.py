@@ -53,6 +53,9 @@ def run(plan, reporter) -> dict:
     candidates = []
     for head in heads.HEADS:
         reporter.check()
+        if candidates and config.max_seconds and time.perf_counter() - started > config.max_seconds:
+            reporter.log(f"{head}: left out, the time limit ({config.max_seconds:.0f} s) is spent")
+            continue
         candidates.append(_candidate(plan, head, x, y, fold_list, labels, card, per_image_s, threads, reporter))
     validated = np.bincount(np.concatenate([val for _, val in fold_list]), minlength=len(y))
     return {"labels": labels, "counts": datasets.split_counts(samples, splits), "history": [],

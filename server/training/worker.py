@@ -16,6 +16,10 @@ from pathlib import Path
 PROGRESS_INTERVAL_S = 0.5
 
 
+class Cancelled(Exception):
+    """The user cancelled the job (here, not in recipe.py: a job that trains no network never imports torch)."""
+
+
 class Reporter:
     def __init__(self, conn: Connection, cancel, parent_pid: int):
         self.conn, self.cancel, self.parent_pid = conn, cancel, parent_pid
@@ -40,8 +44,6 @@ class Reporter:
                  f"{record['seconds']:.1f} s")
 
     def check(self) -> None:
-        from bioclass.server.training.recipe import Cancelled
-
         if self.cancel.is_set():
             raise Cancelled()
         if os.getppid() != self.parent_pid:
@@ -57,8 +59,6 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
     """Run one job, reporting to `conn` (anything with send and close: a pipe, or a Ray trial's outbox)."""
     reporter = Reporter(conn, cancel, parent_pid)
     try:
-        from bioclass.server.training.recipe import Cancelled
-
         plan = _plan(plan_values)
         try:
             result = _run(plan, reporter)
