@@ -25,6 +25,7 @@ from bioclass.server.automl.request import validated_request
 from bioclass.server.automl.folders import classical_folder, model_folder
 from bioclass.server.cards import MODEL_ID
 from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
+from bioclass.server.classical.spec import JOB_ARCH as CLASSICAL_JOB
 from bioclass.server.settings import Settings
 from bioclass.server.training import checks, datasets
 from bioclass.server.training.config import DatasetSpec, TrainConfig
@@ -230,7 +231,7 @@ class AutoMLService:
 
         request = run.request
         seconds = budget.classical_seconds(alone=not search.networks(request))
-        config = {"arch": "classical", "model_id": f"{run.id}-classical", "max_seconds": seconds,
+        config = {"arch": CLASSICAL_JOB, "model_id": f"{run.id}-classical", "max_seconds": seconds,
                   "val_fraction": request["val_fraction"], "test_fraction": 0.0, "seed": request["seed"],
                   "threads": request["threads"]}
         job = self.trials.create({"dataset": request["dataset"], "config": config})
@@ -238,7 +239,7 @@ class AutoMLService:
                        f"features, for at most {seconds:.0f} s")
         started = time.monotonic()
         queue = scheduler.subscribe(job.id)
-        scheduler.submit(job, self._plan(run, job, config))
+        scheduler.submit(job, {**self._plan(run, job, config), "heads": search.classical_heads(request)})
         try:
             await self._follow(run, study, None, job, queue, budget, clock, scheduler)
         finally:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 FEATURE_SET = "bioclass-texture"
 MAX_SIZE = 1024  # features are computed on the card's input size; this bounds their cost
+JOB_ARCH = "classical"  # the TrainConfig.arch of AutoML's classical job
 HEADS = ("logistic_regression", "random_forest", "gradient_boosting")
 ARCHITECTURES = tuple(f"classical:{head}" for head in HEADS)  # AutoML's names for the candidates
 PROBABILITIES = "probabilities"  # the ONNX head's output the classical backend reads (skl2onnx's name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +21,13 @@ from bioclass.server import measures
 from bioclass.server.automl import folds as ranking
 from bioclass.server.cards import CARD_FILE, ModelCard
 from bioclass.server.classical import features, heads
+from bioclass.server.classical.spec import JOB_ARCH as ARCH
 from bioclass.server.classical.spec import FeatureSpec
 from bioclass.server.preprocess import prepare
 from bioclass.server.settings import usable_cores
 from bioclass.server.training import datasets
+from bioclass.server.training.config import DatasetSpec, TrainConfig
 
-ARCH = "classical"  # TrainConfig.arch of the job; candidates are "classical:<head>"
 MAX_SIDE = 512  # larger images are computed at this size (aspect kept): their texture at a bounded cost
 MIN_SIDE = 16
 MAX_PIXELS = 50_000_000
@@ -34,7 +36,25 @@ TIME_SHARE_FEATURES = 0.6  # of the job's time limit; the rest is for the heads
 TIMING_IMAGES = 8
 
 
-def run(plan, reporter) -> dict:
+@dataclass
+class Plan:
+    job_id: str
+    job_dir: Path
+    dataset_root: Path
+    spec: DatasetSpec
+    config: TrainConfig
+    model_id: str
+    head_names: tuple[str, ...] = heads.HEADS
+
+
+def plan_from(values: dict) -> Plan:
+    """The job's plan from the values the scheduler sends (the heads to compare among them)."""
+    return Plan(job_id=values["job_id"], job_dir=Path(values["job_dir"]), dataset_root=Path(values["dataset_root"]),
+                spec=DatasetSpec.model_validate(values["spec"]), config=TrainConfig.model_validate(values["config"]),
+                model_id=values["model_id"], head_names=tuple(values.get("heads", heads.HEADS)))
+
+
+def run(plan: Plan, reporter) -> dict:
     config, started = plan.config, time.perf_counter()
     threads = config.threads or usable_cores()
     samples, _ = datasets.resolve_samples(plan.dataset_root, plan.spec)
@@ -51,7 +71,7 @@ def run(plan, reporter) -> dict:
                  else f"validation on the run's split: {len(fold_list[0][1])} images")
     per_image_s = (time.perf_counter() - started) / max(1, len(images))
     candidates = []
-    for head in heads.HEADS:
+    for head in plan.head_names:
         reporter.check()
         if candidates and config.max_seconds and time.perf_counter() - started > config.max_seconds:
             reporter.log(f"{head}: left out, the time limit ({config.max_seconds:.0f} s) is spent")

@@ -59,9 +59,8 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
     """Run one job, reporting to `conn` (anything with send and close: a pipe, or a Ray trial's outbox)."""
     reporter = Reporter(conn, cancel, parent_pid)
     try:
-        plan = _plan(plan_values)
         try:
-            result = _run(plan, reporter)
+            result = _run(plan_values, reporter)
         except Cancelled:
             conn.send(("cancelled",))
             return
@@ -74,14 +73,17 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
         conn.close()
 
 
-def _run(plan, reporter) -> dict:
+def _run(plan_values: dict, reporter) -> dict:
     """A network's training job, or AutoML's classical candidates (bioclass.server.classical.train)."""
-    from bioclass.server.classical import train as classical
+    from bioclass.server.classical.spec import JOB_ARCH
 
-    if plan.config.arch == classical.ARCH:
-        return classical.run(plan, reporter)
+    if plan_values["config"]["arch"] == JOB_ARCH:
+        from bioclass.server.classical import train as classical
+
+        return classical.run(classical.plan_from(plan_values), reporter)
     from bioclass.server.training import job
 
+    plan = _plan(plan_values)
     result = job.run(plan, reporter)
     job.write_plots(plan.job_dir, result)
     return result

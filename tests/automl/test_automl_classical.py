@@ -13,7 +13,7 @@ BUDGET_MIN = 2.0  # the classical job takes well under a minute; the margin is f
 
 
 def test_a_classical_run_ranks_by_k_fold_and_serves_its_winner(automl_server, client, tiny_dataset):
-    run = client.automl.start(tiny_dataset, BUDGET_MIN, model_id="tiny-classical", architectures=CLASSICAL, threads=1)
+    run = client.automl.start(tiny_dataset, BUDGET_MIN, unlabelled_dir="unlabelled", model_id="tiny-classical", architectures=CLASSICAL, threads=1)
     run = client.automl.wait(run.id)
 
     assert state_name(run.state) == "succeeded", run.error

@@ -28,9 +28,8 @@ def classical_job(malaria_tiny, tmp_path_factory):
     """The classical AutoML job run once on malaria_tiny: (plan, result, reporter)."""
     from bioclass.server.classical import train
     from bioclass.server.training.config import DatasetSpec, TrainConfig
-    from bioclass.server.training.job import Plan
 
-    plan = Plan(job_id="c1", job_dir=tmp_path_factory.mktemp("classical-job"), dataset_root=malaria_tiny,
+    plan = train.Plan(job_id="c1", job_dir=tmp_path_factory.mktemp("classical-job"), dataset_root=malaria_tiny,
                 spec=DatasetSpec(server_dir="malaria"), model_id="malaria-classical",
                 config=TrainConfig(arch=train.ARCH, val_fraction=0.2, test_fraction=0.0, threads=1))
     reporter = Reporter()
