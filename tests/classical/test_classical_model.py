@@ -86,3 +86,15 @@ def test_oip_gives_the_in_process_probabilities(classical_server, in_process):
     np.testing.assert_allclose(result.as_numpy("probabilities"), expected[:6], atol=1e-5)
     assert [label.decode() for label in result.as_numpy("label")] == [card.labels[i] for i in
                                                                         expected[:6].argmax(axis=1)]
+
+
+def test_evaluate_gives_the_in_process_measures(classical_server, in_process, classical_job):
+    from bioclass.client import Client
+
+    plan, _, _ = classical_job
+    card, paths, expected = in_process
+    truth = np.array([card.labels.index(p.parent.name) for p in paths])
+    with Client(classical_server.address) as client:
+        (evaluation,) = client.evaluate(plan.dataset_root, [MODEL]).evaluations
+    assert evaluation.images == len(paths)
+    assert evaluation.accuracy == pytest.approx(float(np.mean(expected.argmax(axis=1) == truth)), abs=1e-9)
