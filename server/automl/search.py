@@ -209,7 +209,8 @@ def _row(t: optuna.trial.FrozenTrial) -> dict:
               if k not in ("architecture", "classical")}
     return {"number": t.number, "state": _STATE_NAMES.get(t.state, "failed"),
             "architecture": str(t.params.get("architecture", attrs.get("architecture", ""))), "params": params,
-            "value_sd": attrs.get("metric_sd", 0.0), "folds": attrs.get("folds", 1),
+            "value_sd": attrs.get("metric_sd", standard_error(t) if t.state == TrialState.COMPLETE else 0.0),
+            "folds": attrs.get("folds", 1),
             "value": value if math.isfinite(value) else -1.0, "seconds": attrs.get("seconds", 0.0),
             "job_id": attrs.get("job_id", ""), "note": attrs.get("note", ""), "feasible": attrs.get("feasible", True),
             "model_mb": attrs.get("model_mb", 0.0), "latency_ms": attrs.get("latency_ms", 0.0)}

@@ -111,5 +111,7 @@ def test_classical_candidates_join_the_leaderboard_with_their_spread(tmp_path):
     assert [row["value"] for row in board] == [0.95, 0.7]
     assert board[0]["value_sd"] == pytest.approx(0.1118, abs=1e-4) and board[0]["folds"] == 5
     assert board[0]["params"] == {} and search.has_classical(study)
+    _finished(study, 0.8, 10)  # a network trial on one split of 10 images: the proportion's standard error
+    assert search.leaderboard(study)[1]["value_sd"] == pytest.approx(((9 / 12) * (3 / 12) / 10) ** 0.5)
     assert search.networks(request) == [] and search.chosen_trial(study)[0].user_attrs["export_dir"] == \
         "/x/random_forest"

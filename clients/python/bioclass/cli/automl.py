@@ -79,7 +79,7 @@ def estimate(trial) -> str:
     """The validation metric, with its spread over cross-validation folds when it has one."""
     if trial.folds > 1:
         return f"{number(trial.value)} ± {trial.value_sd:.3f} ({trial.folds}-fold)"
-    return number(trial.value)
+    return f"{number(trial.value)} ± {trial.value_sd:.3f}" if trial.value_sd else number(trial.value)
 
 
 def print_run(run) -> None:
