@@ -5,6 +5,8 @@ import shutil
 import time
 from pathlib import Path
 
+from paths import DATASETS
+
 
 def wait_for(training, job_id: str, condition, timeout: float = 120.0):
     """Poll GetJob until condition(job) holds; the job at that moment."""
@@ -17,7 +19,7 @@ def wait_for(training, job_id: str, condition, timeout: float = 120.0):
     raise AssertionError(f"job {job_id} did not reach the expected state in {timeout} s: {training.job(job_id)}")
 
 
-MALARIA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "malaria-cells-50"
+MALARIA = DATASETS / "malaria-cells-50"
 CLASSES = ("Parasitized", "Uninfected")
 # One thread: on a shared two-core machine OpenMP threads that wait for each other are far slower.
 TINY = dict(epochs=1, image_size=32, batch_size=8, learning_rate=1e-3, threads=1)
