@@ -30,6 +30,16 @@ def build(head: str, seed: int, threads: int) -> Pipeline:
     return make_pipeline(model)
 
 
+def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int) -> Pipeline:
+    """The head fitted with balanced class weights (every class weighs as much in total, as the networks'
+    weighted loss does): microscopy sets are often strongly imbalanced."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    model = build(head, seed, threads)
+    step = model.steps[-1][0]
+    return model.fit(x, y, **{f"{step}__sample_weight": compute_sample_weight("balanced", y)})
+
+
 def all_classes(model: Pipeline, probabilities: np.ndarray, classes: int) -> np.ndarray:
     """Columns for every label (a fold's training part may lack a rare class)."""
     full = np.zeros((len(probabilities), classes), np.float64)

@@ -155,12 +155,12 @@ def _candidate(plan, head: str, x, y, fold_list, labels, card: ModelCard, per_im
     scores = {metric: [] for metric in METRICS}
     started = time.perf_counter()
     for train, val in fold_list:
-        model = heads.build(head, plan.config.seed, threads).fit(x[train], y[train])
+        model = heads.fit(head, x[train], y[train], plan.config.seed, threads)
         probabilities = heads.all_classes(model, model.predict_proba(x[val]), len(labels))
         measured = measures.compute(y[val], probabilities, labels, 2)
         for metric in METRICS:
             scores[metric].append(float(getattr(measured, metric)))
-    model = heads.build(head, plan.config.seed, threads).fit(x, y)  # the served head learns from every image
+    model = heads.fit(head, x, y, plan.config.seed, threads)  # the served head learns from every image
     folder = plan.job_dir / f"export-{head}"
     folder.mkdir(parents=True, exist_ok=True)
     heads.export_onnx(model, x.shape[1], folder / card.weights)

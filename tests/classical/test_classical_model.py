@@ -54,7 +54,7 @@ def in_process(classical_job):
     paths = [plan.dataset_root / s.path for s in samples]
     x = features.compute(np.stack([prepare(_decoded(p), card) for p in paths]), card.features)
     y = np.array([card.labels.index(s.label) for s in samples])
-    model = heads.build("random_forest", plan.config.seed, 1).fit(x, y)
+    model = heads.fit("random_forest", x, y, plan.config.seed, 1)
     return card, paths, model.predict_proba(x)
 
 
