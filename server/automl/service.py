@@ -23,7 +23,7 @@ from bioclass.errors import AlreadyExists, FailedPrecondition, InvalidArgument, 
 from bioclass.server.automl.budget import Budget
 from bioclass.server.automl.request import validated_request
 from bioclass.server.automl.folders import classical_folder, model_folder
-from bioclass.server.cards import MODEL_ID
+from bioclass.server.cards import MODEL_ID, read_card
 from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
 from bioclass.server.classical.spec import JOB_ARCH as CLASSICAL_JOB
 from bioclass.server.settings import Settings
@@ -476,9 +476,9 @@ def _unquantized(export: Path, out: Path, model_id: str, trial_result: dict) -> 
 
 def _classical_served(attrs: dict, out: Path, model_id: str) -> dict:
     folder = classical_folder(Path(attrs["export_dir"]), out / "fp32", model_id, attrs["architecture"])
-    size = sum(f.stat().st_size for f in folder.glob("*.onnx"))
-    exports = [{"format": "onnx", "file": "head.onnx", "size_bytes": size, "accuracy": attrs["accuracy"],
-                "ms_per_image": attrs["latency_ms"]}]
+    weights = read_card(folder).weights
+    exports = [{"format": "onnx", "file": weights, "size_bytes": (folder / weights).stat().st_size,
+                "accuracy": attrs["accuracy"], "ms_per_image": attrs["latency_ms"]}]
     return {"fp32_dir": str(folder), "exports": exports, "candidates": [], "quantization": ""}
 
 
