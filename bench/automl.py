@@ -7,6 +7,7 @@
     .venv/bin/python bench/automl.py autokeras --dataset malaria|wbc [--budget 10]  # AutoKeras alone
     .venv/bin/python bench/automl.py trials --dataset malaria  # the last run's trials: validation vs test
     .venv/bin/python bench/automl.py tables  # Markdown tables from the saved JSON files
+    .venv/bin/python bench/automl.py baseline --dataset malaria|wbc|cric  # handcrafted features + random forest
 
 `versus` runs both tools back to back on the same labelled training folder and test folder, each with
 the same wall-clock budget (AutoKeras in bench/.venv-autokeras: bash bench/setup_autokeras.sh, run by
@@ -40,12 +41,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-DATASETS = Path(os.environ.get("BIOCLASS_TEST_DATASETS", ROOT.parent / "shared" / "datasets"))
+from paths import DATASETS  # noqa: E402 - the tests' module, on the path just above
+
 MALARIA = DATASETS / "malaria-cells-50"
 WBC = DATASETS / "blood-cells-wbc"
+CRIC = DATASETS / "cric-cervix-cells"
 DAPI_FIELDS = {"binucleate": "binucleate_*.tif", "non_binu": "non_binu_*.tif"}
 DAPI_GRID = (4, 4)  # rows, columns of crops per field; the last row is the test set
-WBC_TEST_FRACTION = 0.3
+WBC_TEST_FRACTION = 0.3  # blood-cells-wbc's and cric-cervix-cells's stratified test share
 WORK = ROOT / "bench" / "work-automl"
 LABELLED_PER_CLASS = 25
 VAL_FRACTION = 0.2  # AutoML's default, so Train and AutoML validate on as many images
@@ -103,13 +106,13 @@ def _write_validation_csv(train: Path, rng: random.Random) -> None:
     (train / "splits.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
-def build_wbc_split(seed: int = 0) -> Path:
-    """WORK/wbc/{train/<class>, test/<class>}: stratified, WBC_TEST_FRACTION of each class for test."""
-    return _built_once(WORK / "wbc", lambda target: _split_wbc(target, random.Random(seed)))
+def build_wbc_split(seed: int = 0, source: Path = WBC, name: str = "wbc") -> Path:
+    """WORK/<name>/{train/<class>, test/<class>}: stratified, WBC_TEST_FRACTION of each class for test."""
+    return _built_once(WORK / name, lambda target: _split_stratified(source, target, random.Random(seed)))
 
 
-def _split_wbc(target: Path, rng: random.Random) -> None:
-    for folder in sorted(p for p in WBC.iterdir() if p.is_dir()):
+def _split_stratified(source: Path, target: Path, rng: random.Random) -> None:
+    for folder in sorted(p for p in source.iterdir() if p.is_dir()):
         paths = sorted(folder.iterdir())
         rng.shuffle(paths)
         cut = round(len(paths) * WBC_TEST_FRACTION)
@@ -144,8 +147,8 @@ def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path,
     if name == "dapi":
         data = build_dapi_split()
         return data / "train", data / "test", ""
-    if name == "wbc":
-        data = build_wbc_split()
+    if name in ("wbc", "cric"):
+        data = build_wbc_split() if name == "wbc" else build_wbc_split(source=CRIC, name="cric")
         return data / "train", data / "test", ""
     data = build_split()
     if labelled_only:  # a folder without unlabelled/, which would otherwise be read as a third class
@@ -373,6 +376,43 @@ def versus(args) -> dict:
     return result
 
 
+def baseline(args) -> dict:
+    """Handcrafted features (the classical candidates' bioclass-texture set, at their input size) and a
+    500-tree random forest on the labelled training images, scored on the test folder: the floor."""
+    import numpy as np
+
+    from bioclass.server import measures
+    from bioclass.server.classical import features, heads
+    from bioclass.server.classical import train as classical
+    from bioclass.server.preprocess import prepare
+
+    train, test, _ = dataset_folders(args.dataset, labelled_only=True)
+    labels = sorted(p.name for p in train.iterdir() if p.is_dir())
+    started = time.perf_counter()
+    (train_pixels, y_train), (test_pixels, y_test) = _decoded(train, labels), _decoded(test, labels)
+    card = classical.classical_card("baseline", train_pixels, labels)
+
+    def table(pixels):
+        return np.stack([features.image_features(prepare(p, card), card.features) for p in pixels]).astype(np.float32)
+
+    x_train, x_test = table(train_pixels), table(test_pixels)
+    features_s = time.perf_counter() - started
+    model = heads.fit("random_forest", x_train, np.asarray(y_train), args.seed, 2)
+    measured = measures.compute(np.asarray(y_test), model.predict_proba(x_test), labels, 2)
+    return {"tool": "features+random_forest", "dataset": args.dataset, "seed": args.seed,
+            "train_images": len(y_train), "test_images": len(y_test), "input_size": list(card.input.size),
+            "accuracy": measured.accuracy, "balanced_accuracy": measured.balanced_accuracy,
+            "features_ms_per_image": 1000 * features_s / (len(y_train) + len(y_test)),
+            "wall_s": time.perf_counter() - started, "load_average": os.getloadavg()}
+
+
+def _decoded(root: Path, labels: list[str]) -> tuple[list, list[int]]:
+    from bioclass.images import decode_encoded
+
+    items = [(p, i) for i, label in enumerate(labels) for p in sorted((root / label).iterdir()) if p.is_file()]
+    return [decode_encoded(p.read_bytes(), 0, 50_000_000) for p, _ in items], [i for _, i in items]
+
+
 def tables(args) -> dict:
     """Markdown tables for bench/README.md from the saved JSON files (nothing is rerun)."""
     lines = []
@@ -474,6 +514,9 @@ def main() -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--size", type=int, default=64, help="AutoKeras's image size (it searches none)")
     sub.add_parser("trials").add_argument("--dataset", choices=["malaria", "wbc"], default="malaria")
+    p = sub.add_parser("baseline")
+    p.add_argument("--dataset", choices=["malaria", "wbc", "cric"], default="malaria")
+    p.add_argument("--seed", type=int, default=0)
     sub.add_parser("tables")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -481,10 +524,10 @@ def main() -> None:
         tables(args)
         return
     result = {"semi": semi, "quant": quant, "automl": automl, "autokeras": autokeras, "versus": versus,
-              "trials": trials}[args.what](args)
+              "trials": trials, "baseline": baseline}[args.what](args)
     if args.what == "autokeras":
         return  # autokeras_run.py wrote WORK/autokeras-alone-<dataset>.json itself
-    name = args.what + (f"-{args.dataset}" if args.what in ("automl", "versus", "trials") else "")
+    name = args.what + (f"-{args.dataset}" if args.what in ("automl", "versus", "trials", "baseline") else "")
     name += "-labelled-only" if getattr(args, "labelled_only", False) else ""
     (WORK / f"{name}.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     print(json.dumps(result, indent=1, default=str))

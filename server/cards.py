@@ -10,6 +10,8 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativ
                       ValidationError, field_validator, model_serializer, model_validator)
 
 from bioclass.errors import InvalidArgument
+from bioclass.server.classical.spec import MAX_SIZE as CLASSICAL_MAX_SIZE
+from bioclass.server.classical.spec import FeatureSpec
 
 CARD_FILE = "card.yaml"
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -19,7 +21,8 @@ MAX_PAGE = 1000  # page numbers a card (or a request) may name are below this
 # Weight format from the file name when the card does not say.
 _FORMAT_BY_SUFFIX = {".pt": "torchscript", ".pth": "torchscript", ".torchscript": "torchscript",
                      ".onnx": "onnx", ".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
-FORMATS = {"pytorch": {"torchscript", "state_dict"}, "keras": {"keras", "h5", "savedmodel"}, "onnx": {"onnx"}}
+FORMATS = {"pytorch": {"torchscript", "state_dict"}, "keras": {"keras", "h5", "savedmodel"}, "onnx": {"onnx"},
+           "classical": {"onnx"}}
 
 
 class _Strict(BaseModel):
@@ -176,7 +179,7 @@ class ModelCard(_Strict):
     id: str
     name: str = ""
     description: str = ""
-    framework: Literal["pytorch", "keras", "onnx"]
+    framework: Literal["pytorch", "keras", "onnx", "classical"]
     weights: str
     format: Optional[str] = None
     architecture: str = ""
@@ -187,6 +190,8 @@ class ModelCard(_Strict):
     tiling: Optional[Tiling] = None
     provenance: Provenance = Provenance()
     serving: ServingOptions = ServingOptions()
+    # A classical model's handcrafted features, computed from the prepared input before its ONNX head.
+    features: Optional[FeatureSpec] = None
 
     @field_validator("id")
     @classmethod
@@ -212,6 +217,10 @@ class ModelCard(_Strict):
             raise ValueError(f"format {fmt!r} is not one of {sorted(FORMATS[self.framework])} for {self.framework}")
         if fmt == "state_dict" and not re.match(r"^(timm|torchvision):[\w.]+$", self.architecture):
             raise ValueError("state_dict weights need architecture: 'timm:NAME' or 'torchvision:NAME'")
+        if (self.framework == "classical") != (self.features is not None):
+            raise ValueError("a classical model needs features, and only a classical model has them")
+        if self.framework == "classical" and max(self.input.size) > CLASSICAL_MAX_SIZE:
+            raise ValueError(f"a classical model's input size is at most {CLASSICAL_MAX_SIZE} pixels")
         for name, values in (("mean", self.preprocessing.mean), ("std", self.preprocessing.std)):
             if len(values) not in (0, 1, self.input.channels):
                 raise ValueError(f"preprocessing.{name} needs 1 or {self.input.channels} values")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 FIRST_OVERHEAD_S = 20.0  # a guess until the first trial has been measured
 MIN_TRAINING_S = 4.0
+CLASSICAL_SHARE = 0.3  # of the search time, at most, for the classical candidates when networks follow
 
 
 @dataclass
@@ -37,6 +38,11 @@ class Budget:
         """Training time for the next trial: at most a third of the search, and what is left."""
         cap = max(MIN_TRAINING_S, (self.total_s - self.reserve_s) / 3)
         return max(MIN_TRAINING_S, min(cap, self.left() - self.overhead_s))
+
+    def classical_seconds(self, alone: bool) -> float:
+        """The classical job's time limit: all that is left when it runs alone, else a share of the search."""
+        share = 1.0 if alone else CLASSICAL_SHARE
+        return max(MIN_TRAINING_S, min(share * (self.total_s - self.reserve_s), self.left() - self.overhead_s))
 
     def measured(self, wall_s: float, training_s: float) -> None:
         """Learn the overhead from a finished trial (the larger of the last one and the average)."""

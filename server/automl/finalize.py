@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from bioclass.server.automl import quantize
-from bioclass.server.cards import CARD_FILE, read_card
+from bioclass.server.automl import folders, quantize
+from bioclass.server.cards import read_card
 from bioclass.server.training import data, datasets
 from bioclass.server.training.config import DatasetSpec, TrainConfig
 
@@ -26,11 +25,11 @@ def finalize(best_export: str, dataset_root: str, spec: dict, config: dict, out_
     work.mkdir(parents=True, exist_ok=True)
     baseline, measured = quantize.measure_candidates(export_dir / "model.onnx", work, calibration, x, y, threads)
     chosen = quantize.fastest(baseline, measured)
-    fp32_dir = _model_folder(export_dir, out / "fp32", export_dir / "model.onnx", model_id, "fp32")
+    fp32_dir = folders.model_folder(export_dir, out / "fp32", export_dir / "model.onnx", model_id, "fp32")
     exports = [{**baseline, "file": "model.onnx"}]
     result = {"fp32_dir": str(fp32_dir), "candidates": measured, "exports": exports, "quantization": ""}
     if chosen is not None:
-        int8_dir = _model_folder(export_dir, out / "int8", work / f"int8-{chosen['index']}.onnx", f"{model_id}-int8",
+        int8_dir = folders.model_folder(export_dir, out / "int8", work / f"int8-{chosen['index']}.onnx", f"{model_id}-int8",
                                  f"int8 ({chosen['variant']})")
         measured_int8 = {k: chosen[k] for k in ("format", "size_bytes", "accuracy", "ms_per_image")}
         exports.append({**measured_int8, "file": "model.onnx"})
@@ -56,15 +55,3 @@ def _images(root: Path, spec: DatasetSpec, config: TrainConfig, card) -> tuple[n
     picks = np.random.default_rng(config.seed).permutation(len(calibration))[:CALIBRATION_IMAGES]
     x = data.prepared_tensor(held_out, card).numpy()
     return calibration[np.sort(picks)], (x, data.row_targets(held_out, card))
-
-
-def _model_folder(export_dir: Path, target: Path, weights: Path, model_id: str, what: str) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(weights, target / "model.onnx")
-    card = yaml.safe_load((export_dir / CARD_FILE).read_text(encoding="utf-8"))
-    card.update(id=model_id, framework="onnx", format="onnx", weights="model.onnx",
-                name=f"{card.get('name', model_id)} (AutoML best, {what})")
-    card["input"]["tensor_name"] = "input"
-    card["tags"] = [*card.get("tags", []), "automl"]
-    (target / CARD_FILE).write_text(yaml.safe_dump(card, sort_keys=False), encoding="utf-8")
-    return target

@@ -9,9 +9,13 @@ import math
 from pathlib import Path
 
 import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.exceptions import UpdateFinishedTrialError  # noqa: F401 - caught by the service
 from optuna.trial import TrialState
 
 from bioclass.server.automl.request import AutoMLConfig
+from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
+from bioclass.server.classical.spec import HEADS
 from bioclass.server.automl.space import (  # noqa: F401 - re-exported for callers of search
     AUGMENTATION, COMPACT, DEFAULT_ARCHITECTURES, DEFAULT_IMAGE_SIZES, DEFAULT_SEMI_SUPERVISED, EPOCHS, FEW_LABELS,
     METRICS, SEMI_SUPERVISED, STANDARD, STARTING_POINT)
@@ -20,6 +24,10 @@ _STATE_NAMES = {TrialState.RUNNING: "running", TrialState.COMPLETE: "complete", 
                 TrialState.FAIL: "failed", TrialState.WAITING: "running"}
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+# A trial is judged by the pruner only after this share of its epochs or of its training time: the
+# median pruner stopped trials after 2 epochs, before a network on a few dozen images learns anything.
+FAIR_SHARE = 0.5
+MIN_EPOCHS_BEFORE_PRUNING = 3
 
 
 def open_study(path: Path, seed: int) -> optuna.Study:
@@ -55,7 +63,7 @@ def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, mod
     size = trial.suggest_categorical("image_size", request.image_sizes)
     mode = trial.suggest_categorical("semi_supervised", _modes(request))
     config = {
-        "arch": trial.suggest_categorical("architecture", request.architectures),
+        "arch": trial.suggest_categorical("architecture", networks(request)),
         "learning_rate": trial.suggest_float("learning_rate", 3e-4, 3e-2, log=True),
         "augmentation": AUGMENTATION[trial.suggest_categorical("augmentation", list(AUGMENTATION))],
         "epochs": trial.suggest_int("epochs", *EPOCHS, log=True),
@@ -68,6 +76,62 @@ def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, mod
     config.update(scale=trial.suggest_categorical("scale", request.scales or ["range"]),
                   tile=size if tiling == "native" else 0, pages=request.pages)
     return config
+
+
+def report(trial: optuna.Trial, value: float, step: int) -> bool:
+    """Report an epoch's validation value; False when the study already holds the trial as finished
+    (the run's end raced the trial's last epoch), so a late report never fails the run."""
+    try:
+        if math.isfinite(value):
+            trial.report(value, step)
+    except UpdateFinishedTrialError:
+        return False
+    return True
+
+
+def may_prune(epochs_done: int, epochs: int, trained_s: float, max_seconds: float) -> bool:
+    """Whether the trial has had its fair share of epochs or of its training time."""
+    if epochs_done >= max(MIN_EPOCHS_BEFORE_PRUNING, FAIR_SHARE * epochs):
+        return True
+    return bool(max_seconds) and epochs_done >= MIN_EPOCHS_BEFORE_PRUNING and trained_s >= FAIR_SHARE * max_seconds
+
+
+def has_classical(study: optuna.Study) -> bool:
+    """Whether the study holds the classical candidates already (a resumed run does not redo them)."""
+    return any("classical" in t.params for t in study.get_trials(deepcopy=False))
+
+
+def networks(request: AutoMLConfig) -> list[str]:
+    """The request's network architectures (the trials the sampler chooses between)."""
+    return [arch for arch in request.architectures if arch not in CLASSICAL]
+
+
+def classical_heads(request: AutoMLConfig) -> list[str]:
+    return [head for head, arch in zip(HEADS, CLASSICAL) if arch in request.architectures]
+
+
+def classical_trials(result: dict, request: AutoMLConfig, job_id: str) -> list[optuna.trial.FrozenTrial]:
+    """One finished trial per classical candidate the request asked for, valued by its mean over the
+    validation folds; its own parameter (not "architecture"), so the sampler's choices stay the networks'."""
+    validation, trials = result["validation"], []
+    for candidate in (c for c in result["candidates"] if c["head"] in classical_heads(request)):
+        scores = candidate["scores"][request.metric]
+        mean = float(sum(scores) / len(scores))
+        spread = math.sqrt(sum((v - mean) ** 2 for v in scores) / (len(scores) - 1)) if len(scores) > 1 else 0.0
+        attrs = {"metric": mean, "metric_sd": spread, "folds": validation["folds"],
+                 "val_images": sum(validation["validated"]), "model_mb": candidate["size_bytes"] / 1e6,
+                 "latency_ms": candidate["ms_per_image"], "feasible": True, "job_id": job_id,
+                 "seconds": candidate["seconds"], "architecture": f"classical:{candidate['head']}",
+                 "export_dir": candidate["export_dir"], "accuracy": float(sum(candidate["scores"]["accuracy"])
+                                                                        / len(scores))}
+        broken = _broken_limits(attrs, request)
+        if broken:
+            attrs.update(feasible=False, note=broken)
+        value = (mean - 10.0 if broken else mean) if math.isfinite(mean) else -10.0
+        trials.append(optuna.trial.create_trial(
+            params={"classical": candidate["head"]}, distributions={"classical": CategoricalDistribution(HEADS)},
+            value=value, user_attrs=attrs))
+    return trials
 
 
 def outcome(result: dict, request: AutoMLConfig) -> tuple[float, dict]:
@@ -125,12 +189,14 @@ def chosen_trial(study: optuna.Study) -> tuple[optuna.trial.FrozenTrial | None, 
 
 def standard_error(trial: optuna.trial.FrozenTrial) -> float:
     """Of a trial's metric read as a proportion of its validation images, Laplace-smoothed (a perfect
-    score on 10 images is not a certainty); 0 when the count is unknown."""
-    count = trial.user_attrs.get("val_images", 0)
+    score on 10 images is not a certainty), or over its cross-validation folds when larger; 0 when the
+    count is unknown."""
+    count, folds = trial.user_attrs.get("val_images", 0), trial.user_attrs.get("folds", 1)
     if not count:
         return 0.0
     p = (trial.user_attrs["metric"] * count + 1) / (count + 2)
-    return math.sqrt(p * (1 - p) / count)
+    proportion = math.sqrt(p * (1 - p) / count)
+    return max(proportion, trial.user_attrs["metric_sd"] / math.sqrt(folds)) if folds > 1 else proportion
 
 
 def leaderboard(study: optuna.Study) -> list[dict]:
@@ -145,9 +211,12 @@ def _row(t: optuna.trial.FrozenTrial) -> dict:
         value = attrs.get("metric", t.value)
     else:
         value = t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else math.nan
-    params = {k: (f"{v:.2e}" if isinstance(v, float) else str(v)) for k, v in t.params.items() if k != "architecture"}
+    params = {k: (f"{v:.2e}" if isinstance(v, float) else str(v)) for k, v in t.params.items()
+              if k not in ("architecture", "classical")}
     return {"number": t.number, "state": _STATE_NAMES.get(t.state, "failed"),
-            "architecture": str(t.params.get("architecture", "")), "params": params,
+            "architecture": str(t.params.get("architecture", attrs.get("architecture", ""))), "params": params,
+            "value_sd": attrs.get("metric_sd", standard_error(t) if t.state == TrialState.COMPLETE else 0.0),
+            "folds": attrs.get("folds", 1),
             "value": value if math.isfinite(value) else -1.0, "seconds": attrs.get("seconds", 0.0),
             "job_id": attrs.get("job_id", ""), "note": attrs.get("note", ""), "feasible": attrs.get("feasible", True),
             "model_mb": attrs.get("model_mb", 0.0), "latency_ms": attrs.get("latency_ms", 0.0)}

@@ -20,6 +20,10 @@ from bioclass.errors import FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server.automl.budget import Budget
 from bioclass.server.automl.request import AutoMLConfig, validated_request
 from bioclass.server import limits
+from bioclass.server.automl.folders import classical_folder, model_folder
+from bioclass.server.cards import read_card
+from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
+from bioclass.server.classical.spec import JOB_ARCH as CLASSICAL_JOB
 from bioclass.server.settings import Settings
 from bioclass.server.training import checks, datasets, shared
 from bioclass.server.training.config import TrainConfig
@@ -61,7 +65,8 @@ class AutoMLService:
         root = self._root(request)
         await asyncio.to_thread(self._check_dataset, root, request)
         for arch in request.architectures:
-            await self._helper.run(checks.check_request, arch, "")
+            if arch not in CLASSICAL:  # classical names are checked with the request
+                await self._helper.run(checks.check_request, arch, "")
         if request.model_id:
             shared.check_model_id(request.model_id, self.zoo, request.overwrite, suffixes=("", INT8_SUFFIX))
         run = self.runs.create(request.model_dump(mode="json"))  # stored as asked, so a restart resumes it
@@ -150,7 +155,10 @@ class AutoMLService:
             await asyncio.to_thread(search.start_from_known_recipe, study, request)
             self._changed(run, study, clock, force=True)
             with scheduler.group(run.id, self.folder / run.id / "tune"):
-                await self._search(run, study, budget, clock, scheduler)
+                if search.classical_heads(request) and not search.has_classical(study):
+                    await self._classical(run, study, budget, clock, scheduler)
+                if search.networks(request):
+                    await self._search(run, study, budget, clock, scheduler)
             await self._finish(run, study, clock)
         except asyncio.CancelledError:
             raise  # the server is stopping: the run stays running and resumes at the next start
@@ -199,9 +207,7 @@ class AutoMLService:
         job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
         trial.set_user_attr("job_id", job.id)
         self._log(run, f"trial {trial.number}: {config.arch} {trial.params} for {seconds:.0f} s of training")
-        plan = {"job_id": job.id, "job_dir": str(self.folder / "trials" / job.id),
-                "dataset_root": str(self._root(request)), "spec": request.dataset.model_dump(),
-                "config": config.model_dump(mode="json"), "model_id": config.model_id, "group": run.id}
+        plan = self._plan(run, job, config)
         started = time.monotonic()
         queue = scheduler.subscribe(job.id)
         scheduler.submit(job, plan)
@@ -216,25 +222,60 @@ class AutoMLService:
         self._tell(run, study, trial, finished, pruned, time.monotonic() - started, budget)
         self._changed(run, study, clock, force=True)
 
+    def _plan(self, run: JobRecord, job: JobRecord, config: TrainConfig) -> dict:
+        request = _request(run)
+        return {"job_id": job.id, "job_dir": str(self.folder / "trials" / job.id),
+                "dataset_root": str(self._root(request)), "spec": request.dataset.model_dump(),
+                "config": config.model_dump(mode="json"), "model_id": config.model_id, "group": run.id}
+
+    async def _classical(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
+        """One job computes the handcrafted features once and validates every classical head; each head
+        then joins the study as a finished trial, ranked with the networks by the same metric."""
+        search, request = _search(), _request(run)
+        seconds = budget.classical_seconds(alone=not search.networks(request))
+        config = TrainConfig(arch=CLASSICAL_JOB, model_id=f"{run.id}-classical", max_seconds=seconds,
+                             val_fraction=request.val_fraction, test_fraction=0.0, seed=request.seed,
+                             threads=request.threads)
+        job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
+        self._log(run, f"classical candidates ({', '.join(search.classical_heads(request))}) on handcrafted "
+                       f"features, for at most {seconds:.0f} s")
+        started = time.monotonic()
+        queue = scheduler.subscribe(job.id)
+        scheduler.submit(job, {**self._plan(run, job, config), "heads": search.classical_heads(request)})
+        try:
+            await self._follow(run, study, None, job, queue, budget, clock, scheduler)
+        finally:
+            scheduler.unsubscribe(job.id, queue)
+        finished = scheduler.job(job.id)
+        if finished.state != SUCCEEDED:
+            return self._log(run, f"classical candidates: {finished.state}: {finished.error}")
+        budget.measured(time.monotonic() - started, finished.result["seconds"])
+        for trial in search.classical_trials(finished.result, request, job.id):
+            study.add_trial(trial)
+            self._log(run, f"trial {study.trials[-1].number}: {trial.user_attrs['architecture']}: "
+                           f"{request.metric} {trial.user_attrs['metric']:.4f} ± {trial.user_attrs['metric_sd']:.4f} "
+                           f"({trial.user_attrs['folds']} folds)")
+        self._changed(run, study, clock, force=True)
+
     async def _follow(self, run, study, trial, job: JobRecord, queue, budget: Budget, clock,
                       scheduler: Scheduler) -> bool:
-        """Report each epoch's validation accuracy; cancel the job if Optuna prunes it or time is up."""
+        """Report each epoch's validation accuracy; cancel the job if Optuna prunes it or time is up.
+        Without a trial (the classical job) only the time is watched."""
         reported, stopping = 0, False
+        what = f"trial {trial.number}" if trial is not None else "classical candidates"
         while not job.done:
             try:
                 job, _ = await asyncio.wait_for(queue.get(), timeout=max(0.2, budget.left()))
             except TimeoutError:
                 pass
-            history = job.result.get("history", [])
+            history = job.result.get("history", []) if trial is not None else []
             for record in history[reported:]:
                 reported += 1
-                if math.isfinite(record.get("val_accuracy", math.nan)):
-                    trial.report(record["val_accuracy"], reported)
-                if not stopping and trial.should_prune():
-                    self._log(run, f"trial {trial.number}: pruned after {reported} epochs")
+                if not stopping and self._report(trial, record, reported, history, job):
+                    self._log(run, f"{what}: pruned after {reported} epochs")
                     stopping = "pruned"
             if not stopping and (budget.left() <= 0 or run.id in self.cancelled):
-                self._log(run, f"trial {trial.number}: stopped at the end of the search time")
+                self._log(run, f"{what}: stopped at the end of the search time")
                 stopping = "stopped"
             if stopping and not job.done and job.id in scheduler.running \
                     and not scheduler.running[job.id].cancel_requested:
@@ -242,7 +283,28 @@ class AutoMLService:
             self._changed(run, study, clock)
         return stopping == "pruned"
 
+    @staticmethod
+    def _report(trial, record: dict, step: int, history: list[dict], job: JobRecord) -> bool:
+        """Report one epoch; True when Optuna prunes the trial, which it may only once the trial has had
+        its fair share (search.may_prune). A trial the study already holds as finished is left alone."""
+        from bioclass.server.automl import search  # Optuna loads with the first AutoML run
+
+        if not search.report(trial, record.get("val_accuracy", math.nan), step):
+            return False
+        config = job.request["config"]
+        trained_s = sum(h.get("seconds", 0.0) for h in history[:step])
+        return search.may_prune(step, config.get("epochs", 0), trained_s, config.get("max_seconds", 0.0)) \
+            and trial.should_prune()
+
     def _tell(self, run, study, trial, job: JobRecord, pruned: bool, wall_s: float, budget: Budget) -> None:
+        search = _search()
+        try:
+            self._record(run, study, trial, job, pruned, wall_s, budget)
+        except search.UpdateFinishedTrialError:
+            self._log(run, f"trial {trial.number}: already finished in the study; its late outcome ({job.state}) "
+                           "is left out")
+
+    def _record(self, run, study, trial, job: JobRecord, pruned: bool, wall_s: float, budget: Budget) -> None:
         search = _search()
         trial.set_user_attr("seconds", wall_s)
         training_s = sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
@@ -252,14 +314,14 @@ class AutoMLService:
             value, attrs = search.outcome(job.result, request)
             for key, item in attrs.items():
                 trial.set_user_attr(key, item)
-            study.tell(trial, value)
+            study.tell(trial, value, skip_if_finished=True)
             self._log(run, f"trial {trial.number}: {request.metric} {attrs['metric']:.4f} in {wall_s:.0f} s"
                       + (f" ({attrs['note']})" if attrs.get("note") else ""))
         elif pruned:
-            study.tell(trial, state=search.TrialState.PRUNED)
+            study.tell(trial, state=search.TrialState.PRUNED, skip_if_finished=True)
         else:
             trial.set_user_attr("note", job.error or job.state)
-            study.tell(trial, state=search.TrialState.FAIL)
+            study.tell(trial, state=search.TrialState.FAIL, skip_if_finished=True)
             self._log(run, f"trial {trial.number}: {job.state}: {job.error}")
 
     async def _finish(self, run: JobRecord, study, clock) -> None:
@@ -271,13 +333,15 @@ class AutoMLService:
             return self._end(run, CANCELLED if cancelled else FAILED, clock, error=why)
         if why_not_top:
             self._log(run, why_not_top)
-        self._log(run, f"best: trial {best.number} ({best.params['architecture']}, "
-                       f"{request.metric} {best.user_attrs['metric']:.4f}); quantizing and serving")
-        trial_job = self.trials.get(best.user_attrs["job_id"])
+        classical = "export_dir" in best.user_attrs
+        self._log(run, f"best: trial {best.number} ({best.params.get('architecture', best.user_attrs.get('architecture'))}, "
+                       f"{request.metric} {best.user_attrs['metric']:.4f}); "
+                       + ("serving" if classical else "quantizing and serving"))
         out = self.folder / run.id / "model"
-        result = await self._helper.run(
-            _finalize, str(self.folder / "trials" / trial_job.id / "export"), str(self._root(request)),
-            request.dataset.model_dump(), trial_job.request["config"], str(out), run.model_id, request.threads or 1)
+        if classical:
+            result = await asyncio.to_thread(_classical_served, best.user_attrs, out, run.model_id)
+        else:
+            result = await self._quantized(run, best, out)
         await self.zoo.register_folder(Path(result["fp32_dir"]), True)
         int8_id = ""
         if result.get("int8_dir"):
@@ -289,6 +353,22 @@ class AutoMLService:
             self._log(run, f"{e['format']}: accuracy {e['accuracy']:.3f}, {e['size_bytes'] / 1e6:.2f} MB, "
                            f"{e['ms_per_image']:.2f} ms/image")
         self._end(run, CANCELLED if cancelled else SUCCEEDED, clock)
+
+    async def _quantized(self, run: JobRecord, best, out: Path) -> dict:
+        """The best trial's fp32 and int8 models from the helper process; if the helper fails (killed, out
+        of memory), the fp32 export unquantized, with the reason in the log."""
+        trial_job = self.trials.get(best.user_attrs["job_id"])
+        export = self.folder / "trials" / trial_job.id / "export"
+        try:
+            request = _request(run)
+            return await self._helper.run(_finalize, str(export), str(self._root(request)),
+                                          request.dataset.model_dump(), trial_job.request["config"], str(out),
+                                          run.model_id, request.threads or 1)
+        except Exception as exc:  # noqa: BLE001 - the end step failing must not lose the best trial
+            log.warning("AutoML run %s: quantization failed", run.id, exc_info=True)
+            self._log(run, f"quantization failed ({_one_line(exc)}); serving trial {best.number}'s fp32 export "
+                           "unquantized")
+            return await asyncio.to_thread(_unquantized, export, out, run.model_id, trial_job.result)
 
     # ---- records and watchers ------------------------------------------------------------------
 
@@ -379,6 +459,25 @@ def _search():
     from bioclass.server.automl import search
 
     return search
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or (str(exc).splitlines()[0] if str(exc) else "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _unquantized(export: Path, out: Path, model_id: str, trial_result: dict) -> dict:
+    folder = model_folder(export, out / "fp32", export / "model.onnx", model_id, "fp32")
+    exports = [{**e, "file": "model.onnx"} for e in trial_result["exports"] if e["format"] == "onnx"]
+    return {"fp32_dir": str(folder), "exports": exports, "candidates": [], "quantization": ""}
+
+
+def _classical_served(attrs: dict, out: Path, model_id: str) -> dict:
+    folder = classical_folder(Path(attrs["export_dir"]), out / "fp32", model_id, attrs["architecture"])
+    weights = read_card(folder).weights
+    exports = [{"format": "onnx", "file": weights, "size_bytes": (folder / weights).stat().st_size,
+                "accuracy": attrs["accuracy"], "ms_per_image": attrs["latency_ms"]}]
+    return {"fp32_dir": str(folder), "exports": exports, "candidates": [], "quantization": ""}
 
 
 def _finalize(*args):

@@ -38,6 +38,7 @@ FRAMEWORKS = {
                              ("torchscript", "state_dict")),
     "keras": FrameworkInfo("keras", "bioclass.server.backends.keras", "keras", "keras", ("keras", "h5", "savedmodel")),
     "onnx": FrameworkInfo("onnx", "bioclass.server.backends.onnx", "onnxruntime", "onnxruntime", ("onnx",)),
+    "classical": FrameworkInfo("classical", "bioclass.server.backends.classical", "mahotas", "mahotas", ("onnx",)),
 }
 
 _loaded: dict[str, Backend] = {}

@@ -218,7 +218,7 @@ def _stratified_split(samples: list[Sample], config: TrainConfig) -> list[str]:
 
 def _group_split(samples: list[Sample], pattern, config: TrainConfig) -> list[str]:
     """Whole groups (e.g. patients) go to one split, so no group leaks into the held-out data."""
-    groups = [_group_of(pattern, s.path) for s in samples]
+    groups = sample_groups(samples, pattern)
     members: dict[str, list[int]] = defaultdict(list)
     for i, group in enumerate(groups):
         members[group].append(i)
@@ -233,6 +233,11 @@ def _group_split(samples: list[Sample], pattern, config: TrainConfig) -> list[st
         if split != "train":
             filled[split] += len(members[group])
     return splits
+
+
+def sample_groups(samples: list[Sample], pattern) -> list[str]:
+    """Each sample's group (e.g. its patient), from the pattern's group in its file name."""
+    return [_group_of(pattern, s.path) for s in samples]
 
 
 def _group_of(pattern, path: str) -> str:

@@ -12,10 +12,6 @@ import torch
 from bioclass.server.training import networks
 
 
-class Cancelled(Exception):
-    """The user cancelled the job."""
-
-
 @dataclass
 class Loop:
     """What every stage shares: the network, data, loss, and the job's reporter."""

@@ -16,6 +16,10 @@ from pathlib import Path
 PROGRESS_INTERVAL_S = 0.5
 
 
+class Cancelled(Exception):
+    """The user cancelled the job (here, not in recipe.py: a job that trains no network never imports torch)."""
+
+
 class Reporter:
     def __init__(self, conn: Connection, cancel, parent_pid: int):
         self.conn, self.cancel, self.parent_pid = conn, cancel, parent_pid
@@ -40,8 +44,6 @@ class Reporter:
                  f"{record['seconds']:.1f} s")
 
     def check(self) -> None:
-        from bioclass.server.training.recipe import Cancelled
-
         if self.cancel.is_set():
             raise Cancelled()
         if os.getppid() != self.parent_pid:
@@ -81,13 +83,8 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
     """Run one job, reporting to `conn` (anything with send and close: a pipe, or a Ray trial's outbox)."""
     reporter = Reporter(conn, cancel, parent_pid)
     try:
-        from bioclass.server.training import job
-        from bioclass.server.training.recipe import Cancelled
-
-        plan = _plan(plan_values)
         try:
-            result = job.run(plan, reporter)
-            job.write_plots(plan.job_dir, result)
+            result = _run(plan_values, reporter)
         except Cancelled:
             conn.send(("cancelled",))
             return
@@ -98,6 +95,22 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
         conn.send(("error", message))
     finally:
         conn.close()
+
+
+def _run(plan_values: dict, reporter) -> dict:
+    """A network's training job, or AutoML's classical candidates (bioclass.server.classical.train)."""
+    from bioclass.server.classical.spec import JOB_ARCH
+
+    if plan_values["config"]["arch"] == JOB_ARCH:
+        from bioclass.server.classical import train as classical
+
+        return classical.run(classical.plan_from(plan_values), reporter)
+    from bioclass.server.training import job
+
+    plan = _plan(plan_values)
+    result = job.run(plan, reporter)
+    job.write_plots(plan.job_dir, result)
+    return result
 
 
 def _plan(values: dict):

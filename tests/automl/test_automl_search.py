@@ -61,3 +61,61 @@ def test_without_a_recipe_or_a_count_the_best_trial_is_served(tmp_path):
     _finished(study, 0.8, 0, starting_point=True)
     _finished(study, 0.85, 0)
     assert search.chosen_trial(study)[0].number == 1
+
+
+def test_a_late_report_or_outcome_on_a_finished_trial_does_not_fail_the_run(tmp_path):
+    """The run's end (or a restart) may finish a trial in the study while its job still reports: the late
+    report is dropped, the late outcome logged, and the study keeps the trial as it was."""
+    from bioclass.server.automl.budget import Budget
+    from bioclass.server.automl.service import AutoMLService
+    from bioclass.server.settings import Settings
+    from bioclass.server.training.store import SUCCEEDED, JobRecord
+
+    service = AutoMLService(Settings(work_dir=tmp_path), zoo=None)
+    try:
+        study = search.open_study(tmp_path / "study.sqlite3", 0)
+        trial = study.ask()
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        assert search.report(trial, 0.5, 1) is False
+        run = service.runs.create(_request())
+        job = JobRecord(id="j", state=SUCCEEDED, request={}, created=0.0, result={"history": [], "exports": []})
+        service._tell(run, study, trial, job, False, 3.0, Budget(deadline=0.0, total_s=60.0))
+        assert run.log == [f"trial {trial.number}: already finished in the study; its late outcome (succeeded) "
+                           "is left out"]
+        assert study.get_trials()[0].state == optuna.trial.TrialState.FAIL
+    finally:
+        service.close()
+
+
+@pytest.mark.parametrize("epochs_done, epochs, trained_s, max_seconds, allowed", [
+    (2, 60, 1.0, 100.0, False),  # the median pruner's old warm-up: far too early
+    (29, 60, 10.0, 100.0, False),
+    (30, 60, 10.0, 100.0, True),  # half its epochs
+    (5, 60, 50.0, 100.0, True),  # half its training time
+    (2, 60, 60.0, 100.0, False),  # never before a few epochs
+    (3, 4, 0.0, 0.0, True),
+])
+def test_a_trial_is_pruned_only_after_its_fair_share(epochs_done, epochs, trained_s, max_seconds, allowed):
+    assert search.may_prune(epochs_done, epochs, trained_s, max_seconds) is allowed
+
+
+def test_classical_candidates_join_the_leaderboard_with_their_spread(tmp_path):
+    study = search.open_study(tmp_path / "study.sqlite3", 0)
+    request = _request(architectures=["classical:random_forest", "classical:logistic_regression"])
+    validation = {"folds": 5, "images": 20, "validated": [1] * 20}
+    candidates = [{"head": head, "scores": {"accuracy": scores}, "export_dir": f"/x/{head}", "seconds": 1.0,
+                   "size_bytes": 2_000_000, "ms_per_image": 4.0}
+                  for head, scores in (("logistic_regression", [0.5, 0.75, 0.5, 0.75, 1.0]),
+                                       ("random_forest", [1.0, 1.0, 0.75, 1.0, 1.0]),
+                                       ("gradient_boosting", [1.0] * 5))]
+    for trial in search.classical_trials({"validation": validation, "candidates": candidates}, request, "job"):
+        study.add_trial(trial)
+    board = search.leaderboard(study)
+    assert [row["architecture"] for row in board] == ["classical:random_forest", "classical:logistic_regression"]
+    assert [row["value"] for row in board] == [0.95, 0.7]
+    assert board[0]["value_sd"] == pytest.approx(0.1118, abs=1e-4) and board[0]["folds"] == 5
+    assert board[0]["params"] == {} and search.has_classical(study)
+    _finished(study, 0.8, 10)  # a network trial on one split of 10 images: the proportion's standard error
+    assert search.leaderboard(study)[1]["value_sd"] == pytest.approx(((9 / 12) * (3 / 12) / 10) ** 0.5)
+    assert search.networks(request) == [] and search.chosen_trial(study)[0].user_attrs["export_dir"] == \
+        "/x/random_forest"

@@ -64,3 +64,26 @@ def test_yaml_errors_are_invalid_argument():
         parse_card("id: [unclosed")
     with pytest.raises(InvalidArgument, match="mapping"):
         parse_card("- a list")
+
+
+CLASSICAL = {"framework": "classical", "weights": "head.onnx",
+             "features": {"name": "bioclass-texture", "version": 1, "scales": 2}}
+
+
+def test_a_classical_card_keeps_its_feature_set():
+    card = parse_card(card_text(**CLASSICAL))
+    assert (card.framework, card.weight_format, card.features.scales, card.features.grey_levels) == \
+        ("classical", "onnx", 2, 32)
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({**CLASSICAL, "features": None}, "a classical model needs features"),
+    ({"features": CLASSICAL["features"]}, "only a classical model has them"),
+    ({**CLASSICAL, "input": {"size": [2048, 2048]}}, "input size is at most 1024"),
+    ({**CLASSICAL, "features": {"name": "bioclass-texture", "version": 2}}, "features.version"),
+    ({**CLASSICAL, "features": {"name": "wnd-charm"}}, "features.name"),
+    ({**CLASSICAL, "features": {"scales": 9}}, "features.scales"),
+])
+def test_a_classical_card_is_checked_and_bounded(changes, problem):
+    with pytest.raises(InvalidArgument, match=problem):
+        parse_card(card_text(**changes))

@@ -10,7 +10,8 @@ import sys
 from bioclass.server.grpc.app import BioclassServer
 from bioclass.server.settings import Settings
 server = BioclassServer(Settings(port=0, work_dir=sys.argv[1]))
-heavy = sorted(m for m in ("torch", "tensorflow", "keras", "onnxruntime", "timm", "ray") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "tensorflow", "keras", "onnxruntime", "timm", "ray", "sklearn", "skimage", "mahotas")
+               if m in sys.modules)
 print("heavy:", ",".join(heavy))
 """
 

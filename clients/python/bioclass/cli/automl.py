@@ -84,7 +84,7 @@ def leaderboard(run, rows: int = LEADERBOARD_ROWS) -> str:
     from bioclass.automl import trial_state_name
 
     body = [[str(t.number), trial_state_name(t.state), t.architecture,
-             " ".join(f"{k}={v}" for k, v in sorted(t.params.items())), number(t.value), f"{t.seconds:.0f}",
+             " ".join(f"{k}={v}" for k, v in sorted(t.params.items())), estimate(t), f"{t.seconds:.0f}",
              t.note[:40]] for t in run.leaderboard[:rows]]
     return table(body, ["TRIAL", "STATE", "ARCH", "PARAMS", run.metric.upper() or "VALUE", "SECONDS", "NOTE"])
 
@@ -102,6 +102,11 @@ def profile_text(profile) -> str:
             ["pages", "/".join(map(str, profile.pages))],
             ["exact duplicates", f"{profile.duplicate_images} ({profile.duplicates_across_classes} across classes)"]]
     return table(rows, ["DATASET", ""])
+def estimate(trial) -> str:
+    """The validation metric, with its spread over cross-validation folds when it has one."""
+    if trial.folds > 1:
+        return f"{number(trial.value)} ± {trial.value_sd:.3f} ({trial.folds}-fold)"
+    return f"{number(trial.value)} ± {trial.value_sd:.3f}" if trial.value_sd else number(trial.value)
 
 
 def print_run(run) -> None:

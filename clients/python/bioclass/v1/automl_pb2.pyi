@@ -60,7 +60,7 @@ class AutoMLRequest(_message.Message):
     def __init__(self, dataset: _Optional[_Union[_training_pb2.DatasetSource, _Mapping]] = ..., budget_minutes: _Optional[float] = ..., metric: _Optional[str] = ..., max_model_mb: _Optional[float] = ..., max_latency_ms: _Optional[float] = ..., model_id: _Optional[str] = ..., overwrite: _Optional[bool] = ..., architectures: _Optional[_Iterable[str]] = ..., image_sizes: _Optional[_Iterable[int]] = ..., semi_supervised_modes: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., val_fraction: _Optional[float] = ..., threads: _Optional[int] = ..., ray_address: _Optional[str] = ..., tilings: _Optional[_Iterable[str]] = ..., scales: _Optional[_Iterable[str]] = ..., pages: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ("number", "state", "architecture", "params", "value", "seconds", "job_id", "note", "model_mb", "latency_ms")
+    __slots__ = ("number", "state", "architecture", "params", "value", "seconds", "job_id", "note", "model_mb", "latency_ms", "value_sd", "folds")
     class ParamsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +78,8 @@ class Trial(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     MODEL_MB_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_SD_FIELD_NUMBER: _ClassVar[int]
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
     number: int
     state: TrialState
     architecture: str
@@ -88,7 +90,9 @@ class Trial(_message.Message):
     note: str
     model_mb: float
     latency_ms: float
-    def __init__(self, number: _Optional[int] = ..., state: _Optional[_Union[TrialState, str]] = ..., architecture: _Optional[str] = ..., params: _Optional[_Mapping[str, str]] = ..., value: _Optional[float] = ..., seconds: _Optional[float] = ..., job_id: _Optional[str] = ..., note: _Optional[str] = ..., model_mb: _Optional[float] = ..., latency_ms: _Optional[float] = ...) -> None: ...
+    value_sd: float
+    folds: int
+    def __init__(self, number: _Optional[int] = ..., state: _Optional[_Union[TrialState, str]] = ..., architecture: _Optional[str] = ..., params: _Optional[_Mapping[str, str]] = ..., value: _Optional[float] = ..., seconds: _Optional[float] = ..., job_id: _Optional[str] = ..., note: _Optional[str] = ..., model_mb: _Optional[float] = ..., latency_ms: _Optional[float] = ..., value_sd: _Optional[float] = ..., folds: _Optional[int] = ...) -> None: ...
 
 class AutoMLRun(_message.Message):
     __slots__ = ("id", "state", "request", "created", "finished", "elapsed_seconds", "leaderboard", "best_trial", "model_id", "int8_model_id", "exports", "quantization", "log", "error", "metric", "profile")

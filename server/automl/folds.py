@@ -1,0 +1,34 @@
+"""How AutoML validates a candidate: k-fold cross-validation on a small dataset, the run's split on a large one.
+
+A validation split of a few dozen images cannot rank candidates (one image is several points), so below
+CV_MAX_IMAGES every labelled image is validated exactly once, in stratified folds that keep each group
+(patient, slide: the dataset's group_pattern) inside one fold. Imported in job processes (scikit-learn).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+CV_MAX_IMAGES = 300
+MAX_FOLDS = 5
+MIN_FOLDS = 2
+
+
+def ranking_folds(targets: np.ndarray, groups: list[str] | None, splits: list[str],
+                  seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train indices, validation indices) per fold."""
+    if len(targets) >= CV_MAX_IMAGES or fold_count(targets, groups) < MIN_FOLDS:
+        where = np.asarray(splits)
+        return [(np.flatnonzero(where == "train"), np.flatnonzero(where == "val"))]
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    k = fold_count(targets, groups)
+    if groups is not None:
+        splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(targets)), targets, groups))
+    return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(targets)), targets))
+
+
+def fold_count(targets: np.ndarray, groups: list[str] | None) -> int:
+    """At most MAX_FOLDS, and no more than the smallest class has images (or the dataset groups)."""
+    k = min(MAX_FOLDS, int(np.bincount(targets).min(initial=MAX_FOLDS, where=np.bincount(targets) > 0)))
+    return min(k, len(set(groups))) if groups is not None else k

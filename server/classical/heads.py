@@ -1,0 +1,74 @@
+"""scikit-learn heads on feature vectors: build, export to ONNX (job processes only)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from bioclass.server.classical.spec import HEADS
+
+FOREST_TREES = 500
+BOOSTING_STAGES = 100
+
+
+def build(head: str, seed: int, threads: int) -> Pipeline:
+    """The linear model standardises first; trees take the features as they are (a float32 scaler in ONNX
+    would round differently from scikit-learn's float64 one and move values across split thresholds)."""
+    if head == "logistic_regression":
+        return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000))
+    if head == "random_forest":
+        model = RandomForestClassifier(FOREST_TREES, random_state=seed, n_jobs=max(1, threads))
+    elif head == "gradient_boosting":
+        # Not HistGradientBoosting: its ONNX converter fails on the installed onnx (bool attributes).
+        model = GradientBoostingClassifier(n_estimators=BOOSTING_STAGES, random_state=seed)
+    else:
+        raise ValueError(f"unknown classical head {head!r}; known: {', '.join(HEADS)}")
+    return make_pipeline(model)
+
+
+def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int) -> Pipeline:
+    """The head fitted with balanced class weights (every class weighs as much in total, as the networks'
+    weighted loss does): microscopy sets are often strongly imbalanced."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    model = build(head, seed, threads)
+    step = model.steps[-1][0]
+    return model.fit(x, y, **{f"{step}__sample_weight": compute_sample_weight("balanced", y)})
+
+
+def all_classes(model: Pipeline, probabilities: np.ndarray, classes: int) -> np.ndarray:
+    """Columns for every label (a fold's training part may lack a rare class)."""
+    full = np.zeros((len(probabilities), classes), np.float64)
+    full[:, model.classes_] = probabilities
+    return full
+
+
+def export_onnx(model: Pipeline, features: int, path: Path) -> None:
+    """The fitted head as ONNX: float32 features in, class probabilities (B, K) out."""
+    from skl2onnx import to_onnx
+
+    for tree in _trees(model[-1]):
+        _float32_thresholds(tree.tree_)
+    onnx_model = to_onnx(model, np.zeros((1, features), np.float32), options={"zipmap": False},
+                         target_opset={"": 17, "ai.onnx.ml": 3})
+    path.write_bytes(onnx_model.SerializeToString())
+
+
+def _trees(model) -> list:
+    estimators = getattr(model, "estimators_", [])
+    return list(np.ravel(estimators)) if len(estimators) and hasattr(np.ravel(estimators)[0], "tree_") else []
+
+
+def _float32_thresholds(tree) -> None:
+    """Round each split threshold down to a float32, in place. scikit-learn compares float32 features with
+    float64 thresholds (midpoints between two training values); ONNX stores float32 thresholds, and
+    rounding to nearest can put a training value on the other side of its split. For float32 x,
+    x <= t exactly when x <= the largest float32 not above t, so predictions stay the same."""
+    thresholds = tree.threshold
+    nearest = thresholds.astype(np.float32)
+    below = np.where(nearest.astype(np.float64) > thresholds, np.nextafter(nearest, np.float32(-np.inf)), nearest)
+    thresholds[:] = below.astype(np.float64)

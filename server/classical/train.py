@@ -1,0 +1,179 @@
+"""The classical AutoML job (its own process): features once, every head cross-validated, each refitted
+on all labelled images and exported as a servable model folder (card + ONNX head).
+
+The result lists one candidate per head with its fold scores for every metric, so the AutoML run ranks
+them by its own metric, the same way it ranks network trials.
+"""
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from bioclass.errors import BioclassError, InvalidArgument
+from bioclass.images import decode_encoded
+from bioclass.server import measures
+from bioclass.server.automl import folds as ranking
+from bioclass.server.cards import CARD_FILE, ModelCard
+from bioclass.server.classical import features, heads
+from bioclass.server.classical.spec import JOB_ARCH as ARCH
+from bioclass.server.classical.spec import FeatureSpec
+from bioclass.server.preprocess import prepare
+from bioclass.server.settings import usable_cores
+from bioclass.server.training import datasets
+from bioclass.server.training.config import DatasetSpec, TrainConfig
+
+MAX_SIDE = 512  # larger images are computed at this size (aspect kept): their texture at a bounded cost
+MIN_SIDE = 16
+MAX_PIXELS = 50_000_000
+METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "mcc", "cohen_kappa", "auroc")
+TIME_SHARE_FEATURES = 0.6  # of the job's time limit; the rest is for the heads
+TIMING_IMAGES = 8
+
+
+@dataclass
+class Plan:
+    job_id: str
+    job_dir: Path
+    dataset_root: Path
+    spec: DatasetSpec
+    config: TrainConfig
+    model_id: str
+    head_names: tuple[str, ...] = heads.HEADS
+
+
+def plan_from(values: dict) -> Plan:
+    """The job's plan from the values the scheduler sends (the heads to compare among them)."""
+    return Plan(job_id=values["job_id"], job_dir=Path(values["job_dir"]), dataset_root=Path(values["dataset_root"]),
+                spec=DatasetSpec.model_validate(values["spec"]), config=TrainConfig.model_validate(values["config"]),
+                model_id=values["model_id"], head_names=tuple(values.get("heads", heads.HEADS)))
+
+
+def run(plan: Plan, reporter) -> dict:
+    config, started = plan.config, time.perf_counter()
+    threads = config.threads or usable_cores()
+    samples, _ = datasets.resolve_samples(plan.dataset_root, plan.spec)
+    splits = datasets.assign_splits(plan.dataset_root, samples, plan.spec, config)
+    labels = sorted({s.label for s in samples})
+    images, kept = _decode(plan.dataset_root, samples, reporter)
+    samples, splits = [samples[i] for i in kept], [splits[i] for i in kept]
+    card = classical_card(plan.model_id, images, labels)
+    x, y, chosen = _features(images, samples, labels, card, config, reporter)
+    samples, splits = [samples[i] for i in chosen], [splits[i] for i in chosen]
+    groups = datasets.sample_groups(samples, re.compile(plan.spec.group_pattern)) if plan.spec.group_pattern else None
+    fold_list = ranking.ranking_folds(y, groups, splits, config.seed)
+    reporter.log(f"{len(fold_list)}-fold validation of {len(y)} images" if len(fold_list) > 1
+                 else f"validation on the run's split: {len(fold_list[0][1])} images")
+    per_image_s = (time.perf_counter() - started) / max(1, len(images))
+    candidates = []
+    for head in plan.head_names:
+        reporter.check()
+        if candidates and config.max_seconds and time.perf_counter() - started > config.max_seconds:
+            reporter.log(f"{head}: left out, the time limit ({config.max_seconds:.0f} s) is spent")
+            continue
+        candidates.append(_candidate(plan, head, x, y, fold_list, labels, card, per_image_s, threads, reporter))
+    validated = np.bincount(np.concatenate([val for _, val in fold_list]), minlength=len(y))
+    return {"labels": labels, "counts": datasets.split_counts(samples, splits), "history": [],
+            "feature_set": card.features.model_dump(), "input_size": list(card.input.size),
+            "validation": {"folds": len(fold_list), "images": len(y), "validated": validated.tolist(),
+                           "names": [s.path for s in samples]},
+            "candidates": candidates, "seconds": time.perf_counter() - started}
+
+
+def classical_card(model_id: str, images: list[np.ndarray], labels: list[str]) -> ModelCard:
+    """Range scaling (the intensities as recorded, 8 or 16 bit) at the median image size, bounded."""
+    heights, widths = zip(*(image.shape[:2] for image in images))
+    height, width = float(np.median(heights)), float(np.median(widths))
+    ratio = min(1.0, MAX_SIDE / max(height, width))
+    size = [max(MIN_SIDE, round(height * ratio)), max(MIN_SIDE, round(width * ratio))]
+    color = "gray" if all(image.ndim == 2 or image.shape[2] == 1 for image in images) else "rgb"
+    return ModelCard.model_validate({
+        "id": model_id, "framework": "classical", "weights": "head.onnx", "format": "onnx",
+        "architecture": ARCH, "input": {"size": size, "channels": 1 if color == "gray" else 3},
+        "preprocessing": {"resize": "stretch", "color": color, "scale": "range"},
+        "output": {"labels": labels, "activation": "none"}, "features": FeatureSpec().model_dump()})
+
+
+def _decode(root: Path, samples, reporter) -> tuple[list[np.ndarray], list[int]]:
+    images, kept = [], []
+    for i, sample in enumerate(samples):
+        try:
+            images.append(decode_encoded((root / sample.path).read_bytes(), 0, MAX_PIXELS))
+            kept.append(i)
+        except (BioclassError, OSError, ValueError) as exc:
+            reporter.log(f"skipped unreadable image {sample.path}: {exc}")
+    return images, kept
+
+
+def _features(images, samples, labels, card: ModelCard, config, reporter) -> tuple[np.ndarray, np.ndarray, list]:
+    """Features of every image, or of a stratified subset when all would not fit the time limit."""
+    index = {label: i for i, label in enumerate(labels)}
+    order = _affordable_order(images, samples, card, config, reporter)
+    rows, started = [], time.perf_counter()
+    for done, i in enumerate(order):
+        reporter.check()
+        rows.append(features.image_features(prepare(images[i], card), card.features))
+        reporter.progress(stage="features", step=done + 1, steps=len(order),
+                          rate=(done + 1) / max(1e-9, time.perf_counter() - started))
+    y = np.asarray([index[samples[i].label] for i in order])
+    if len(set(y.tolist())) < 2:
+        raise InvalidArgument("fewer than two classes left after skipping unreadable images")
+    return np.stack(rows).astype(np.float32), y, order
+
+
+def _affordable_order(images, samples, card: ModelCard, config, reporter) -> list[int]:
+    """All images, unless timing a few says they take longer than the features' share of the limit:
+    then an equal share of each class, shuffled with the run's seed."""
+    order = list(range(len(images)))
+    if not config.max_seconds:
+        return order
+    started = time.perf_counter()
+    for image in images[:TIMING_IMAGES]:
+        features.image_features(prepare(image, card), card.features)
+    per_image = (time.perf_counter() - started) / min(TIMING_IMAGES, len(images))
+    affordable = int(config.max_seconds * TIME_SHARE_FEATURES / max(per_image, 1e-6))
+    if affordable >= len(images):
+        return order
+    random.Random(config.seed).shuffle(order)
+    by_label: dict[str, list[int]] = {}
+    for i in order:
+        by_label.setdefault(samples[i].label, []).append(i)
+    share = max(2, affordable // len(by_label))
+    chosen = sorted(i for members in by_label.values() for i in members[:share])
+    reporter.log(f"features of {len(chosen)} of {len(images)} images fit the time limit "
+                 f"({per_image * 1000:.0f} ms per image)")
+    return chosen
+
+
+def _candidate(plan, head: str, x, y, fold_list, labels, card: ModelCard, per_image_s: float, threads: int,
+               reporter) -> dict:
+    scores = {metric: [] for metric in METRICS}
+    started = time.perf_counter()
+    for train, val in fold_list:
+        model = heads.fit(head, x[train], y[train], plan.config.seed, threads)
+        probabilities = heads.all_classes(model, model.predict_proba(x[val]), len(labels))
+        measured = measures.compute(y[val], probabilities, labels, 2)
+        for metric in METRICS:
+            scores[metric].append(float(getattr(measured, metric)))
+    model = heads.fit(head, x, y, plan.config.seed, threads)  # the served head learns from every image
+    folder = plan.job_dir / f"export-{head}"
+    folder.mkdir(parents=True, exist_ok=True)
+    heads.export_onnx(model, x.shape[1], folder / card.weights)
+    served = card.model_copy(update={"id": plan.model_id, "architecture": f"{ARCH}:{head}"})
+    (folder / CARD_FILE).write_text(yaml.safe_dump(_card_data(served), sort_keys=False), encoding="utf-8")
+    reporter.log(f"{head}: accuracy {np.mean(scores['accuracy']):.4f} "
+                 f"± {np.std(scores['accuracy'], ddof=1) if len(fold_list) > 1 else 0.0:.4f} "
+                 f"({time.perf_counter() - started:.1f} s)")
+    return {"head": head, "scores": scores, "export_dir": str(folder), "seconds": time.perf_counter() - started,
+            "size_bytes": (folder / card.weights).stat().st_size, "ms_per_image": per_image_s * 1000}
+
+
+def _card_data(card: ModelCard) -> dict:
+    """The card as YAML data: defaults left out, the feature set's parameters all written."""
+    return {**card.model_dump(mode="json", exclude_defaults=True), "tags": ["classical"],
+            "features": card.features.model_dump(mode="json")}

@@ -1,0 +1,51 @@
+"""Fixtures for classical candidates: real shared images, the classical job run in this process."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from classical_support import MALARIA, PER_CLASS, Reporter  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def malaria_tiny(tmp_path_factory) -> Path:
+    """PER_CLASS malaria images per class."""
+    root = tmp_path_factory.mktemp("classical") / "malaria"
+    for label in ("Parasitized", "Uninfected"):
+        (root / label).mkdir(parents=True)
+        for path in sorted((MALARIA / label).iterdir())[:PER_CLASS]:
+            shutil.copy(path, root / label / path.name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def classical_job(malaria_tiny, tmp_path_factory):
+    """The classical AutoML job run once on malaria_tiny: (plan, result, reporter)."""
+    from bioclass.server.classical import train
+    from bioclass.server.training.config import DatasetSpec, TrainConfig
+
+    plan = train.Plan(job_id="c1", job_dir=tmp_path_factory.mktemp("classical-job"), dataset_root=malaria_tiny,
+                spec=DatasetSpec(server_dir="malaria"), model_id="malaria-classical",
+                config=TrainConfig(arch=train.ARCH, val_fraction=0.2, test_fraction=0.0, threads=1))
+    reporter = Reporter()
+    return plan, train.run(plan, reporter), reporter
+
+
+@pytest.fixture(scope="session")
+def classical_server(classical_job, tmp_path_factory):
+    """A server whose zoo holds the job's random-forest candidate as exported."""
+    from server_process import ServerProcess
+
+    _, result, _ = classical_job
+    zoo = tmp_path_factory.mktemp("classical-zoo")
+    forest = next(c for c in result["candidates"] if c["head"] == "random_forest")
+    shutil.copytree(forest["export_dir"], zoo / "malaria-classical")
+    process = ServerProcess("--no-builtin", "--zoo", str(zoo), work_dir=tmp_path_factory.mktemp("classical-work"),
+                            env={"BIOCLASS_INFERENCE_THREADS": "1"})
+    yield process
+    process.stop()

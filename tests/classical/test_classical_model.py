@@ -1,0 +1,100 @@
+"""A classical candidate: cross-validated on a tiny set, exported (card + ONNX head), served, and answering
+through Predict and the Open Inference Protocol as the scikit-learn head does in this process."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tritonclient.grpc as tg
+
+from bioclass.images import decode_encoded
+from bioclass.server.automl import folds
+from bioclass.server.cards import read_card
+from bioclass.server.classical import features, heads
+from bioclass.server.classical.spec import HEADS
+from bioclass.server.preprocess import prepare
+from bioclass.server.training import datasets
+from bioclass.server.training.config import DatasetSpec
+
+from classical_support import PER_CLASS
+
+MODEL = "malaria-classical"
+
+
+def test_a_tiny_set_is_ranked_by_k_fold_with_every_image_validated_once(classical_job):
+    plan, result, reporter = classical_job
+    validation = result["validation"]
+    assert validation["folds"] == folds.MAX_FOLDS == 5 and validation["images"] == 2 * PER_CLASS
+    assert validation["validated"] == [1] * (2 * PER_CLASS)
+    assert f"5-fold validation of {2 * PER_CLASS} images" in reporter.lines
+    assert [c["head"] for c in result["candidates"]] == list(HEADS)
+    for candidate in result["candidates"]:
+        assert all(len(scores) == 5 and all(0.0 <= s <= 1.0 for s in scores)
+                   for scores in candidate["scores"].values())
+
+
+def test_the_exported_card_declares_the_features_and_the_served_input(classical_job):
+    _, result, _ = classical_job
+    forest = next(c for c in result["candidates"] if c["head"] == "random_forest")
+    card = read_card(Path(forest["export_dir"]))
+    assert (card.framework, card.weights, card.architecture) == ("classical", "head.onnx", "classical:random_forest")
+    assert card.input.size == (50, 50) and card.input.channels == 3 and card.preprocessing.scale == "range"
+    assert card.features.name == "bioclass-texture" and card.features.version == 1
+    assert card.labels == ("Parasitized", "Uninfected") and card.output.activation == "none"
+
+
+@pytest.fixture(scope="module")
+def in_process(classical_job):
+    """The random-forest head refitted here on the same features: (card, image paths, probabilities)."""
+    plan, result, _ = classical_job
+    forest = next(c for c in result["candidates"] if c["head"] == "random_forest")
+    card = read_card(Path(forest["export_dir"]))
+    samples, _ = datasets.resolve_samples(plan.dataset_root, DatasetSpec(server_dir="malaria"))
+    paths = [plan.dataset_root / s.path for s in samples]
+    x = features.compute(np.stack([prepare(_decoded(p), card) for p in paths]), card.features)
+    y = np.array([card.labels.index(s.label) for s in samples])
+    model = heads.fit("random_forest", x, y, plan.config.seed, 1)
+    return card, paths, model.predict_proba(x)
+
+
+def _decoded(path) -> np.ndarray:
+    return decode_encoded(path.read_bytes(), 0, 50_000_000)
+
+
+def test_predict_gives_the_in_process_probabilities(classical_server, in_process):
+    from bioclass.client import Client
+
+    card, paths, expected = in_process
+    with Client(classical_server.address) as client:
+        for path, probabilities in zip(paths[::5], expected[::5]):
+            prediction = client.predict(str(path), MODEL)
+            assert prediction.probabilities == pytest.approx(list(probabilities), abs=1e-5)
+            assert prediction.label == card.labels[int(np.argmax(probabilities))]
+
+
+def test_oip_gives_the_in_process_probabilities(classical_server, in_process):
+    card, paths, expected = in_process
+    batch = np.stack([_decoded(p) for p in paths[:6]])
+    tensor = tg.InferInput("image", list(batch.shape), "UINT8")
+    tensor.set_data_from_numpy(batch)
+    client = tg.InferenceServerClient(classical_server.address)
+    try:
+        result = client.infer(MODEL, [tensor])
+    finally:
+        client.close()
+    np.testing.assert_allclose(result.as_numpy("probabilities"), expected[:6], atol=1e-5)
+    assert [label.decode() for label in result.as_numpy("label")] == [card.labels[i] for i in
+                                                                        expected[:6].argmax(axis=1)]
+
+
+def test_evaluate_gives_the_in_process_measures(classical_server, in_process, classical_job):
+    from bioclass.client import Client
+
+    plan, _, _ = classical_job
+    card, paths, expected = in_process
+    truth = np.array([card.labels.index(p.parent.name) for p in paths])
+    with Client(classical_server.address) as client:
+        (evaluation,) = client.evaluate(plan.dataset_root, [MODEL]).evaluations
+    assert evaluation.images == len(paths)
+    assert evaluation.accuracy == pytest.approx(float(np.mean(expected.argmax(axis=1) == truth)), abs=1e-9)
