@@ -6,8 +6,8 @@ training starts from scratch and the job says why in one line.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 

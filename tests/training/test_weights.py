@@ -114,7 +114,7 @@ def closed_port() -> int:
 
 
 def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, env={**os.environ, **env}, check=False)
 
 
 def build_elsewhere(arch: str, env: dict, tmp_path: Path) -> tuple[list[str], str, dict]:
@@ -168,8 +168,8 @@ def test_offline_training_starts_from_scratch_with_the_reason(caches, tmp_path):
     env = {**caches, "HF_ENDPOINT": f"http://127.0.0.1:{port}"}
     lines, source, _ = build_elsewhere(ARCH, env, tmp_path)
     assert source == ""
-    assert lines == [f"no pretrained weights for timm:{ARCH}: 127.0.0.1:{port} cannot be reached "
-                     "([Errno 111] Connection refused); training from scratch"]
+    reason = f"127.0.0.1:{port} cannot be reached ([Errno 111] Connection refused)"
+    assert lines == [f"no pretrained weights for timm:{ARCH}: {reason}; training from scratch"]
     result = run([sys.executable, "-m", "bioclass.cli.main", "weights", "pull", ARCH], env)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (f"bioclass: error: FAILED_PRECONDITION: no pretrained weights for {ARCH}: "
@@ -182,8 +182,8 @@ def test_import_puts_a_file_where_training_finds_it_first(caches, tmp_path):
     result = run([sys.executable, "-m", "bioclass.cli.main", "weights", "import", ARCH,
                   str(tmp_path / "from-a-colleague.pth")], env)
     target = Path(caches["TORCH_HOME"]) / "hub" / "checkpoints" / f"bioclass-timm-{ARCH}.pth"
-    assert (result.returncode, result.stdout) == (0, f"{ARCH}: imported {tmp_path / 'from-a-colleague.pth'} "
-                                                     f"as {target}\n"), result.stderr
+    imported = f"{ARCH}: imported {tmp_path / 'from-a-colleague.pth'} as {target}\n"
+    assert (result.returncode, result.stdout) == (0, imported), result.stderr
     lines, source, state = build_elsewhere(ARCH, env, tmp_path)
     assert (source, lines) == (str(target), [f"starting from pretrained weights {target}"])
     assert_body_is(state, published_state(ARCH))
