@@ -26,7 +26,7 @@ from bioclass.server.classical.spec import FeatureSpec
 from bioclass.server.preprocess import prepare
 from bioclass.server.settings import usable_cores
 from bioclass.server.training import datasets
-from bioclass.server.training.config import DatasetSpec, TrainConfig
+from bioclass.server.training.config import Plan as JobPlan
 
 MAX_SIDE = 512  # larger images are computed at this size (aspect kept): their texture at a bounded cost
 MIN_SIDE = 16
@@ -37,21 +37,13 @@ TIMING_IMAGES = 8
 
 
 @dataclass
-class Plan:
-    job_id: str
-    job_dir: Path
-    dataset_root: Path
-    spec: DatasetSpec
-    config: TrainConfig
-    model_id: str
+class Plan(JobPlan):
     head_names: tuple[str, ...] = heads.HEADS
 
 
 def plan_from(values: dict) -> Plan:
     """The job's plan from the values the scheduler sends (the heads to compare among them)."""
-    return Plan(job_id=values["job_id"], job_dir=Path(values["job_dir"]), dataset_root=Path(values["dataset_root"]),
-                spec=DatasetSpec.model_validate(values["spec"]), config=TrainConfig.model_validate(values["config"]),
-                model_id=values["model_id"], head_names=tuple(values.get("heads", heads.HEADS)))
+    return Plan.from_values(values, head_names=tuple(values.get("heads", heads.HEADS)))
 
 
 def run(plan: Plan, reporter) -> dict:

@@ -5,6 +5,8 @@ one-cycle training with discriminative rates, early stopping, a weighted loss fo
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -105,3 +107,21 @@ def validated(model: type[BaseModel], values: dict, what: str) -> BaseModel:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}" for err in exc.errors())
         raise InvalidArgument(f"invalid {what}: {problems}") from None
+
+
+@dataclass
+class Plan:
+    """What a job's process is told: where its dataset and its folder are, and what to train."""
+    job_id: str
+    job_dir: Path
+    dataset_root: Path
+    spec: DatasetSpec
+    config: TrainConfig
+    model_id: str
+
+    @classmethod
+    def from_values(cls, values: dict, **extra) -> "Plan":
+        """The plan from the plain values the scheduler sends to the job's process."""
+        return cls(job_id=values["job_id"], job_dir=Path(values["job_dir"]), dataset_root=Path(values["dataset_root"]),
+                   spec=DatasetSpec.model_validate(values["spec"]), config=TrainConfig.model_validate(values["config"]),
+                   model_id=values["model_id"], **extra)

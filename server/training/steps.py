@@ -5,11 +5,9 @@ finish, so a student is evaluated and exported exactly as a supervised model is.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,17 +16,7 @@ from bioclass.server import measures
 from bioclass.server.cards import ModelCard
 from bioclass.server.settings import usable_cores
 from bioclass.server.training import augment, data, export, networks, recipe
-from bioclass.server.training.config import DatasetSpec, TrainConfig
-
-
-@dataclasses.dataclass
-class Plan:
-    job_id: str
-    job_dir: Path
-    dataset_root: Path
-    spec: DatasetSpec
-    config: TrainConfig
-    model_id: str
+from bioclass.server.training.config import Plan, TrainConfig
 
 
 def make_loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter) -> recipe.Loop:

@@ -114,9 +114,6 @@ def _run(plan_values: dict, reporter) -> dict:
 
 
 def _plan(values: dict):
-    from bioclass.server.training.config import DatasetSpec, TrainConfig
-    from bioclass.server.training.job import Plan
+    from bioclass.server.training.config import Plan
 
-    return Plan(job_id=values["job_id"], job_dir=Path(values["job_dir"]), dataset_root=Path(values["dataset_root"]),
-                spec=DatasetSpec.model_validate(values["spec"]), config=TrainConfig.model_validate(values["config"]),
-                model_id=values["model_id"])
+    return Plan.from_values(values)
