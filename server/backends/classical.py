@@ -30,9 +30,9 @@ class ClassicalModel:
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int) -> ClassicalModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> ClassicalModel:
         check_external_data(weights)
-        session = ort.InferenceSession(str(weights), sess_options=session_options(threads),
+        session = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning=onnx_spinning),
                                        providers=["CPUExecutionProvider"])
         outputs = [o.name for o in session.get_outputs()]
         if PROBABILITIES not in outputs:

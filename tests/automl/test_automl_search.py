@@ -6,15 +6,15 @@ import optuna
 import pytest
 
 from bioclass.server.automl import search, shape
-from bioclass.server.automl.request import validated_request
+from bioclass.server.automl.request import AutoMLConfig, validated_request
 from test_profile import MALARIA_PROFILE
 
 
-def _request(**values) -> dict:
+def _request(**values) -> AutoMLConfig:
     """A request as the search sees it: shaped by the profile of 50x50 crops."""
     request = validated_request({"dataset": {"server_dir": "x", "unlabelled_dir": "u"}, "budget_minutes": 1.0,
                                  **values})
-    return shape.shaped_request(request, MALARIA_PROFILE)[0]
+    return AutoMLConfig.model_validate(shape.shaped_request(request.model_dump(mode="json"), MALARIA_PROFILE)[0])
 
 
 def test_a_new_study_starts_with_the_few_label_recipe(tmp_path):
@@ -77,7 +77,7 @@ def test_a_late_report_or_outcome_on_a_finished_trial_does_not_fail_the_run(tmp_
         trial = study.ask()
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         assert search.report(trial, 0.5, 1) is False
-        run = service.runs.create(_request())
+        run = service.runs.create(_request().model_dump(mode="json"))
         job = JobRecord(id="j", state=SUCCEEDED, request={}, created=0.0, result={"history": [], "exports": []})
         service._tell(run, study, trial, job, False, 3.0, Budget(deadline=0.0, total_s=60.0))
         assert run.log == [f"trial {trial.number}: already finished in the study; its late outcome (succeeded) "

@@ -12,7 +12,7 @@ from google.protobuf.json_format import ParseDict
 from bioclass.cli.automl import profile_text
 from bioclass.server.automl import profile, search, shape
 from bioclass.v1 import automl_pb2
-from bioclass.server.automl.request import validated_request
+from bioclass.server.automl.request import AutoMLConfig, validated_request
 from paths import DATASETS
 
 NO_DUPLICATES = {"duplicate_images": 0, "duplicates_across_classes": 0, "duplicate_examples": []}
@@ -29,7 +29,7 @@ def _profile(root: Path) -> dict:
 
 
 def _request(**values) -> dict:
-    return validated_request({"dataset": {"server_dir": "x"}, "budget_minutes": 1.0, **values})
+    return validated_request({"dataset": {"server_dir": "x"}, "budget_minutes": 1.0, **values}).model_dump(mode="json")
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_large_fields_are_searched_in_native_scale_tiles_with_percentile_scaling
     assert "search: ranking trials by balanced_accuracy (classes imbalanced 2.0:1; every trial weights its loss by " \
            "inverse class frequency)" in reasons
     trial = optuna.create_study().ask()
-    config = search.trial_config(trial, shaped, 30.0, "m")
+    config = search.trial_config(trial, AutoMLConfig.model_validate(shaped), 30.0, "m")
     assert config["tile"] == config["image_size"][0] in (128, 192, 256)  # tiles at native scale
     assert config["scale"] in ("range", "percentile") and trial.params["tiling"] == "native"
 
@@ -100,7 +100,7 @@ def test_small_crops_are_searched_whole_up_to_their_native_size():
     shaped, _ = shape.shaped_request(_request(), MALARIA_PROFILE)
     assert (shaped["tilings"], shaped["image_sizes"], shaped["scales"]) == (["none"], [32, 48, 50], ["range"])
     assert (shaped["metric"], shaped["pages"]) == ("accuracy", [])
-    config = search.trial_config(optuna.create_study().ask(), shaped, 30.0, "m")
+    config = search.trial_config(optuna.create_study().ask(), AutoMLConfig.model_validate(shaped), 30.0, "m")
     assert config["tile"] == 0 and config["image_size"][0] in (32, 48, 50)
 
 
@@ -119,7 +119,8 @@ def test_multi_page_files_read_every_page_unless_the_request_chooses():
 def test_semi_supervised_modes_are_left_out_when_the_images_are_tiled():
     side = {"min": 1024, "median": 1024, "max": 1024}
     fields = {**MALARIA_PROFILE, "heights": side, "widths": side}
-    request = validated_request({"dataset": {"server_dir": "x", "unlabelled_dir": "u"}, "budget_minutes": 1.0})
+    request = validated_request({"dataset": {"server_dir": "x", "unlabelled_dir": "u"},
+                                 "budget_minutes": 1.0}).model_dump(mode="json")  # as the run stores it
     shaped, reasons = shape.shaped_request(request, fields)
     assert shaped["semi_supervised_modes"] == ["none"]
     assert "search: supervised trials only: pseudo-labels do not yet read pages or tiles" in reasons
