@@ -52,8 +52,22 @@ class Reporter:
 
 def job_main(conn: Connection, cancel, plan_values: dict, parent_pid: int, scratch: str, limits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when jobs stop
+    plan_values = with_weights_fetched(plan_values, Reporter(conn, cancel, parent_pid))
     confine(plan_values, scratch, limits, parent_pid)
     run_job(conn, cancel, plan_values, parent_pid)
+
+
+def with_weights_fetched(plan_values: dict, reporter) -> dict:
+    """The plan with "auto" pretrained weights resolved while the job may still reach the hub: downloaded
+    into the cache (progress in the job's log) and named by path, or "none" with the reason."""
+    from bioclass.server.classical.spec import JOB_ARCH
+
+    config = plan_values["config"]
+    if config.get("pretrained", "auto") != "auto" or config["arch"] == JOB_ARCH:
+        return plan_values
+    from bioclass.server.training import networks
+
+    return {**plan_values, "config": {**config, "pretrained": networks.prefetch(config["arch"], reporter.log)}}
 
 
 def confine(plan_values: dict, scratch: str, limits, parent_pid: int) -> None:

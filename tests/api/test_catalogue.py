@@ -8,7 +8,7 @@ from bioclass.errors import InvalidArgument, NotFound
 
 def test_frameworks_are_listed_with_versions(client):
     frameworks = {f.name: f for f in client.frameworks()}
-    assert set(frameworks) == {"pytorch", "keras", "onnx"}
+    assert set(frameworks) == {"pytorch", "keras", "onnx", "classical"}
     assert all(f.available and f.version for f in frameworks.values())
     assert "state_dict" in frameworks["pytorch"].formats and "savedmodel" in frameworks["keras"].formats
 

@@ -56,7 +56,7 @@ def test_models_and_frameworks(server):
     table = bioclass("models", "--framework", "onnx", server=server).stdout
     assert "brightness-onnx" in table and "brightness-keras " not in table
     frameworks = bioclass("frameworks", "--json", server=server).stdout
-    assert {json.loads(line)["name"] for line in frameworks.splitlines()} == {"pytorch", "keras", "onnx"}
+    assert {json.loads(line)["name"] for line in frameworks.splitlines()} == {"pytorch", "keras", "onnx", "classical"}
 
 
 def test_evaluate_table_and_json(server, tmp_path):

@@ -70,7 +70,7 @@ def test_the_cli_sends_whichever_token_bioclass_token_holds(two_token_server, te
                               capture_output=True, text=True, timeout=120, env={**os.environ, "BIOCLASS_TOKEN": token})
 
     refused = register(USER)
-    assert refused.returncode == 1 and refused.stderr == f"bioclass: error: PERMISSION_DENIED: {CLOSED}\n"
+    assert refused.returncode == 1 and refused.stderr == f"bioclass: error: The server refused: {CLOSED}.\n"
     done = register(ADMIN)
     assert done.returncode == 0, done.stderr
     with Client(two_token_server.address, token=USER) as client:

@@ -172,7 +172,7 @@ def test_offline_training_starts_from_scratch_with_the_reason(caches, tmp_path):
     assert lines == [f"no pretrained weights for timm:{ARCH}: {reason}; training from scratch"]
     result = run([sys.executable, "-m", "bioclass.cli.main", "weights", "pull", ARCH], env)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (f"bioclass: error: FAILED_PRECONDITION: no pretrained weights for {ARCH}: "
+    assert result.stderr == (f"bioclass: error: no pretrained weights for {ARCH}: "
                              f"127.0.0.1:{port} cannot be reached ([Errno 111] Connection refused)\n")
 
 

@@ -82,7 +82,7 @@ def _text_for(code: str, detail: str, address: str) -> str:
         return (f"{_sentence(detail.removesuffix('; set overwrite'))} Choose another id, or replace it "
                 f"(the overwrite box, or --overwrite).")
     if code == "PERMISSION_DENIED":
-        return f"The server refused: {detail}. It may be read-only (--read-only) for this."
+        return f"The server refused: {_sentence(detail)}"  # its message names the setting that allows it
     if code == "NOT_FOUND" and (match := UNKNOWN_MODEL.match(detail)):
         return f"The server has no model {match['model']}. Choose one it serves: {match['served']}."
     return _sentence(detail)

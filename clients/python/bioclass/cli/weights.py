@@ -12,7 +12,8 @@ from pathlib import Path
 
 def add_weights_commands(command) -> None:
     weights = command("weights", None, "Pretrained weights in this machine's caches, where training finds them.")
-    actions = weights.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = weights.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                     help="pull (download) or import (a local file)")
     pull = actions.add_parser("pull", help="download an architecture's published weights (timm or torchvision)")
     pull.add_argument("arch", metavar="ARCH", help="e.g. resnet18, timm:efficientnet_b0, torchvision:resnet50")
     pull.set_defaults(handler=run_pull)
