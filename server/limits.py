@@ -27,6 +27,17 @@ def check_stream_length(count: int, settings: Settings) -> None:
     check(count, settings.max_stream_images, "the number of images in the stream", "max_stream_images")
 
 
+def check_occlusion(card: ModelCard, options, settings: Settings) -> None:
+    """An explanation's window and stride: each occlusion window costs a forward pass."""
+    from bioclass.server.explain import occlusion
+
+    height, width = card.input.size
+    window, stride = occlusion.default_window(height, width, options.window, options.stride)
+    count = len(occlusion.windows(height, width, window, stride))
+    check(count, settings.max_occlusion_windows, f"the number of occlusion windows (window {window}, stride {stride})",
+          "max_occlusion_windows")
+
+
 def check_group_pattern(pattern: str, settings: Settings) -> None:
     check(len(pattern), settings.max_regex_length, "the length of group_pattern", "max_regex_length")
 

@@ -110,6 +110,7 @@ class ClassifierService:
         runner = self.model(model_id)
         if explain is not None:
             self.explainer.class_index(runner, explain)  # bad options fail before any work
+            limits.check_occlusion(runner.card, explain, self.settings)
             if runner.card.tiling is not None:
                 raise InvalidArgument(f"model {model_id} classifies tiles of each image; saliency maps are "
                                       "not available for tiled models")

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     max_automl_minutes: float = Field(7 * 24 * 60, gt=0, description="Largest budget_minutes of an AutoML run.")
     max_automl_candidates: int = Field(64, ge=1, description="Most architectures, image sizes or semi-supervised "
                                                              "modes one AutoML run may list (each).")
+    max_occlusion_windows: int = Field(4096, ge=1, description="Most occlusion windows (forward passes) one "
+                                                               "explanation may ask for through its window and stride.")
     max_regex_length: int = Field(256, ge=1, description="Longest regular expression (group_pattern) a request "
                                                          "may send; every one runs on RE2, in linear time.")
     max_card_batch_size: int = Field(1024, ge=1, description="Largest serving.max_batch_size an uploaded card may set.")

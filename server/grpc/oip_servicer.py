@@ -8,6 +8,7 @@ import grpc
 from bioclass.errors import BioclassError, InvalidArgument
 from bioclass.oip import grpc_service_pb2 as pb
 from bioclass.oip import grpc_service_pb2_grpc
+from bioclass.server import limits
 from bioclass.server.grpc.errors import streaming, unary
 from bioclass.server.oip import tensors
 from bioclass.server.oip.dataplane import OUTPUTS, VERSION, EXTENSIONS, Inference, InferenceDataPlane
@@ -61,13 +62,21 @@ class InferenceServicer(grpc_service_pb2_grpc.GRPCInferenceServiceServicer):
         pending: asyncio.Queue = asyncio.Queue(_STREAM_WINDOW)
 
         async def read() -> None:
+            count = 0
             async for request in request_iterator:
+                count += 1
+                try:
+                    limits.check_stream_length(count, self.dataplane.service.settings)
+                except BioclassError as exc:
+                    return await pending.put(exc)  # the stream ends with the error, after the answers before it
                 await pending.put(asyncio.ensure_future(self._stream_answer(request)))
             await pending.put(None)
 
         reader = asyncio.ensure_future(read())
         try:
             while (task := await pending.get()) is not None:
+                if isinstance(task, BioclassError):
+                    raise task
                 yield await task
             await reader
         finally:

@@ -16,11 +16,13 @@ from bioclass.client import Client
 from bioclass.errors import InvalidArgument, NotFound, ResourceExhausted
 from bioclass.py4j_gateway import GatewayEntryPoint
 from security_support import answered_promptly, health_watch
+import models
 from models import solid_image
 from server_process import ServerProcess
 
 BOUNDS = {"BIOCLASS_MAX_TOP_K": "5", "BIOCLASS_MAX_STREAM_IMAGES": "3", "BIOCLASS_MAX_TRAIN_EPOCHS": "5",
-          "BIOCLASS_MAX_AUTOML_MINUTES": "10", "BIOCLASS_MAX_REGEX_LENGTH": "40", "BIOCLASS_MAX_CARD_QUEUE_SIZE": "100",
+          "BIOCLASS_MAX_AUTOML_MINUTES": "10", "BIOCLASS_MAX_REGEX_LENGTH": "40",
+          "BIOCLASS_MAX_OCCLUSION_WINDOWS": "100", "BIOCLASS_MAX_CARD_QUEUE_SIZE": "100",
           "BIOCLASS_QUEUE_SIZE": "4", "BIOCLASS_MAX_PIXELS": "10000", "BIOCLASS_INFERENCE_THREADS": "1"}
 REDOS = r"^(\w+\s?)*$"  # backtracking engines take exponential time on "aaaa…a!"
 
@@ -71,6 +73,29 @@ def test_top_k_and_stream_lengths_are_bounded(client, data_root):
     with pytest.raises(InvalidArgument) as evaluate:  # 6 images streamed from here
         client.evaluate(data_root / "cells", ["brightness-onnx"])
     assert evaluate.value.message == bound("the number of images in the stream", 4, 3, "max_stream_images")
+
+
+def test_occlusion_windows_and_oip_streams_are_bounded(bounded, client):
+    with pytest.raises(InvalidArgument) as occlusion:  # every window is a forward pass
+        client.explain(solid_image(0.9), "brightness-onnx", method="occlusion", window=1, stride=1)
+    windows = models.SIZE * models.SIZE
+    assert occlusion.value.message == bound("the number of occlusion windows (window 1, stride 1)", windows, 100,
+                                            "max_occlusion_windows")
+    explained = client.explain(solid_image(0.9), "brightness-onnx", method="occlusion", window=8, stride=8)
+    assert explained.saliency.ndim == 2  # 4 windows: within the bound (and the fixture's queue of 4)
+    triton = tg.InferenceServerClient(bounded.address)
+    answers: list = []
+    triton.start_stream(callback=lambda result, error: answers.append(error or result))
+    try:
+        image = tg.InferInput("image", [1, 8, 8, 3], "UINT8")
+        image.set_data_from_numpy(np.full((1, 8, 8, 3), 230, np.uint8))
+        for _ in range(4):
+            triton.async_stream_infer("brightness-onnx", [image])
+    finally:
+        triton.stop_stream()
+        triton.close()
+    assert [isinstance(a, InferenceServerException) for a in answers] == [False, False, False, True]
+    assert bound("the number of images in the stream", 4, 3, "max_stream_images") in answers[-1].message()
 
 
 def test_training_and_automl_numbers_are_bounded(client, data_root):
