@@ -10,7 +10,7 @@ import pytest
 from bioclass.errors import AlreadyExists, InvalidArgument, Unavailable
 from bioclass.server.training import shared
 from bioclass.server.zoo import ModelZoo
-from tests.models import write_card
+from models import write_card
 
 
 def _die() -> None:
