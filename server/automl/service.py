@@ -462,6 +462,8 @@ def _search():
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, shared.HelperDied):
+        return "the helper process died (killed, or out of memory?)"
     text = getattr(exc, "message", None) or (str(exc).splitlines()[0] if str(exc) else "")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

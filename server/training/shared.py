@@ -46,6 +46,10 @@ def check_model_id(model_id: str, zoo: ModelZoo, overwrite: bool, suffixes: tupl
                                 ("" if existing.folder.parent != zoo.store_dir else "; set overwrite"))
 
 
+class HelperDied(Unavailable):
+    """The helper process died under a call (killed, or out of memory); the next call starts another."""
+
+
 class HelperProcess:
     """One spawned helper process for work that needs torch; a new one starts after it died."""
 
@@ -63,7 +67,7 @@ class HelperProcess:
             return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
         except BrokenProcessPool:
             self._pool = None  # the helper died (e.g. out of memory); the next call starts a new one
-            raise Unavailable("the server's helper process died; try again") from None
+            raise HelperDied("the server's helper process died; try again") from None
 
     def close(self) -> None:
         if self._pool is not None:

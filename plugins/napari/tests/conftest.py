@@ -46,7 +46,8 @@ def napari_zoo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def napari_server(napari_zoo, tmp_path_factory):
     """A real `bioclass serve` with brightness-onnx and the built-in zoo."""
-    process = ServerProcess("--zoo", str(napari_zoo), work_dir=tmp_path_factory.mktemp("napari-work"))
+    process = ServerProcess("--zoo", str(napari_zoo), "--data-root", str(tmp_path_factory.getbasetemp()),
+                            work_dir=tmp_path_factory.mktemp("napari-work"))  # server folders: the tests' own
     yield process
     process.stop()
 
