@@ -21,9 +21,40 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: 
                                                   "the server log has the details")
 
 
+# gRPC clients drop a status whose headers pass 8 KiB (the message travels percent-encoded, up to
+# 9 bytes per character), so a message echoing a 10,000-character path would reach the client as
+# "metadata size exceeds soft limit" instead of the refusal it carries.
+MESSAGE_WIRE_BYTES = 2048
+
+
 def one_line(message: str) -> str:
-    """Statuses carry one line: library messages (YAML, Pillow) may span several."""
-    return " ".join(message.split()) or "error"
+    """Statuses carry one short line: library messages (YAML, Pillow) may span several, and a message
+    that echoes a client's input is cut in the middle, keeping its start and its ending."""
+    return _bounded(" ".join(message.split()) or "error", MESSAGE_WIRE_BYTES)
+
+
+def _wire_bytes(text: str) -> int:
+    return sum(1 if " " <= char <= "~" and char != "%" else 3 * len(char.encode()) for char in text)
+
+
+def _bounded(message: str, budget: int) -> str:
+    if _wire_bytes(message) <= budget:
+        return message
+    half = budget // 2 - 8
+    head, tail = [], []
+    used = 0
+    for char in message:
+        used += _wire_bytes(char)
+        if used > half:
+            break
+        head.append(char)
+    used = 0
+    for char in reversed(message):
+        used += _wire_bytes(char)
+        if used > half:
+            break
+        tail.append(char)
+    return "".join(head) + " ... " + "".join(reversed(tail))
 
 
 def unary(method):
