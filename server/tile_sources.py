@@ -57,7 +57,7 @@ class TiffSource:
         try:
             level_series = _level(self._tif, series, level)
             self._index, self._channels_first = _plane_index(level_series.axes, level_series.shape)
-            self._array = zarr.open_array(level_series.aszarr(), mode="r")
+            self._array = zarr.open_array(self._tif.series[series].aszarr(level=level), mode="r")
             _check_chunks(self._array, level_series.axes, max_pixels)
         except BaseException:
             self._tif.close()
