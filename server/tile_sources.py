@@ -70,8 +70,12 @@ class TiffSource:
     def read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
         index = tuple(slice(y, y + height) if i == "Y" else slice(x, x + width) if i == "X" else i
                       for i in self._index)
-        with self._lock:
-            band = np.asarray(self._array[index])
+        try:
+            with self._lock:
+                band = np.asarray(self._array[index])
+        except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file fails here, in many types
+            raise InvalidArgument(f"cannot read rows {y} to {y + height - 1} of the TIFF file: "
+                                  f"{type(exc).__name__}: {exc}") from None
         if self._channels_first:
             band = np.moveaxis(band, 0, -1)
         return _wire_dtype(band)

@@ -18,8 +18,8 @@ def checkerboard(y: int, x: int, height: int, width: int, block: int) -> np.ndar
     return np.repeat(plane[:, :, None], 3, axis=2)
 
 
-def write_checkerboard_tiff(path: Path, height: int, width: int, block: int) -> Path:
-    """A tiled, zlib-compressed RGB TIFF of the checkerboard, never whole in memory."""
+def write_checkerboard_tiff(path: Path, height: int, width: int, block: int, compression: str | None = "zlib") -> Path:
+    """A tiled RGB TIFF of the checkerboard (zlib-compressed unless told otherwise), never whole in memory."""
     import tifffile
 
     def tiles():
@@ -28,7 +28,7 @@ def write_checkerboard_tiff(path: Path, height: int, width: int, block: int) -> 
                 yield checkerboard(y, x, TIFF_TILE, TIFF_TILE, block)
 
     tifffile.imwrite(path, tiles(), shape=(height, width, 3), dtype=np.uint8, tile=(TIFF_TILE, TIFF_TILE),
-                     photometric="rgb", compression="zlib")
+                     photometric="rgb", compression=compression)
     return path
 
 

@@ -5,12 +5,17 @@ import os
 import subprocess
 import sys
 
+import grpc
 import numpy as np
 import pytest
 import tifffile
 import tritonclient.grpc as tg
 
 from bioclass.class_maps import ClassMap
+from bioclass.images import array_to_tensor
+from bioclass.v1 import classifier_pb2 as pb
+from bioclass.v1 import classifier_pb2_grpc, image_pb2
+from server_process import ServerProcess
 from tile_images import BRIGHT, DARK, expected_labels, write_checkerboard_tiff
 
 MODEL = "brightness-onnx"
@@ -117,3 +122,71 @@ def test_a_pyramid_level_and_a_planar_ome_tiff(client, tmp_path):
     half = client.predict_tiles(path, MODEL, tile=32, level=1).wait()
     assert (half.grid.image_height, half.grid.image_width) == (32, 64)
     assert (half.label_image() == np.array([[2, 1]])).all()
+
+
+def tiles_error(server, *requests) -> grpc.RpcError:
+    """The status of a raw PredictTiles call that must fail."""
+    with grpc.insecure_channel(server.address) as channel:
+        stub = classifier_pb2_grpc.ClassifierStub(channel)
+        with pytest.raises(grpc.RpcError) as failure:
+            list(stub.PredictTiles(iter(requests), timeout=60))
+    assert "\n" not in failure.value.details()
+    return failure.value
+
+
+def header(**fields) -> pb.PredictTilesRequest:
+    fields.setdefault("model_id", MODEL)
+    return pb.PredictTilesRequest(header=pb.PredictTilesHeader(**fields))
+
+
+@pytest.mark.parametrize("options, code, words", [
+    (pb.TileOptions(tile_size=5000), "INVALID_ARGUMENT", "tile_size is 5000, above the server's bound of 4096"),
+    (pb.TileOptions(tile_size=16, stride=5000), "INVALID_ARGUMENT", "stride is 5000"),
+    (pb.TileOptions(tile_size=16, stride=17), "INVALID_ARGUMENT", "stride 17 is larger than the tile"),
+    (pb.TileOptions(region=pb.Region(y=50, x=0, height=20, width=10)), "INVALID_ARGUMENT",
+     "reaches outside the image of 40x60"),
+    (pb.TileOptions(region=pb.Region(y=0, x=0, height=0, width=10)), "INVALID_ARGUMENT", "is empty"),
+    (pb.TileOptions(tile_size=1, stride=1), "RESOURCE_EXHAUSTED", "makes 2400 tiles"),
+    (pb.TileOptions(aggregation=7), "INVALID_ARGUMENT", "unknown aggregation"),
+    (pb.TileOptions(top_k=5000), "INVALID_ARGUMENT", "top_k is 5000"),
+])
+def test_bad_options_get_precise_statuses(tiles_server, options, code, words):
+    image = image_pb2.Image(tensor=array_to_tensor(np.zeros((60, 40, 3), np.uint8)))
+    error = tiles_error(tiles_server, header(image=image, options=options))
+    assert error.code().name == code and words in error.details()
+
+
+def test_bad_sources_get_precise_statuses(tiles_server, checkerboard_tiff, tmp_path):
+    def fails(code: str, words: str, *requests):
+        error = tiles_error(tiles_server, *requests)
+        assert error.code().name == code and words in error.details(), error.details()
+
+    fails("PERMISSION_DENIED", "under its data roots", header(server_path="/etc/passwd"))
+    fails("NOT_FOUND", "there is no file", header(server_path=str(checkerboard_tiff) + ".missing"))
+    fails("INVALID_ARGUMENT", "is a folder", header(server_path=str(checkerboard_tiff.parent)))
+    fails("NOT_FOUND", "no-such-model", header(model_id="no-such-model", server_path=str(checkerboard_tiff)))
+    fails("INVALID_ARGUMENT", "series 3 requested", header(server_path=str(checkerboard_tiff), series=3))
+    fails("INVALID_ARGUMENT", "no image", header())
+    fails("INVALID_ARGUMENT", "must be the header", pb.PredictTilesRequest(chunk=b"II*\x00"))
+    fails("RESOURCE_EXHAUSTED", "declares 2000000 bytes", header(upload=pb.FileUpload(size=2_000_000)))
+    fails("INVALID_ARGUMENT", "sent no bytes", header(upload=pb.FileUpload()))
+    fails("INVALID_ARGUMENT", "SHA-256", header(upload=pb.FileUpload(sha256="0" * 64)),
+          pb.PredictTilesRequest(chunk=checkerboard_tiff.read_bytes()))
+    fails("INVALID_ARGUMENT", "declared 10 bytes but 4 arrived", header(upload=pb.FileUpload(size=10)),
+          pb.PredictTilesRequest(chunk=b"abcd"))
+    fails("INVALID_ARGUMENT", "not a PNG, JPEG, TIFF or BMP", header(upload=pb.FileUpload()),
+          pb.PredictTilesRequest(chunk=b"not an image at all"))
+    fails("INVALID_ARGUMENT", "of the TIFF file", header(upload=pb.FileUpload(), options=pb.TileOptions(tile_size=500)),
+          pb.PredictTilesRequest(chunk=checkerboard_tiff.read_bytes()[:5000]))
+    assert not list((tiles_server.work_dir / "uploads").iterdir())  # every spooled upload is removed
+
+
+@pytest.fixture(scope="module")
+def tiles_server(test_zoo, tmp_path_factory):
+    """A server that takes uploads up to 1 MB and maps of up to 1000 tiles; its data root is the pytest base
+    temp folder."""
+    process = ServerProcess("--zoo", str(test_zoo), "--no-builtin", "--data-root",
+                            str(tmp_path_factory.getbasetemp()), work_dir=tmp_path_factory.mktemp("work"),
+                            env={"BIOCLASS_MAX_IMAGE_UPLOAD_BYTES": "1000000", "BIOCLASS_MAX_MAP_TILES": "1000"})
+    yield process
+    process.stop()
