@@ -162,6 +162,9 @@ def test_bad_sources_get_precise_statuses(tiles_server, checkerboard_tiff, tmp_p
         assert error.code().name == code and words in error.details(), error.details()
 
     fails("PERMISSION_DENIED", "under its data roots", header(server_path="/etc/passwd"))
+    escape = tmp_path / "escape.tif"  # a link under the root to a file outside it
+    escape.symlink_to("/etc/passwd")
+    fails("PERMISSION_DENIED", "under its data roots", header(server_path=str(escape)))
     fails("NOT_FOUND", "there is no file", header(server_path=str(checkerboard_tiff) + ".missing"))
     fails("INVALID_ARGUMENT", "is a folder", header(server_path=str(checkerboard_tiff.parent)))
     fails("NOT_FOUND", "no-such-model", header(model_id="no-such-model", server_path=str(checkerboard_tiff)))
