@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,9 +18,9 @@ import numpy as np
 from bioclass import images
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound
-from bioclass.server import limits, measures, metrics, sandbox, tiling
+from bioclass.server import limits, measures, metrics, sandbox, tile_prediction, tiling
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
-from bioclass.server.data_roots import server_folder
+from bioclass.server.data_roots import server_file, server_folder
 from bioclass.server.batching import BatchPolicy
 from bioclass.server.cards import parse_card
 from bioclass.server.explain import ExplainOptions, ExplanationResult
@@ -27,6 +28,9 @@ from bioclass.server.explain.explainer import Explainer
 from bioclass.server.preprocess import decode_for
 from bioclass.server.runner import Runner
 from bioclass.server.settings import Settings
+from bioclass.server.tile_prediction import TileGrid, TileOptions, TileRow
+from bioclass.server.tile_sources import ArraySource, ImageSource, open_file
+from bioclass.server.uploads import spooled
 from bioclass.server.zoo import ModelZoo
 from bioclass.v1 import image_pb2
 
@@ -57,6 +61,37 @@ class PredictionResult:
     def top(self) -> list[tuple[int, str, float]]:
         order = np.argsort(-self.probabilities, kind="stable")[: self.top_k]
         return [(int(i), self.labels[i], float(self.probabilities[i])) for i in order]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An image file arriving in chunks after the request's header."""
+
+    chunks: AsyncIterator[bytes]
+    size: int = 0  # declared; 0: not declared
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class TiledImage:
+    """Where the image of a tiled prediction comes from: one of `image`, `pixels`, `server_path`, `upload`."""
+
+    image: image_pb2.Image | None = None
+    pixels: np.ndarray | None = None  # (H, W[, C]), already checked
+    server_path: str = ""
+    upload: Upload | None = None
+    name: str = ""
+    series: int = 0  # TIFF series and pyramid level
+    level: int = 0
+
+
+@dataclass
+class TilesResult:
+    """The whole-image answer of a tiled prediction (its probabilities are empty when every tile was skipped)."""
+
+    prediction: PredictionResult
+    classified: int
+    skipped: int
 
 
 @dataclass
@@ -182,6 +217,57 @@ class ClassifierService:
     def network_inputs(self, pixels: np.ndarray, card) -> np.ndarray:
         """(T, ...) network inputs of one image: its tiles when the card tiles it, else T = 1."""
         return tiling.network_inputs(pixels, card, self.settings.max_tiles)
+
+    async def predict_tiles(self, model_id: str, image: TiledImage, options: TileOptions,
+                            ) -> AsyncIterator[TileGrid | TileRow | TilesResult]:
+        """The grid, then each row of tiles in order, then the whole-image answer (server/tile_prediction.py)."""
+        started = time.perf_counter()
+        runner = self.model(model_id)
+        tile_prediction.check_options(options, self.settings)
+        async with self._tile_source(image) as (source, name, decode_ms):
+            grid = tile_prediction.plan((source.height, source.width), runner.card, options, self.settings, name)
+            yield grid
+            tally = tile_prediction.Tally(len(runner.card.labels), options.aggregation)
+            with metrics.failures_counted(runner.card.id, "PredictTiles"):
+                async for row in tile_prediction.classify(grid, source, runner, options.skip, self._run_cpu, tally):
+                    yield row
+        timings = Timings(decode_ms + tally.read_ms, tally.preprocess_ms, 0.0, tally.inference_ms,
+                          (time.perf_counter() - started) * 1000)
+        prediction = PredictionResult(name, runner.card.id, runner.card.labels, tally.probabilities(), grid.top_k,
+                                      timings)
+        yield TilesResult(prediction, tally.classified, tally.skipped)
+
+    @asynccontextmanager
+    async def _tile_source(self, image: TiledImage) -> AsyncIterator[tuple[ImageSource, str, float]]:
+        """The image opened for reading by bands, its name and the milliseconds opening took; closed after."""
+        if image.image is not None:
+            pixels, decode_ms = await self._run_cpu(images.decode, image.image, self.settings.max_pixels)
+            yield ArraySource(pixels), image.name or image.image.name, decode_ms
+        elif image.pixels is not None:
+            yield ArraySource(image.pixels), image.name, 0.0
+        elif image.server_path:
+            path = server_file(image.server_path, list(self.settings.data_roots), "server_path")
+            async with self._opened(path, image) as (source, decode_ms):
+                yield source, image.name or path.name, decode_ms
+        elif image.upload is not None:
+            upload = image.upload
+            async with spooled(upload.chunks, upload.size, upload.sha256, self.settings.max_image_upload_bytes,
+                               self.settings.work_dir / "uploads", self._run_thread) as path:
+                async with self._opened(path, image) as (source, decode_ms):
+                    yield source, image.name, decode_ms
+        else:
+            raise InvalidArgument("no image: send an image, a server_path or an upload")
+
+    @asynccontextmanager
+    async def _opened(self, path, image: TiledImage) -> AsyncIterator[tuple[ImageSource, float]]:
+        source, decode_ms = await self._run_cpu(open_file, path, image.series, image.level, self.settings.max_pixels)
+        try:
+            yield source, decode_ms
+        finally:
+            source.close()
+
+    async def _run_thread(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, function, *args)
 
     async def predict_stream(self, requests: AsyncIterator[tuple[str, image_pb2.Image, int]],
                              ) -> AsyncIterator[tuple[int, PredictionResult | BioclassError]]:

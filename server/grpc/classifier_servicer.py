@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from bioclass.errors import InvalidArgument, ResourceExhausted
-from bioclass.server.grpc import convert
+from bioclass.server.grpc import convert, convert_tiles
 from bioclass.server.grpc.errors import one_line, streaming, unary
 from bioclass.server.service import ClassifierService
+from bioclass.server.tile_prediction import TileGrid, TileRow
 from bioclass.v1 import classifier_pb2 as pb
 from bioclass.v1 import classifier_pb2_grpc
 
@@ -96,6 +97,30 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
         for start in range(0, max(1, len(package)), step):
             yield pb.PackageChunk(data=package[start:start + step], file_name=file_name if start == 0 else "",
                                   last=start + step >= len(package))
+
+    @streaming
+    async def PredictTiles(self, request_iterator, context):
+        first = await anext(aiter(request_iterator), None)
+        if first is None or first.WhichOneof("item") != "header":
+            raise InvalidArgument("the first PredictTiles message must be the header")
+        header = first.header
+
+        async def chunks():
+            async for request in request_iterator:
+                if request.WhichOneof("item") != "chunk":
+                    raise InvalidArgument("only chunks of the uploaded file may follow the PredictTiles header")
+                yield request.chunk
+
+        options = convert_tiles.tile_options(header.options)
+        async for item in self.service.predict_tiles(header.model_id, convert_tiles.tiled_image(header, chunks()),
+                                                     options):
+            if isinstance(item, TileGrid):
+                grid = item
+                yield convert_tiles.grid(item)
+            elif isinstance(item, TileRow):
+                yield convert_tiles.row(item, grid.labels, grid.top_k)
+            else:
+                yield convert_tiles.summary(item)
 
     async def _receive_upload(self, request_iterator, method: str):
         """(header, bytes) of a header-then-chunks upload, bounded by the server's upload limit."""

@@ -160,6 +160,31 @@ class Client:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
+    def predict_tiles(self, image: ImageSource, model: str, *, tile: int = 0, stride: int = 0,
+                      region: tuple[int, int, int, int] | None = None, aggregation: str = "mean", top_k: int = 5,
+                      skip_background: bool | dict = False, on_server: bool = False, name: str | None = None,
+                      series: int = 0, level: int = 0):
+        """Classify an image tile by tile at native scale (bioclass.tiled.TiledPrediction): iterate it for
+        the tiles as they arrive, then read its class map and whole-image `prediction`.
+
+        `image` is a file (uploaded in chunks; TIFF and OME-TIFF are read lazily by the server, so a
+        slide of any size works), a numpy array or PIL image (sent in one message), or with `on_server`
+        a path under the server's data roots. `tile` 0: the model's input size; `stride` 0: the tile;
+        `region` (y, x, height, width); `aggregation` "mean" or "majority"; `skip_background` True or a
+        dict (level, dark_background, min_foreground) skips background tiles; `series`/`level` pick a
+        TIFF series and pyramid level.
+        """
+        from bioclass import tiled
+
+        tile_options = tiled.options(tile, stride, region, aggregation, top_k, skip_background)
+        requests = tiled.requests(image, model, tile_options, on_server=on_server, name=name, series=series,
+                                  level=level)
+        try:
+            responses = self._stub.PredictTiles(requests, timeout=None)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return tiled.TiledPrediction(responses, _as_bioclass_error)
+
     # ---- evaluation and registration -------------------------------------------------------
 
     def evaluate(self, dataset_dir: str | Path, models: Iterable[str], top_k: int = 2, *,
@@ -258,6 +283,10 @@ class Client:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _as_bioclass_error(exc: Exception) -> Exception:
+    return from_rpc_error(exc) if isinstance(exc, grpc.RpcError) else exc
 
 
 def _is_file(value: str | Path) -> bool:

@@ -14,10 +14,19 @@ class ModelState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AVAILABLE: _ClassVar[ModelState]
     LOADED: _ClassVar[ModelState]
     FAILED: _ClassVar[ModelState]
+
+class TileAggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TILE_AGGREGATION_UNSPECIFIED: _ClassVar[TileAggregation]
+    AGGREGATION_MEAN: _ClassVar[TileAggregation]
+    AGGREGATION_MAJORITY: _ClassVar[TileAggregation]
 MODEL_STATE_UNSPECIFIED: ModelState
 AVAILABLE: ModelState
 LOADED: ModelState
 FAILED: ModelState
+TILE_AGGREGATION_UNSPECIFIED: TileAggregation
+AGGREGATION_MEAN: TileAggregation
+AGGREGATION_MAJORITY: TileAggregation
 
 class ListFrameworksRequest(_message.Message):
     __slots__ = ()
@@ -467,3 +476,159 @@ class PackageChunk(_message.Message):
     file_name: str
     last: bool
     def __init__(self, data: _Optional[bytes] = ..., file_name: _Optional[str] = ..., last: _Optional[bool] = ...) -> None: ...
+
+class Region(_message.Message):
+    __slots__ = ("y", "x", "height", "width")
+    Y_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    y: int
+    x: int
+    height: int
+    width: int
+    def __init__(self, y: _Optional[int] = ..., x: _Optional[int] = ..., height: _Optional[int] = ..., width: _Optional[int] = ...) -> None: ...
+
+class BackgroundSkip(_message.Message):
+    __slots__ = ("level", "dark_background", "min_foreground")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    DARK_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
+    MIN_FOREGROUND_FIELD_NUMBER: _ClassVar[int]
+    level: float
+    dark_background: bool
+    min_foreground: float
+    def __init__(self, level: _Optional[float] = ..., dark_background: _Optional[bool] = ..., min_foreground: _Optional[float] = ...) -> None: ...
+
+class TileOptions(_message.Message):
+    __slots__ = ("tile_size", "stride", "region", "aggregation", "top_k", "skip_background")
+    TILE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STRIDE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    SKIP_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
+    tile_size: int
+    stride: int
+    region: Region
+    aggregation: TileAggregation
+    top_k: int
+    skip_background: BackgroundSkip
+    def __init__(self, tile_size: _Optional[int] = ..., stride: _Optional[int] = ..., region: _Optional[_Union[Region, _Mapping]] = ..., aggregation: _Optional[_Union[TileAggregation, str]] = ..., top_k: _Optional[int] = ..., skip_background: _Optional[_Union[BackgroundSkip, _Mapping]] = ...) -> None: ...
+
+class FileUpload(_message.Message):
+    __slots__ = ("size", "sha256")
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    sha256: str
+    def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class PredictTilesHeader(_message.Message):
+    __slots__ = ("model_id", "image", "server_path", "upload", "options", "name", "series", "level")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_PATH_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    image: _image_pb2.Image
+    server_path: str
+    upload: FileUpload
+    options: TileOptions
+    name: str
+    series: int
+    level: int
+    def __init__(self, model_id: _Optional[str] = ..., image: _Optional[_Union[_image_pb2.Image, _Mapping]] = ..., server_path: _Optional[str] = ..., upload: _Optional[_Union[FileUpload, _Mapping]] = ..., options: _Optional[_Union[TileOptions, _Mapping]] = ..., name: _Optional[str] = ..., series: _Optional[int] = ..., level: _Optional[int] = ...) -> None: ...
+
+class PredictTilesRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: PredictTilesHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[PredictTilesHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class TileGrid(_message.Message):
+    __slots__ = ("name", "model_id", "image_height", "image_width", "region", "tile_height", "tile_width", "stride", "rows", "columns", "row_origins", "column_origins", "labels", "aggregation")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    TILE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TILE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    STRIDE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    ROW_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model_id: str
+    image_height: int
+    image_width: int
+    region: Region
+    tile_height: int
+    tile_width: int
+    stride: int
+    rows: int
+    columns: int
+    row_origins: _containers.RepeatedScalarFieldContainer[int]
+    column_origins: _containers.RepeatedScalarFieldContainer[int]
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    aggregation: TileAggregation
+    def __init__(self, name: _Optional[str] = ..., model_id: _Optional[str] = ..., image_height: _Optional[int] = ..., image_width: _Optional[int] = ..., region: _Optional[_Union[Region, _Mapping]] = ..., tile_height: _Optional[int] = ..., tile_width: _Optional[int] = ..., stride: _Optional[int] = ..., rows: _Optional[int] = ..., columns: _Optional[int] = ..., row_origins: _Optional[_Iterable[int]] = ..., column_origins: _Optional[_Iterable[int]] = ..., labels: _Optional[_Iterable[str]] = ..., aggregation: _Optional[_Union[TileAggregation, str]] = ...) -> None: ...
+
+class TileResult(_message.Message):
+    __slots__ = ("row", "column", "tile", "probabilities", "top", "skipped", "foreground")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    TILE_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    FOREGROUND_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    column: int
+    tile: Region
+    probabilities: _containers.RepeatedScalarFieldContainer[float]
+    top: _containers.RepeatedCompositeFieldContainer[LabelProbability]
+    skipped: bool
+    foreground: float
+    def __init__(self, row: _Optional[int] = ..., column: _Optional[int] = ..., tile: _Optional[_Union[Region, _Mapping]] = ..., probabilities: _Optional[_Iterable[float]] = ..., top: _Optional[_Iterable[_Union[LabelProbability, _Mapping]]] = ..., skipped: _Optional[bool] = ..., foreground: _Optional[float] = ...) -> None: ...
+
+class TileRow(_message.Message):
+    __slots__ = ("row", "tiles", "tiles_done", "tiles_total")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    TILES_FIELD_NUMBER: _ClassVar[int]
+    TILES_DONE_FIELD_NUMBER: _ClassVar[int]
+    TILES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    tiles: _containers.RepeatedCompositeFieldContainer[TileResult]
+    tiles_done: int
+    tiles_total: int
+    def __init__(self, row: _Optional[int] = ..., tiles: _Optional[_Iterable[_Union[TileResult, _Mapping]]] = ..., tiles_done: _Optional[int] = ..., tiles_total: _Optional[int] = ...) -> None: ...
+
+class TileSummary(_message.Message):
+    __slots__ = ("prediction", "tiles_classified", "tiles_skipped")
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    TILES_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
+    TILES_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    prediction: Prediction
+    tiles_classified: int
+    tiles_skipped: int
+    def __init__(self, prediction: _Optional[_Union[Prediction, _Mapping]] = ..., tiles_classified: _Optional[int] = ..., tiles_skipped: _Optional[int] = ...) -> None: ...
+
+class PredictTilesResponse(_message.Message):
+    __slots__ = ("grid", "row", "summary")
+    GRID_FIELD_NUMBER: _ClassVar[int]
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    grid: TileGrid
+    row: TileRow
+    summary: TileSummary
+    def __init__(self, grid: _Optional[_Union[TileGrid, _Mapping]] = ..., row: _Optional[_Union[TileRow, _Mapping]] = ..., summary: _Optional[_Union[TileSummary, _Mapping]] = ...) -> None: ...
