@@ -11,7 +11,7 @@ import java.nio.file.Paths;
  * or server (the path, read by the server under its data roots).
  * Usage: TileMapCheck HOST:PORT MODEL TILE STRIDE MODE FILE [X Y WIDTH HEIGHT]
  * Prints "grid ...", "row R DONE/TOTAL TILES" as rows arrive, "summary ...", then "p K R C VALUE" and
- * "label R C VALUE" (Float.toString: exact).
+ * "label R C VALUE" (Float.toString: exact), or "error CODE: DETAIL" when the call fails.
  */
 public final class TileMapCheck {
     public static void main(String[] args) throws IOException {
@@ -37,6 +37,8 @@ public final class TileMapCheck {
         };
         try (GrpcBioclassClient client = new GrpcBioclassClient(args[0], 60)) {
             print(classify(client, args[1], args[4], file, settings, printer));
+        } catch (BioclassException failure) {
+            System.out.println("error " + failure.code() + ": " + failure.detail());
         }
     }
 
