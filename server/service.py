@@ -74,9 +74,10 @@ class Upload:
 
 @dataclass(frozen=True)
 class TiledImage:
-    """Where the image of a tiled prediction comes from: exactly one of `image`, `server_path`, `upload`."""
+    """Where the image of a tiled prediction comes from: one of `image`, `pixels`, `server_path`, `upload`."""
 
     image: image_pb2.Image | None = None
+    pixels: np.ndarray | None = None  # (H, W[, C]), already checked
     server_path: str = ""
     upload: Upload | None = None
     name: str = ""
@@ -242,6 +243,8 @@ class ClassifierService:
         if image.image is not None:
             pixels, decode_ms = await self._run_cpu(images.decode, image.image, self.settings.max_pixels)
             yield ArraySource(pixels), image.name or image.image.name, decode_ms
+        elif image.pixels is not None:
+            yield ArraySource(image.pixels), image.name, 0.0
         elif image.server_path:
             path = server_file(image.server_path, list(self.settings.data_roots), "server_path")
             async with self._opened(path, image) as (source, decode_ms):

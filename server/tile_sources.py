@@ -57,7 +57,7 @@ class TiffSource:
         try:
             level_series = _level(self._tif, series, level)
             self._index, self._channels_first = _plane_index(level_series.axes, level_series.shape)
-            self._array = zarr.open_array(level_series.aszarr(), mode="r")
+            self._array = zarr.open_array(self._tif.series[series].aszarr(level=level), mode="r")
             _check_chunks(self._array, level_series.axes, max_pixels)
         except BaseException:
             self._tif.close()
@@ -70,8 +70,12 @@ class TiffSource:
     def read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
         index = tuple(slice(y, y + height) if i == "Y" else slice(x, x + width) if i == "X" else i
                       for i in self._index)
-        with self._lock:
-            band = np.asarray(self._array[index])
+        try:
+            with self._lock:
+                band = np.asarray(self._array[index])
+        except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file fails here, in many types
+            raise InvalidArgument(f"cannot read rows {y} to {y + height - 1} of the TIFF file: "
+                                  f"{type(exc).__name__}: {exc}") from None
         if self._channels_first:
             band = np.moveaxis(band, 0, -1)
         return _wire_dtype(band)

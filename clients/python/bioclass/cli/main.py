@@ -108,13 +108,16 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
     frameworks = command("frameworks", run_frameworks, "List the frameworks a server supports.")
     frameworks.add_argument("--json", action="store_true", help="one JSON object per framework")
 
-    predict = command("predict", run_predict, "Classify images (files or folders).")
+    predict = command("predict", run_predict, "Classify images (files or folders), whole or tile by tile.")
     predict.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR",
                          help="image files, or folders searched recursively (other files are skipped)")
     predict.add_argument("--model", required=True, help="model id")
     predict.add_argument("--top", type=int, default=3, help="labels to show per image (default 3)")
     predict.add_argument("--json", action="store_true", help="one JSON object per image and line")
     predict.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from bioclass.cli.tiles import add_tile_arguments  # --tile, --stride, --map, ...
+
+    add_tile_arguments(predict)
 
     evaluate = command("evaluate", run_evaluate, "Evaluate and compare models on a class-per-folder dataset.")
     evaluate.add_argument("dataset", metavar="DATASET_DIR", help="ROOT/<class>/<image>")
@@ -239,8 +242,12 @@ def run_frameworks(args) -> int:
 def run_predict(args) -> int:
     """Classify every image; a file that is not an image or that the server refuses is skipped with
     one line on stderr, and a summary closes the run. Exit 1 when an image could not be classified."""
+    from bioclass.cli.tiles import run_tiled, wants_tiles
     from bioclass.folders import NOT_AN_IMAGE, image_items, skipped_prediction, summary
 
+    if wants_tiles(args):
+        with _client(args) as client:
+            return run_tiled(args, client)
     found = image_items(args.images)
     progress = Progress(len(found.items), enabled=False if args.no_progress else None)
     for skipped in found.skipped:
