@@ -97,3 +97,18 @@ def test_qupath_tile_classifier_makes_detection_tiles_with_class_and_measurement
     measurements = dict(item.split("=") for item in first.split(" {", 1)[1].rstrip("}").split(", "))
     assert list(measurements) == ["bioclass brightness-onnx: bright", "bioclass brightness-onnx: dark"]
     assert [float(value) for value in measurements.values()] == pytest.approx([1.0, 0.0], abs=1e-6)
+
+
+def test_a_10000_pixel_tiled_tiff_uploaded_from_java_has_the_python_clients_map(java_build, server, tmp_path):
+    from bioclass.client import Client
+    from tile_images import expected_labels, write_checkerboard_tiff
+
+    path = write_checkerboard_tiff(tmp_path / "large.tif", 10_000, 10_000, 448)  # zlib: about 1 MB
+    with Client(server.address) as client:
+        python = client.predict_tiles(path, "brightness-onnx", tile=224).wait()
+    lines, probabilities, labels = java_tiles(java_build, server.address, "brightness-onnx", "224", "0", "upload",
+                                              str(path))
+    assert lines[0] == "grid 45 45 224 224 224 bright,dark" and lines[-1] == "summary bright 2025 0"
+    np.testing.assert_allclose(probabilities, python.probabilities, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(labels, expected_labels(python.grid.row_origins, python.grid.column_origins, 224,
+                                                          448))
