@@ -1,6 +1,6 @@
 """Tiled prediction from Java against the real server: the Java client's maps are the Python client's
-(inline image, upload in chunks, server path, a region with overlapping tiles), bad requests come back
-with their status, and the QuPath logic turns the rows into detection tiles."""
+(inline image, upload in chunks, server path, py4j, a region with overlapping tiles, a 10,000-pixel
+TIFF), bad requests come back with their status, and the QuPath logic turns the rows into detection tiles."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,6 +53,19 @@ def test_java_map_is_the_python_clients_and_rows_arrive_in_order(java_build, ser
     np.testing.assert_array_equal(labels, python.label_image())
     truth = np.where(np.arange(COLUMNS) < COLUMNS // 2, 1, 2)[None, :]  # parasitized cells on the left
     assert (labels == truth).mean() >= 0.9, labels
+
+
+def test_py4j_gives_the_same_map_in_one_answer(java_build, py4j_server, field):
+    from bioclass.client import Client
+
+    with Client(py4j_server.address) as client:
+        python = client.predict_tiles(field, MODEL, tile=50, stride=50, top_k=2).wait()
+    lines, probabilities, labels = java_tiles(java_build, str(py4j_server.gateway_port), MODEL, "50", "50", "py4j",
+                                              str(field))
+    assert lines[0] == f"grid {ROWS} {COLUMNS} 50 50 50 {','.join(LABELS)}"
+    assert lines[1:ROWS + 1] == [f"row {r} {(r + 1) * COLUMNS}/{ROWS * COLUMNS} {COLUMNS}" for r in range(ROWS)]
+    np.testing.assert_allclose(probabilities, python.probabilities, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(labels, python.label_image())
 
 
 def test_a_region_with_overlapping_tiles_is_the_python_clients(java_build, server, field):

@@ -54,13 +54,11 @@ public interface BioclassClient extends AutoCloseable {
     /**
      * Classify an image tile by tile at native scale (large images: see GrpcBioclassClient's
      * predictTilesFile and predictTilesOnServer). The listener (may be null) gets the grid, then each row
-     * of tiles as it arrives, on the calling thread; the returned map holds the probability and label maps
-     * and the whole-image answer. A listener that throws cancels the call.
+     * of tiles as it arrives (over py4j, which has no streams: once the whole answer is in), on the
+     * calling thread; the returned map holds the probability and label maps and the whole-image answer.
+     * A listener that throws cancels the call.
      */
-    default TileMap predictTiles(String modelId, ImageInput image, TileSettings settings, TileListener listener) {
-        throw new BioclassException("UNIMPLEMENTED", "Tiled prediction needs the gRPC client (GrpcBioclassClient): "
-                + getClass().getSimpleName() + " has no PredictTiles.");
-    }
+    TileMap predictTiles(String modelId, ImageInput image, TileSettings settings, TileListener listener);
 
     /**
      * A saliency map of the image for one class: targetLabel null or "" explains the predicted class;

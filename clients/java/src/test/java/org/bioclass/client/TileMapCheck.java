@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import javax.imageio.ImageIO;
 
 /**
  * Classifies one image in tiles and prints what arrives and the assembled maps, for tests/java to compare
- * with the Python client's predict_tiles. MODE: inline (the file's bytes in the header), upload (chunks)
- * or server (the path, read by the server under its data roots).
+ * with the Python client's predict_tiles. MODE: inline (the file's bytes in the header), upload (chunks),
+ * server (the path, read by the server under its data roots) or py4j (HOST:PORT is then the py4j
+ * gateway's port; the file is decoded here and sent as raw pixels).
  * Usage: TileMapCheck HOST:PORT MODEL TILE STRIDE MODE FILE [X Y WIDTH HEIGHT]
  * Prints "grid ...", "row R DONE/TOTAL TILES" as rows arrive, "summary ...", then "p K R C VALUE" and
  * "label R C VALUE" (Float.toString: exact), or "error CODE: DETAIL" when the call fails.
@@ -35,23 +37,28 @@ public final class TileMapCheck {
                         + row.tiles().size());
             }
         };
-        try (GrpcBioclassClient client = new GrpcBioclassClient(args[0], 60)) {
+        try (BioclassClient client = args[4].equals("py4j") ? new Py4jBioclassClient(Integer.parseInt(args[0]))
+                : new GrpcBioclassClient(args[0], 60)) {
             print(classify(client, args[1], args[4], file, settings, printer));
         } catch (BioclassException failure) {
             System.out.println("error " + failure.code() + ": " + failure.detail());
         }
     }
 
-    private static TileMap classify(GrpcBioclassClient client, String model, String mode, Path file,
+    private static TileMap classify(BioclassClient client, String model, String mode, Path file,
                                     TileSettings settings, TileListener printer) throws IOException {
+        GrpcBioclassClient grpc = client instanceof GrpcBioclassClient ? (GrpcBioclassClient) client : null;
         switch (mode) {
+            case "py4j":
+                ImageInput pixels = BufferedImages.toInput(ImageIO.read(file.toFile()), file.getFileName().toString());
+                return client.predictTiles(model, pixels, settings, printer);
             case "inline":
                 ImageInput image = ImageInput.encoded(Files.readAllBytes(file), file.getFileName().toString());
                 return client.predictTiles(model, image, settings, printer);
             case "upload":
-                return client.predictTilesFile(model, file, settings, printer);
+                return grpc.predictTilesFile(model, file, settings, printer);
             default:
-                return client.predictTilesOnServer(model, file.toAbsolutePath().toString(), settings, printer);
+                return grpc.predictTilesOnServer(model, file.toAbsolutePath().toString(), settings, printer);
         }
     }
 
