@@ -7,6 +7,7 @@ import csv
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,18 @@ def test_an_unknown_model_is_one_log_line_and_no_image(imagej_tiles):
     assert "bioclass: Details: NOT_FOUND: unknown model 'no-such-model'" in after
     assert re.search(r"\nerror: Model no-such-model is not on", after), after
     assert "tile labels" not in after
+
+
+def test_the_command_records_a_macro_line_that_replays(java_build, server, tmp_path):
+    if shutil.which("xvfb-run") is None:
+        pytest.fail("xvfb-run is missing: run scripts/install_java_deps.sh")
+    field = save_mosaic(tmp_path)
+    classpath = ":".join(map(str, [IJ_JAR, *sorted((IMAGEJ_SITE / "jars").glob("*.jar"))]))
+    done = subprocess.run(["xvfb-run", "-a", "java", f"-Dplugins.dir={IMAGEJ_SITE}", "-cp", classpath,
+                           str(Path(__file__).parent / "RecordCheck.java"), server.address, MODEL, str(field)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert f'recorded run("Classify Tiles (bioclass)", "server={server.address} model={MODEL} tile=50 stride=0 ' \
+           'aggregation=mean map=[image size]");' in lines, done.stdout
+    assert {"image replayed tile labels", "image replayed tile probabilities"} <= set(lines), done.stdout
