@@ -75,8 +75,8 @@ public class Classify_Tiles implements PlugInFilter {
 
     private void classify(GrpcBioclassClient client, String modelId, TileSettings settings, boolean imageSize) {
         Roi roi = image.getRoi();
-        if (roi != null && roi.isArea()) {
-            Rectangle bounds = roi.getBounds();
+        if (roi != null && roi.isArea()) {  // a ROI reaching past the image's edge tiles the part inside
+            Rectangle bounds = roi.getBounds().intersection(new Rectangle(0, 0, image.getWidth(), image.getHeight()));
             settings.region(bounds.x, bounds.y, bounds.width, bounds.height);
         }
         IJ.showStatus("bioclass: classifying the tiles of " + image.getTitle() + " with " + modelId + "...");
