@@ -8,6 +8,7 @@ off the event loop.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +21,9 @@ TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and Big
 # A compressed PNG or JPEG is never larger than its raw pixels: a bigger file cannot fit max_pixels.
 _MAX_BYTES_PER_PIXEL = 8
 _CHANNEL_AXES = "SC"
+# Decoded rows of TIFF blocks kept per open image (a row of 256-pixel RGB tiles 10,000 wide: 7.5 MiB);
+# an image too wide for two rows is read without keeping any.
+CACHE_BYTES = 64 * 1024 * 1024
 
 
 class ImageSource(Protocol):
@@ -64,15 +68,33 @@ class TiffSource:
             raise
         axes, shape = level_series.axes, level_series.shape
         self.height, self.width = shape[axes.index("Y")], shape[axes.index("X")]
-        self._dtype = self._array.dtype
-        self._lock = threading.Lock()  # one reader at a time on the file handle
+        self._block_height = self._array.chunks[axes.index("Y")]
+        row_bytes = self._array.nbytes // self.height * self._block_height
+        self._rows = _BlockRows(max(0, CACHE_BYTES // row_bytes) if row_bytes else 0)
+        self._lock = threading.Lock()  # one reader at a time on the file handle and the cache
 
     def read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
+        first, last = y // self._block_height, (y + height - 1) // self._block_height
+        with self._lock:
+            if last - first + 1 > self._rows.capacity:
+                return self._read(y, x, height, width)
+            rows = [self._rows.get(i) if i in self._rows else self._rows.put(i, self._block_row(i))
+                    for i in range(first, last + 1)]
+        band = rows[0] if len(rows) == 1 else np.concatenate(rows)
+        top = y - first * self._block_height
+        return band[top:top + height, x:x + width]
+
+    def _block_row(self, index: int) -> np.ndarray:
+        """One row of TIFF blocks (tiles or strips), whole width: tile rows overlap them, so each is
+        decoded once and kept while the next tile rows need it."""
+        y = index * self._block_height
+        return self._read(y, 0, min(self._block_height, self.height - y), self.width)
+
+    def _read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
         index = tuple(slice(y, y + height) if i == "Y" else slice(x, x + width) if i == "X" else i
                       for i in self._index)
         try:
-            with self._lock:
-                band = np.asarray(self._array[index])
+            band = np.asarray(self._array[index])
         except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file fails here, in many types
             raise InvalidArgument(f"cannot read rows {y} to {y + height - 1} of the TIFF file: "
                                   f"{type(exc).__name__}: {exc}") from None
@@ -82,6 +104,27 @@ class TiffSource:
 
     def close(self) -> None:
         self._tif.close()
+
+
+class _BlockRows:
+    """The last decoded rows of TIFF blocks, oldest dropped first."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._rows: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def __contains__(self, index: int) -> bool:
+        return index in self._rows
+
+    def get(self, index: int) -> np.ndarray:
+        self._rows.move_to_end(index)
+        return self._rows[index]
+
+    def put(self, index: int, row: np.ndarray) -> np.ndarray:
+        self._rows[index] = row
+        while len(self._rows) > self.capacity:
+            self._rows.popitem(last=False)
+        return row
 
 
 def open_file(path: Path, series: int, level: int, max_pixels: int) -> ImageSource:

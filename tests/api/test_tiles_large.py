@@ -1,57 +1,15 @@
 """A 10,000 x 10,000 RGB tiled TIFF (300 MB, uncompressed) uploaded and classified in 224-pixel tiles:
 the map is the checkerboard's, and the server with its model processes stays under 1 GB above idle
 (resident memory read from /proc while the call runs)."""
-import threading
-import time
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from process_memory import PeakMemory, resident_bytes
 from server_process import ServerProcess
 from tile_images import expected_labels, write_checkerboard_tiff
 
 SIDE, BLOCK, TILE = 10_000, 448, 224
 GIB = 1024 ** 3
-
-
-def resident_bytes(pid: int) -> int:
-    """VmRSS of a process and all its descendants."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (ValueError, OSError):
-            continue
-    family, total = {pid}, 0
-    while grown := {p for p, parent in parents.items() if parent in family} - family:
-        family |= grown
-    for member in family:
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS")), 0)
-    return total
-
-
-class PeakMemory:
-    def __init__(self, pid: int):
-        self.pid, self.peak, self.running = pid, 0, True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self):
-        while self.running:
-            self.peak = max(self.peak, resident_bytes(self.pid))
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
 
 
 @pytest.fixture(scope="module")
