@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -28,6 +29,10 @@ print("probabilities " + getWidth() + "x" + getHeight() + " slices=" + nSlices +
 for (i = 1; i <= nSlices; i++) { setSlice(i); print("slice " + i + " " + getInfo("slice.label")); }
 saveAs("Tiff", "OUT/probabilities.tif");
 saveAs("Results", "OUT/tiles.csv");
+selectImage(source);
+run("Classify Tiles (bioclass)", "server=SERVER model=MODEL tile=50 stride=30 aggregation=mean map=[image size]");
+selectImage(source + " tile probabilities");
+saveAs("Tiff", "OUT/overlap.tif");
 run("Clear Results");
 selectImage(source);
 run("Properties...", "unit=um pixel_width=0.5 pixel_height=0.5");
@@ -45,9 +50,16 @@ print("macro finished");
 """
 
 
+class ImageJRun(NamedTuple):
+    log: str
+    out: Path
+    python: Any  # bioclass.tiled.TiledPrediction, tiles of 50 every 50 pixels
+    overlap: Any  # the same, every 30 pixels
+
+
 @pytest.fixture(scope="module")
 def imagej_tiles(java_build, server, tmp_path_factory):
-    """Runs the macro once; returns (log, output folder, the Python client's answer for the same field)."""
+    """Runs the macro once, and the Python client on the same field with the same tiles."""
     from bioclass.client import Client
 
     if shutil.which("xvfb-run") is None:
@@ -65,11 +77,12 @@ def imagej_tiles(java_build, server, tmp_path_factory):
     assert done.returncode == 0 and "macro finished" in log, log
     with Client(server.address) as client:
         python = client.predict_tiles(field, MODEL, tile=50, stride=50).wait()
-    return log, out, python
+        overlap = client.predict_tiles(field, MODEL, tile=50, stride=30).wait()
+    return ImageJRun(log, out, python, overlap)
 
 
 def test_maps_have_the_image_size_and_the_python_clients_values(imagej_tiles):
-    log, out, python = imagej_tiles
+    log, out, python, _ = imagej_tiles
     assert f"labels {COLUMNS * CELL}x{ROWS * CELL} bitDepth=16" in log
     assert f"probabilities {COLUMNS * CELL}x{ROWS * CELL} slices=2 bitDepth=32" in log
     assert "slice 1 Parasitized" in log and "slice 2 Uninfected" in log
@@ -80,8 +93,22 @@ def test_maps_have_the_image_size_and_the_python_clients_values(imagej_tiles):
     np.testing.assert_array_equal(tifffile.imread(out / "labels.tif"), np.kron(python.label_image(), block))
 
 
+def test_overlapping_tiles_at_the_image_size_take_the_nearest_tile_centre(imagej_tiles):
+    overlap = imagej_tiles.overlap
+    grid = overlap.grid
+    assert list(grid.row_origins) == [0, 30, 60, 90, 120, 150, 180, 210, 240, 250]
+
+    def nearest(origins, size):  # per pixel, the tile whose centre is nearest (ties: the earlier tile)
+        centres = np.asarray(origins) + 25
+        return np.abs(np.arange(size)[:, None] + 0.5 - centres[None, :]).argmin(axis=1)
+
+    rows, columns = nearest(grid.row_origins, ROWS * CELL), nearest(grid.column_origins, COLUMNS * CELL)
+    expected = overlap.probabilities[:, rows[:, None], columns[None, :]]
+    np.testing.assert_allclose(tifffile.imread(imagej_tiles.out / "overlap.tif"), expected, atol=1e-5, rtol=0)
+
+
 def test_a_results_row_per_tile(imagej_tiles):
-    _, out, python = imagej_tiles
+    _, out, python, _ = imagej_tiles
     with (out / "tiles.csv").open(newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [key.strip() for key in table[0]][-7:] == ["image", "y", "x", "h", "w", "label", "probability"]
@@ -94,7 +121,7 @@ def test_a_results_row_per_tile(imagej_tiles):
 
 
 def test_one_pixel_per_tile_inside_the_roi_is_calibrated_onto_the_image(imagej_tiles):
-    log, out, python = imagej_tiles
+    log, out, python, _ = imagej_tiles
     # ROI 200 x 200 at (100, 50): 4 x 4 tiles; a map pixel is 50 image pixels of 0.5 um.
     assert "grid 4x4 µm 25 25" in log  # ImageJ writes "um" as µm
     assert "rows in region: 16" in log
@@ -111,7 +138,7 @@ def test_one_pixel_per_tile_inside_the_roi_is_calibrated_onto_the_image(imagej_t
 
 
 def test_an_unknown_model_is_one_log_line_and_no_image(imagej_tiles):
-    log, _, _ = imagej_tiles
+    log = imagej_tiles.log
     after = log.split("unknown model:", 1)[1]
     assert "bioclass: Model no-such-model is not on the bioclass server at" in after
     assert "bioclass: Details: NOT_FOUND: unknown model 'no-such-model'" in after

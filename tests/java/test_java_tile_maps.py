@@ -55,6 +55,13 @@ def test_java_map_is_the_python_clients_and_rows_arrive_in_order(java_build, ser
     assert (labels == truth).mean() >= 0.9, labels
 
 
+def test_a_listener_that_throws_stops_the_call_and_the_client_goes_on(java_build, server, field):
+    lines, probabilities, _ = java_tiles(java_build, server.address, MODEL, "50", "50", "stop", str(field))
+    assert lines[0] == "stopped stop at row 0"
+    assert lines[-1].startswith("summary ") and probabilities.shape == (2, ROWS, COLUMNS)
+    assert not (probabilities < 0).any()  # every tile of the second call arrived
+
+
 def test_py4j_gives_the_same_map_in_one_answer(java_build, py4j_server, field):
     from bioclass.client import Client
 

@@ -9,8 +9,9 @@ import javax.imageio.ImageIO;
 /**
  * Classifies one image in tiles and prints what arrives and the assembled maps, for tests/java to compare
  * with the Python client's predict_tiles. MODE: inline (the file's bytes in the header), upload (chunks),
- * server (the path, read by the server under its data roots) or py4j (HOST:PORT is then the py4j
- * gateway's port; the file is decoded here and sent as raw pixels).
+ * server (the path, read by the server under its data roots), py4j (HOST:PORT is then the py4j
+ * gateway's port; the file is decoded here and sent as raw pixels) or stop (inline, with a listener that
+ * throws at the first row: prints "stopped ..." and classifies again on the same client).
  * Usage: TileMapCheck HOST:PORT MODEL TILE STRIDE MODE FILE [X Y WIDTH HEIGHT]
  * Prints "grid ...", "row R DONE/TOTAL TILES" as rows arrive, "summary ...", then "p K R C VALUE" and
  * "label R C VALUE" (Float.toString: exact), or "error CODE: DETAIL" when the call fails.
@@ -49,6 +50,16 @@ public final class TileMapCheck {
                                     TileSettings settings, TileListener printer) throws IOException {
         GrpcBioclassClient grpc = client instanceof GrpcBioclassClient ? (GrpcBioclassClient) client : null;
         switch (mode) {
+            case "stop":
+                ImageInput bytes = ImageInput.encoded(Files.readAllBytes(file), file.getFileName().toString());
+                try {
+                    client.predictTiles(model, bytes, settings, row -> {
+                        throw new IllegalStateException("stop at row " + row.row());
+                    });
+                } catch (IllegalStateException stopped) {
+                    System.out.println("stopped " + stopped.getMessage());
+                }
+                return client.predictTiles(model, bytes, settings, printer);
             case "py4j":
                 ImageInput pixels = BufferedImages.toInput(ImageIO.read(file.toFile()), file.getFileName().toString());
                 return client.predictTiles(model, pixels, settings, printer);
