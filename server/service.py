@@ -70,7 +70,8 @@ class ClassifierService:
         self.settings = settings
         batching = BatchPolicy.from_settings(settings)
         sandbox.configure(settings.sandbox_limits)
-        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
+        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching,
+                            memory_budget_mb=settings.memory_budget_mb)
         if settings.ray_address:
             from bioclass.server.ray import cluster  # Ray is imported only when the server is given a cluster
 
@@ -88,18 +89,25 @@ class ClassifierService:
 
     def frameworks(self) -> list[tuple[FrameworkInfo, bool]]:
         """Each framework, and whether a model of it is loaded."""
-        loaded = {r.card.framework for r in self.zoo.runners.values() if r.state == "LOADED"}
+        loaded = {r.card.framework for r in self.zoo.all_runners() if r.state == "LOADED"}
         return [(info, info.name in loaded) for info in FRAMEWORKS.values()]
 
-    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[Runner]:
+    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = (),
+               every_version: bool = False) -> list[Runner]:
         if framework and framework not in FRAMEWORKS:
             raise InvalidArgument(f"unknown framework {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
-        return self.zoo.select(framework, tags)
+        return self.zoo.select(framework, tags, every_version)
 
     def model(self, model_id: str) -> Runner:
+        """`id` (its default version) or `id@N`."""
         if not model_id:
             raise InvalidArgument("model_id is required")
         return self.zoo.get(model_id)
+
+    async def set_default_version(self, model_id: str, version: int) -> Runner:
+        if not model_id or version < 1:
+            raise InvalidArgument("set_default_version needs a model_id and a version from 1")
+        return await self.zoo.set_default(model_id, version)
 
     # ---- prediction ------------------------------------------------------------------------
 
@@ -284,11 +292,14 @@ class ClassifierService:
 
     # ---- registration ----------------------------------------------------------------------
 
-    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> Runner:
+    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool,
+                       new_version: bool = False) -> Runner:
         if not card_yaml:
             raise InvalidArgument("the first message must be a header with the card")
+        if overwrite and new_version:
+            raise InvalidArgument("overwrite replaces the default version and new_version adds one: choose one")
         limits.check_card(parse_card(card_yaml, "uploaded card"), self.settings)
-        return await self.zoo.register(card_yaml, weights, sha256, overwrite)
+        return await self.zoo.register(card_yaml, weights, sha256, overwrite, new_version)
 
     # ---- bioimage.io ------------------------------------------------------------------------
 
