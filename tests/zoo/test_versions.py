@@ -70,6 +70,13 @@ def test_versions_through_every_client_and_a_restart(test_zoo, tmp_path):
         assert f"{MODEL}@1" in listing and f"{MODEL}@2" in listing and f"{MODEL}@3 (default)" in listing
         assert "MEMORY" in listing and "LAST USE" in listing
         assert "now names versioned@2" in cli(server, "default-version", MODEL, "2")
+        with Client(server.address) as client:
+            with pytest.raises(NotFound, match="unknown model 'nothing'"):
+                client.set_default_version("nothing", 1)
+            with pytest.raises(NotFound, match="no version 9"):
+                client.set_default_version(MODEL, 9)
+            with pytest.raises(InvalidArgument, match="a version from 1"):
+                client.set_default_version(MODEL, 0)
 
         triton = triton_grpc.InferenceServerClient(server.address)
         assert triton.get_model_metadata(MODEL).versions == ["1", "2", "3"]
