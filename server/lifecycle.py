@@ -171,8 +171,9 @@ class ModelLifecycle:
                 or FIRST_LOAD_GUESS.get(runner.framework, 600 * MiB))
 
     def _least_recently_used(self, requester: Managed) -> Managed | None:
+        # A model whose memory is not on this machine (Ray replicas) frees nothing here.
         idle = [r for r in self.runners() if r is not requester and r.state == "LOADED" and not r.pinned
-                and r.usage.in_flight == 0]
+                and r.usage.in_flight == 0 and r.memory_bytes() > 0]
         return min(idle, key=lambda r: r.usage.last_used, default=None)
 
 

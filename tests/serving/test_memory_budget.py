@@ -45,7 +45,7 @@ def model_bytes(torch_zoo) -> int:
 
 def start(torch_zoo, tmp_path, budget: int) -> ServerProcess:
     return ServerProcess("--zoo", str(torch_zoo), "--no-builtin", "--inference-threads", "1",
-                         "--memory-budget-mb", str(budget // MiB), work_dir=tmp_path)
+                         "--memory-budget", str(budget // MiB), work_dir=tmp_path)
 
 
 class PeakMemory:

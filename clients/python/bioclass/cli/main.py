@@ -161,6 +161,9 @@ _NAMED_ELSEWHERE = {"zoo_dirs": "--zoo", "ray_address": "--ray", "token": "--tok
                     "admin_token": "--admin-token-file", "data_roots": "--data-root"}
 
 
+_SHORTER_FLAGS = {"memory_budget_mb": ("--memory-budget",)}  # --memory-budget MB reads as the issue wrote it
+
+
 def add_setting_flags(serve: argparse.ArgumentParser) -> None:
     """A flag for each server setting that has none above, from the Settings class itself, so a new
     setting has its flag at once: --NAME VALUE (lists and mappings as JSON), --NAME / --no-NAME for a
@@ -179,7 +182,8 @@ def add_setting_flags(serve: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=f"setting_{name}", action=argparse.BooleanOptionalAction, default=None,
                                help=_escaped(field.description))
         else:
-            group.add_argument(flag, dest=f"setting_{name}", default=None, metavar=name.split("_")[-1].upper(),
+            group.add_argument(flag, *_SHORTER_FLAGS.get(name, ()), dest=f"setting_{name}", default=None,
+                               metavar=name.split("_")[-1].upper(),
                                type=json.loads if "list" in kind or "dict" in kind else str,
                                help=_escaped(field.description))
 
