@@ -11,6 +11,7 @@ on /proc or on a process to exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -98,6 +99,16 @@ class Usage:
     def end(self) -> None:
         self.in_flight -= 1
         self.last_used = time.time()
+
+    @contextlib.contextmanager
+    def held(self):
+        """A request from its arrival to its answer: its model is not unloaded meanwhile, even while the
+        request waits for the model to load or is preprocessed."""
+        self.begin()
+        try:
+            yield
+        finally:
+            self.end()
 
 
 class Managed(Protocol):

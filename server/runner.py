@@ -152,8 +152,9 @@ class ModelRunner:
     # ---- loading ---------------------------------------------------------------------------
 
     async def ensure_loaded(self) -> ModelSession:
-        while not self.error and not self._ready():
-            await self._load_within_budget()
+        with self.usage.held():  # callers waiting for the load count as requests in flight
+            while not self.error and not self._ready():
+                await self._load_within_budget()
         if self.error:
             raise FailedPrecondition(f"model {self.card.id} cannot be loaded: {self.error}")
         return self.model
@@ -260,11 +261,8 @@ class ModelRunner:
         The rows may run merged with other callers' rows; the milliseconds are the whole pass's.
         `method` names the caller's RPC in the metrics.
         """
-        self.usage.begin()
-        try:
+        with self.usage.held():
             return await self.stats.request(method, lambda: self._queued(batch))
-        finally:
-            self.usage.end()
 
     async def _queued(self, batch: np.ndarray) -> tuple[np.ndarray, float, int]:
         await self.ensure_loaded()

@@ -122,6 +122,11 @@ class ClassifierService:
             if runner.card.tiling is not None:
                 raise InvalidArgument(f"model {model_id} classifies tiles of each image; saliency maps are "
                                       "not available for tiled models")
+        with runner.usage.held():
+            return await self._predict(runner, image, top_k, explain)
+
+    async def _predict(self, runner: Runner, image: image_pb2.Image, top_k: int,
+                       explain: ExplainOptions | None) -> PredictionResult:
         started = time.perf_counter()
         with metrics.failures_counted(runner.card.id, "Predict"):
             if image.WhichOneof("data") == "tensor" and len(image.tensor.data) <= INLINE_TENSOR_BYTES:
@@ -157,7 +162,7 @@ class ClassifierService:
         [B, H, W, C], preprocessed here as the card says (inline when small, else in the pool), or already
         the network's input. What fails before the forward pass is counted as what fails in it is.
         """
-        with metrics.failures_counted(runner.card.id, method):
+        with runner.usage.held(), metrics.failures_counted(runner.card.id, method):
             batch, raw_images = checked_input()
             if raw_images:
                 await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
@@ -237,7 +242,8 @@ class ClassifierService:
         if not model_ids:
             raise InvalidArgument("evaluate needs at least one model id")
         limits.check_top_k(top_k, self.settings)
-        runners = [self.model(m) for m in dict.fromkeys(model_ids)]
+        names = list(dict.fromkeys(model_ids))  # as asked: `id`, or `id@N` to compare versions
+        runners = [self.model(m) for m in names]
         labels = _shared_labels(runners)
         for runner in runners:
             await runner.ensure_loaded()
@@ -245,7 +251,7 @@ class ClassifierService:
             samples = self._server_samples(dataset_dir)
         elif samples is None:
             raise InvalidArgument("give a dataset_dir or stream labelled images")
-        collector = _EvaluationCollector(runners, labels)
+        collector = _EvaluationCollector(runners, labels, names)
         pending: deque[asyncio.Future] = deque()
         try:
             async for count, (image, label) in _numbered(samples):
@@ -370,7 +376,8 @@ def _shared_labels(runners: list[Runner]) -> tuple[str, ...]:
 class _EvaluationCollector:
     """Probabilities of every model for every evaluated image, in the first model's label order."""
 
-    def __init__(self, runners: list[Runner], labels: tuple[str, ...]):
+    def __init__(self, runners: list[Runner], labels: tuple[str, ...], names: list[str] | None = None):
+        self.names = names or [runner.card.id for runner in runners]
         self.runners = runners
         self.labels = labels
         self.index = {label.lower(): i for i, label in enumerate(labels)}
@@ -397,6 +404,6 @@ class _EvaluationCollector:
 
     def result(self, top_k: int) -> EvaluationResult:
         truth = np.asarray(self.truth)
-        evaluations = [(runner.card.id, measures.compute(truth, np.stack(self.rows[m]), list(self.labels), top_k),
-                        self.ms[m] / len(truth)) for m, runner in enumerate(self.runners)]
+        evaluations = [(self.names[m], measures.compute(truth, np.stack(self.rows[m]), list(self.labels), top_k),
+                        self.ms[m] / len(truth)) for m in range(len(self.runners))]
         return EvaluationResult(evaluations, self.skipped)

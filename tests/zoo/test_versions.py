@@ -10,6 +10,7 @@ import time
 import pytest
 import tritonclient.grpc as triton_grpc
 import yaml
+from PIL import Image
 
 from bioclass.client import Client
 from bioclass.errors import AlreadyExists, InvalidArgument, NotFound
@@ -44,6 +45,15 @@ def triton_label(triton, version: str) -> str:
     return result.as_numpy("label")[0].decode()
 
 
+def labelled_folder(root):
+    """Two bright and two dark images, a class per folder."""
+    for label, value in (("bright", 0.9), ("dark", 0.1)):
+        (root / label).mkdir(parents=True)
+        for index in range(2):
+            Image.fromarray(solid_image(value + index * 0.05 - 0.025)).save(root / label / f"{index}.png")
+    return root
+
+
 def test_versions_through_every_client_and_a_restart(test_zoo, tmp_path):
     weights = test_zoo / "brightness-onnx" / "model.onnx"
     server = ServerProcess("--no-builtin", work_dir=tmp_path)
@@ -62,6 +72,9 @@ def test_versions_through_every_client_and_a_restart(test_zoo, tmp_path):
                 client.predict(solid_image(0.9), f"{MODEL}@7")
             with pytest.raises(InvalidArgument, match="a version is a number"):
                 client.predict(solid_image(0.9), f"{MODEL}@two")
+            compared = client.evaluate(labelled_folder(tmp_path / "dataset"), [f"{MODEL}@1", f"{MODEL}@2"])
+            assert [(e.model_id, e.accuracy) for e in compared.evaluations] == [(f"{MODEL}@1", 1.0),
+                                                                                 (f"{MODEL}@2", 0.0)]
 
         (tmp_path / "v3.yaml").write_text(card(test_zoo))
         registered = cli(server, "register", "--new-version", str(tmp_path / "v3.yaml"), str(weights))
