@@ -198,6 +198,9 @@ class ModelCard(_Strict):
     device: str = "auto"
     # Set in one version's card: that version is the model's default rather than the newest (zoo.py).
     default_version: bool = False
+    # An .npy of network inputs (float32 [B, ...input shape]) in the model's folder, run as the warm-up
+    # before the model is ready; empty: a zero image of the input size.
+    test_input: str = ""
 
     @field_validator("device")
     @classmethod
@@ -213,14 +216,16 @@ class ModelCard(_Strict):
             raise ValueError("id must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
         return value
 
-    @field_validator("weights")
+    @field_validator("weights", "test_input")
     @classmethod
-    def _confined(cls, value: str) -> str:
+    def _confined(cls, value: str, info) -> str:
+        if not value and info.field_name == "test_input":
+            return value
         path = PurePosixPath(value)
         if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
-            raise ValueError("weights must be a relative path inside the model's folder")
+            raise ValueError(f"{info.field_name} must be a relative path inside the model's folder")
         if not value.isprintable() or len(value.encode("utf-8", "replace")) > MAX_WEIGHTS_NAME:
-            raise ValueError(f"weights must be a printable name of at most {MAX_WEIGHTS_NAME} bytes")
+            raise ValueError(f"{info.field_name} must be a printable name of at most {MAX_WEIGHTS_NAME} bytes")
         return value
 
     @model_validator(mode="after")

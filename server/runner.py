@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # Batches up to this size reach the model process straight from the event loop; copying a larger
 # one into shared memory (milliseconds) is left to the instance's thread.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
+WARMUP_MAX_BYTES = 64 * 1024 * 1024  # a card's test_input is read by the server: bounded
 
 
 class Runner(Protocol):
@@ -234,10 +235,12 @@ class ModelRunner:
         return session
 
     def _check_output(self, model: ModelSession) -> None:
-        """A warm-up pass on zeros: proves the card and the network agree on shapes."""
-        shape = (1, *self.input_shape)
+        """The warm-up pass, before the model is ready: the card's test input, else a zero image; it also
+        proves the card and the network agree on shapes."""
+        batch = self._warmup_batch()
+        shape = batch.shape
         try:
-            output = model.forward(np.zeros(shape, np.float32))
+            output = model.forward(batch)
         except SessionCrashed:
             raise
         except BioclassError as exc:
@@ -248,6 +251,24 @@ class ModelRunner:
         if output.ndim != 2 or output.shape[1] not in ((expected, 1) if binary_sigmoid else (expected,)):
             raise FailedPrecondition(f"network outputs shape {list(output.shape)} but the card lists "
                                      f"{expected} labels")
+
+    def _warmup_batch(self) -> np.ndarray:
+        name = self.card.test_input
+        if not name:
+            return np.zeros((1, *self.input_shape), np.float32)
+        path = self.folder / name
+        try:
+            if not path.resolve().is_relative_to(self.folder.resolve()):
+                raise FailedPrecondition(f"test_input {name} lies outside the model's folder")
+            if path.stat().st_size > WARMUP_MAX_BYTES:
+                raise FailedPrecondition(f"test_input {name} is larger than {WARMUP_MAX_BYTES} bytes")
+            batch = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise FailedPrecondition(f"test_input {name} cannot be read: {exc}") from None
+        if batch.dtype != np.float32 or batch.ndim != 4 or batch.shape[1:] != self.input_shape or not len(batch):
+            raise FailedPrecondition(f"test_input {name} is {batch.dtype} {list(batch.shape)}; the warm-up needs "
+                                     f"float32 [B, {', '.join(map(str, self.input_shape))}]")
+        return batch
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
