@@ -40,7 +40,7 @@ def split_version(name: str) -> tuple[str, int | None]:
     base, mark, version = name.partition(VERSION_MARK)
     if not mark:
         return name, None
-    if not version.isdigit() or not 1 <= int(version) <= 1_000_000:
+    if not (version.isascii() and version.isdigit() and len(version) <= 7) or not 1 <= int(version) <= 1_000_000:
         raise InvalidArgument(f"model {name!r}: a version is a number from 1, as in {base}@2")
     return base, int(version)
 

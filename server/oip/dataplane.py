@@ -43,7 +43,7 @@ class InferenceDataPlane:
         self.version = __version__
 
     def model(self, name: str, version: str = "") -> Runner:
-        if version and not version.isdigit():
+        if version and not (version.isascii() and version.isdigit() and len(version) <= 7):
             raise NotFound(f"model {name!r} has no version {version!r}; versions are numbers")
         return self.service.model(f"{name}@{int(version)}" if version else name)
 
