@@ -42,6 +42,11 @@ def test_metrics_show_each_model_state_memory_and_last_use(serving_server, trito
     assert metric(text, "bioclass_model_state", model="batched", version="1", state="UNLOADED") == 0
     assert metric(text, "bioclass_model_memory_bytes", model="batched", version="1") > 1e6
     assert metric(text, "bioclass_model_last_used_seconds", model="batched", version="1") > 1.6e9
-    assert metric(text, "bioclass_model_state", model="fixed-batch", version="1", state="AVAILABLE") == 1
-    assert metric(text, "bioclass_model_memory_bytes", model="fixed-batch", version="1") == 0
-    assert metric(text, "bioclass_model_last_used_seconds", model="fixed-batch", version="1") == 0
+    for model in ("batched", "unbatched", "fixed-batch", "two-instances", "tiny-queue"):
+        each = {state: metric(text, "bioclass_model_state", model=model, version="1", state=state)
+                for state in ("AVAILABLE", "LOADING", "LOADED", "UNLOADED", "FAILED")}
+        assert sorted(each.values()) == [0, 0, 0, 0, 1], (model, each)  # one state at a time
+        if each["LOADED"] == 0:
+            assert metric(text, "bioclass_model_memory_bytes", model=model, version="1") == 0
+        if each["AVAILABLE"] == 1:
+            assert metric(text, "bioclass_model_last_used_seconds", model=model, version="1") == 0
