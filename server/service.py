@@ -105,7 +105,8 @@ class ClassifierService:
         self.settings = settings
         batching = BatchPolicy.from_settings(settings)
         sandbox.configure(settings.sandbox_limits)
-        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
+        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching,
+                            memory_budget_mb=settings.memory_budget_mb)
         if settings.ray_address:
             from bioclass.server.ray import cluster  # Ray is imported only when the server is given a cluster
 
@@ -123,18 +124,25 @@ class ClassifierService:
 
     def frameworks(self) -> list[tuple[FrameworkInfo, bool]]:
         """Each framework, and whether a model of it is loaded."""
-        loaded = {r.card.framework for r in self.zoo.runners.values() if r.state == "LOADED"}
+        loaded = {r.card.framework for r in self.zoo.all_runners() if r.state == "LOADED"}
         return [(info, info.name in loaded) for info in FRAMEWORKS.values()]
 
-    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[Runner]:
+    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = (),
+               every_version: bool = False) -> list[Runner]:
         if framework and framework not in FRAMEWORKS:
             raise InvalidArgument(f"unknown framework {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
-        return self.zoo.select(framework, tags)
+        return self.zoo.select(framework, tags, every_version)
 
     def model(self, model_id: str) -> Runner:
+        """`id` (its default version) or `id@N`."""
         if not model_id:
             raise InvalidArgument("model_id is required")
         return self.zoo.get(model_id)
+
+    async def set_default_version(self, model_id: str, version: int) -> Runner:
+        if not model_id or version < 1:
+            raise InvalidArgument("set_default_version needs a model_id and a version from 1")
+        return await self.zoo.set_default(model_id, version)
 
     # ---- prediction ------------------------------------------------------------------------
 
@@ -149,6 +157,11 @@ class ClassifierService:
             if runner.card.tiling is not None:
                 raise InvalidArgument(f"model {model_id} classifies tiles of each image; saliency maps are "
                                       "not available for tiled models")
+        with runner.usage.held():
+            return await self._predict(runner, image, top_k, explain)
+
+    async def _predict(self, runner: Runner, image: image_pb2.Image, top_k: int,
+                       explain: ExplainOptions | None) -> PredictionResult:
         started = time.perf_counter()
         with metrics.failures_counted(runner.card.id, "Predict"):
             if image.WhichOneof("data") == "tensor" and len(image.tensor.data) <= INLINE_TENSOR_BYTES:
@@ -184,7 +197,7 @@ class ClassifierService:
         [B, H, W, C], preprocessed here as the card says (inline when small, else in the pool), or already
         the network's input. What fails before the forward pass is counted as what fails in it is.
         """
-        with metrics.failures_counted(runner.card.id, method):
+        with runner.usage.held(), metrics.failures_counted(runner.card.id, method):
             batch, raw_images = checked_input()
             if raw_images:
                 await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
@@ -224,13 +237,17 @@ class ClassifierService:
         started = time.perf_counter()
         runner = self.model(model_id)
         tile_prediction.check_options(options, self.settings)
-        async with self._tile_source(image) as (source, name, decode_ms):
-            grid = tile_prediction.plan((source.height, source.width), runner.card, options, self.settings, name)
-            yield grid
-            tally = tile_prediction.Tally(len(runner.card.labels), options.aggregation)
-            with metrics.failures_counted(runner.card.id, "PredictTiles"):
-                async for row in tile_prediction.classify(grid, source, runner, options.skip, self._run_cpu, tally):
-                    yield row
+        # Held from the start: the memory budget never stops a model while its tiles are being read.
+        with runner.usage.held():
+            async with self._tile_source(image) as (source, name, decode_ms):
+                grid = tile_prediction.plan((source.height, source.width), runner.card, options, self.settings,
+                                            name)
+                yield grid
+                tally = tile_prediction.Tally(len(runner.card.labels), options.aggregation)
+                with metrics.failures_counted(runner.card.id, "PredictTiles"):
+                    async for row in tile_prediction.classify(grid, source, runner, options.skip, self._run_cpu,
+                                                              tally):
+                        yield row
         timings = Timings(decode_ms + tally.read_ms, tally.preprocess_ms, 0.0, tally.inference_ms,
                           (time.perf_counter() - started) * 1000)
         prediction = PredictionResult(name, runner.card.id, runner.card.labels, tally.probabilities(), grid.top_k,
@@ -315,7 +332,8 @@ class ClassifierService:
         if not model_ids:
             raise InvalidArgument("evaluate needs at least one model id")
         limits.check_top_k(top_k, self.settings)
-        runners = [self.model(m) for m in dict.fromkeys(model_ids)]
+        names = list(dict.fromkeys(model_ids))  # as asked: `id`, or `id@N` to compare versions
+        runners = [self.model(m) for m in names]
         labels = _shared_labels(runners)
         for runner in runners:
             await runner.ensure_loaded()
@@ -323,7 +341,7 @@ class ClassifierService:
             samples = self._server_samples(dataset_dir)
         elif samples is None:
             raise InvalidArgument("give a dataset_dir or stream labelled images")
-        collector = _EvaluationCollector(runners, labels)
+        collector = _EvaluationCollector(runners, labels, names)
         pending: deque[asyncio.Future] = deque()
         try:
             async for count, (image, label) in _numbered(samples):
@@ -370,11 +388,14 @@ class ClassifierService:
 
     # ---- registration ----------------------------------------------------------------------
 
-    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> Runner:
+    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool,
+                       new_version: bool = False) -> Runner:
         if not card_yaml:
             raise InvalidArgument("the first message must be a header with the card")
+        if overwrite and new_version:
+            raise InvalidArgument("overwrite replaces the default version and new_version adds one: choose one")
         limits.check_card(parse_card(card_yaml, "uploaded card"), self.settings)
-        return await self.zoo.register(card_yaml, weights, sha256, overwrite)
+        return await self.zoo.register(card_yaml, weights, sha256, overwrite, new_version)
 
     # ---- bioimage.io ------------------------------------------------------------------------
 
@@ -445,7 +466,8 @@ def _shared_labels(runners: list[Runner]) -> tuple[str, ...]:
 class _EvaluationCollector:
     """Probabilities of every model for every evaluated image, in the first model's label order."""
 
-    def __init__(self, runners: list[Runner], labels: tuple[str, ...]):
+    def __init__(self, runners: list[Runner], labels: tuple[str, ...], names: list[str] | None = None):
+        self.names = names or [runner.card.id for runner in runners]
         self.runners = runners
         self.labels = labels
         self.index = {label.lower(): i for i, label in enumerate(labels)}
@@ -472,6 +494,6 @@ class _EvaluationCollector:
 
     def result(self, top_k: int) -> EvaluationResult:
         truth = np.asarray(self.truth)
-        evaluations = [(runner.card.id, measures.compute(truth, np.stack(self.rows[m]), list(self.labels), top_k),
-                        self.ms[m] / len(truth)) for m, runner in enumerate(self.runners)]
+        evaluations = [(self.names[m], measures.compute(truth, np.stack(self.rows[m]), list(self.labels), top_k),
+                        self.ms[m] / len(truth)) for m in range(len(self.runners))]
         return EvaluationResult(evaluations, self.skipped)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bioclass.connection import read_token_file
 from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
+from bioclass.server.lifecycle import default_budget_mb
 from bioclass.server.sandbox import Limits
 
 
@@ -95,6 +96,11 @@ class Settings(BaseSettings):
     sandbox: bool = Field(True, description="Model, training and trial processes see only their model or data "
                                             "folders and a scratch folder, and no network (Landlock; see "
                                             "server/sandbox.py). false: they can read and write what the server can.")
+    memory_budget_mb: int = Field(default_factory=default_budget_mb, ge=0,
+                                  description="Resident memory (MiB) the server and its model processes may hold "
+                                              "together; past it the least recently used idle models are unloaded "
+                                              "(server/lifecycle.py). Default: half the machine's memory; 0: no "
+                                              "budget.")
     model_memory_mb: int = Field(8192, ge=0, description="Private memory (heap and anonymous mappings, "
                                                          "RLIMIT_DATA) each model process may use; 0: no limit.")
     model_cpu_seconds: int = Field(600, ge=0, description="CPU seconds (all threads together) a model process may "

@@ -22,13 +22,23 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
 
     @unary
     async def ListModels(self, request, context):
-        runners = self.service.models(request.framework, list(request.tags))
+        runners = self.service.models(request.framework, list(request.tags), request.versions)
         problems = [pb.ZooProblem(path=p.path, reason=p.reason) for p in self.service.zoo.problems]
-        return pb.ListModelsResponse(models=[convert.summary(r) for r in runners], problems=problems)
+        zoo = self.service.zoo
+        return pb.ListModelsResponse(models=[convert.summary(r, zoo.is_default(r)) for r in runners],
+                                     problems=problems)
 
     @unary
     async def GetModel(self, request, context):
-        return convert.model_card(self.service.model(request.model_id))
+        return self._card(self.service.model(request.model_id))
+
+    @unary
+    async def SetDefaultVersion(self, request, context):
+        return self._card(await self.service.set_default_version(request.model_id, request.version))
+
+    def _card(self, runner) -> pb.ModelCard:
+        zoo = self.service.zoo
+        return convert.model_card(runner, zoo.is_default(runner), sorted(zoo.versions.get(runner.card.id, {})))
 
     @unary
     async def Predict(self, request, context):
@@ -80,15 +90,16 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
     @unary
     async def RegisterModel(self, request_iterator, context):
         header, weights = await self._receive_upload(request_iterator, "RegisterModel")
-        runner = await self.service.register(header.card_yaml, weights, header.sha256, header.overwrite)
-        return convert.model_card(runner)
+        runner = await self.service.register(header.card_yaml, weights, header.sha256, header.overwrite,
+                                             header.new_version)
+        return self._card(runner)
 
     @unary
     async def ImportBioimageio(self, request_iterator, context):
         header, package = await self._receive_upload(request_iterator, "ImportBioimageio")
         runner = await self.service.import_bioimageio(package, header.model_id, header.overwrite,
                                                       header.sha256)
-        return convert.model_card(runner)
+        return self._card(runner)
 
     @streaming
     async def ExportBioimageio(self, request, context):

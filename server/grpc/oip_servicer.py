@@ -11,7 +11,7 @@ from bioclass.oip import grpc_service_pb2_grpc
 from bioclass.server import limits
 from bioclass.server.grpc.errors import streaming, unary
 from bioclass.server.oip import tensors, tiles
-from bioclass.server.oip.dataplane import OUTPUTS, VERSION, EXTENSIONS, Inference, InferenceDataPlane
+from bioclass.server.oip.dataplane import OUTPUTS, EXTENSIONS, Inference, InferenceDataPlane
 from bioclass.server.runner import Runner
 from bioclass.server.service import ClassifierService
 
@@ -49,7 +49,7 @@ class InferenceServicer(grpc_service_pb2_grpc.GRPCInferenceServiceServicer):
             return [pb.ModelMetadataResponse.TensorMetadata(name=t.name, datatype=t.datatype, shape=t.shape)
                     for t in items]
 
-        return pb.ModelMetadataResponse(name=runner.card.id, versions=[VERSION],
+        return pb.ModelMetadataResponse(name=runner.card.id, versions=self.dataplane.versions(runner),
                                         platform=f"bioclass_{runner.card.framework}",
                                         inputs=specs(inputs), outputs=specs(outputs))
 
@@ -102,7 +102,7 @@ class InferenceServicer(grpc_service_pb2_grpc.GRPCInferenceServiceServicer):
         wanted = _requested_outputs(request, tiles.OUTPUTS)
         options = tiles.options(parameters)
         source = tiles.image(parameters, _inputs(request), self.dataplane.service.settings.max_pixels)
-        answer = await tiles.infer(self.dataplane.service, runner.card.id, source, options)
+        answer = await tiles.infer(self.dataplane.service, f"{runner.card.id}@{runner.version}", source, options)
         return _tiles_response(request, runner, answer, wanted)
 
     @unary
@@ -114,8 +114,8 @@ class InferenceServicer(grpc_service_pb2_grpc.GRPCInferenceServiceServicer):
     @unary
     async def RepositoryIndex(self, request, context):
         return pb.RepositoryIndexResponse(models=[
-            pb.RepositoryIndexResponse.ModelIndex(name=name, version=VERSION, state=state, reason=reason)
-            for name, state, reason in self.dataplane.index(request.ready)])
+            pb.RepositoryIndexResponse.ModelIndex(name=name, version=version, state=state, reason=reason)
+            for name, version, state, reason in self.dataplane.index(request.ready)])
 
     @unary
     async def RepositoryModelLoad(self, request, context):
@@ -152,7 +152,7 @@ def _requested_outputs(request: pb.ModelInferRequest, outputs: tuple[str, ...] =
 
 
 def _tiles_response(request, runner: Runner, answer: tiles.TiledInference, wanted: list[str]) -> pb.ModelInferResponse:
-    response = pb.ModelInferResponse(model_name=runner.card.id, model_version=VERSION, id=request.id)
+    response = pb.ModelInferResponse(model_name=runner.card.id, model_version=str(runner.version), id=request.id)
     probabilities = answer.result.prediction.probabilities
     for name in wanted:
         if name == "probability_map":
@@ -177,7 +177,7 @@ def _tiles_response(request, runner: Runner, answer: tiles.TiledInference, wante
 
 
 def _response(request, runner: Runner, result: Inference, wanted: list[str]) -> pb.ModelInferResponse:
-    response = pb.ModelInferResponse(model_name=runner.card.id, model_version=VERSION, id=request.id)
+    response = pb.ModelInferResponse(model_name=runner.card.id, model_version=str(runner.version), id=request.id)
     batch = len(result.labels)
     for name in wanted:
         if name == "probabilities":
@@ -196,7 +196,7 @@ def _statistics(runner: Runner) -> pb.ModelStatistics:
         return pb.StatisticDuration(count=d.count, ns=d.ns)
 
     return pb.ModelStatistics(
-        name=runner.card.id, version=VERSION, last_inference=s.last_inference_ms,
+        name=runner.card.id, version=str(runner.version), last_inference=s.last_inference_ms,
         inference_count=s.inference_count, execution_count=s.execution_count,
         inference_stats=pb.InferStatistics(success=duration(s.success), fail=duration(s.fail),
                                            queue=duration(s.queue), compute_infer=duration(s.compute)),

@@ -14,6 +14,7 @@ import torch
 
 from bioclass.server import measures
 from bioclass.server.cards import ModelCard
+from bioclass.server.devices import torch_device
 from bioclass.server.settings import usable_cores
 from bioclass.server.training import augment, data, export, networks, recipe
 from bioclass.server.training.config import Plan, TrainConfig
@@ -27,7 +28,9 @@ def make_loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter
     monitor = sets["val"] if len(sets["val"]) else sets["train"]
     weights = data.class_weights(sets["train"].targets, classes) if config.imbalance == "weighted_loss" else None
     deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device, note = torch_device(config.device or "auto")
+    if note:
+        reporter.log(note)
     network.to(device)
     weights = weights.to(device) if weights is not None else None
     loop = recipe.Loop(network=network, device=device, train=data.loader(train, config.batch_size, config.seed, config.imbalance,

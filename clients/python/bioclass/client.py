@@ -98,15 +98,23 @@ class Client:
     def frameworks(self) -> list[pb.Framework]:
         return list(self._call(self._stub.ListFrameworks, pb.ListFrameworksRequest()).frameworks)
 
-    def models(self, framework: str = "", tags: Iterable[str] = ()) -> list[pb.ModelSummary]:
-        return list(self.list_models(framework, tags).models)
+    def models(self, framework: str = "", tags: Iterable[str] = (), *, versions: bool = False) -> list[pb.ModelSummary]:
+        return list(self.list_models(framework, tags, versions=versions).models)
 
-    def list_models(self, framework: str = "", tags: Iterable[str] = ()) -> pb.ListModelsResponse:
-        """Models and the zoo problems the server met."""
-        return self._call(self._stub.ListModels, pb.ListModelsRequest(framework=framework, tags=list(tags)))
+    def list_models(self, framework: str = "", tags: Iterable[str] = (), *, versions: bool = False
+                    ) -> pb.ListModelsResponse:
+        """Models (each one's default version, or every version) and the zoo problems the server met."""
+        return self._call(self._stub.ListModels, pb.ListModelsRequest(framework=framework, tags=list(tags),
+                                                                      versions=versions))
 
     def model(self, model_id: str) -> pb.ModelCard:
+        """A model's card: `id` for its default version, `id@N` for version N."""
         return self._call(self._stub.GetModel, pb.GetModelRequest(model_id=model_id))
+
+    def set_default_version(self, model_id: str, version: int) -> pb.ModelCard:
+        """Make `version` what `model_id` alone names (kept across server restarts)."""
+        return self._call(self._stub.SetDefaultVersion, pb.SetDefaultVersionRequest(model_id=model_id,
+                                                                                    version=version))
 
     # ---- prediction ------------------------------------------------------------------------
 
@@ -204,12 +212,14 @@ class Client:
 
         return self._call(self._stub.Evaluate, requests(), timeout=None)
 
-    def register_model(self, card: str | Path, weights: str | Path, *, overwrite: bool = False) -> pb.ModelCard:
-        """Upload a model: a card (YAML text or file) and its weights file, streamed in chunks."""
+    def register_model(self, card: str | Path, weights: str | Path, *, overwrite: bool = False,
+                       new_version: bool = False) -> pb.ModelCard:
+        """Upload a model: a card (YAML text or file) and its weights file, streamed in chunks. With
+        `new_version` an existing id keeps its versions and gains the next one (`id@N`)."""
         card_yaml = Path(card).read_text(encoding="utf-8") if _is_file(card) else str(card)
         data = Path(weights).read_bytes()
         header = pb.RegisterModelHeader(card_yaml=card_yaml, sha256=hashlib.sha256(data).hexdigest(),
-                                        overwrite=overwrite)
+                                        overwrite=overwrite, new_version=new_version)
 
         def requests():
             yield pb.RegisterModelRequest(header=header)

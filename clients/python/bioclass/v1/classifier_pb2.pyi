@@ -14,6 +14,8 @@ class ModelState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AVAILABLE: _ClassVar[ModelState]
     LOADED: _ClassVar[ModelState]
     FAILED: _ClassVar[ModelState]
+    LOADING: _ClassVar[ModelState]
+    UNLOADED: _ClassVar[ModelState]
 
 class TileAggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -24,6 +26,8 @@ MODEL_STATE_UNSPECIFIED: ModelState
 AVAILABLE: ModelState
 LOADED: ModelState
 FAILED: ModelState
+LOADING: ModelState
+UNLOADED: ModelState
 TILE_AGGREGATION_UNSPECIFIED: TileAggregation
 AGGREGATION_MEAN: TileAggregation
 AGGREGATION_MAJORITY: TileAggregation
@@ -53,15 +57,31 @@ class ListFrameworksResponse(_message.Message):
     def __init__(self, frameworks: _Optional[_Iterable[_Union[Framework, _Mapping]]] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
-    __slots__ = ("framework", "tags")
+    __slots__ = ("framework", "tags", "versions")
     FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
     framework: str
     tags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+    versions: bool
+    def __init__(self, framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., versions: _Optional[bool] = ...) -> None: ...
+
+class ModelUsage(_message.Message):
+    __slots__ = ("memory_bytes", "last_used", "in_flight", "pinned", "device")
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    PINNED_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    memory_bytes: int
+    last_used: float
+    in_flight: int
+    pinned: bool
+    device: str
+    def __init__(self, memory_bytes: _Optional[int] = ..., last_used: _Optional[float] = ..., in_flight: _Optional[int] = ..., pinned: _Optional[bool] = ..., device: _Optional[str] = ...) -> None: ...
 
 class ModelSummary(_message.Message):
-    __slots__ = ("id", "name", "framework", "tags", "labels", "state", "error", "description")
+    __slots__ = ("id", "name", "framework", "tags", "labels", "state", "error", "description", "version", "is_default", "usage")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +90,9 @@ class ModelSummary(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     framework: str
@@ -78,7 +101,10 @@ class ModelSummary(_message.Message):
     state: ModelState
     error: str
     description: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    version: int
+    is_default: bool
+    usage: ModelUsage
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[int] = ..., is_default: _Optional[bool] = ..., usage: _Optional[_Union[ModelUsage, _Mapping]] = ...) -> None: ...
 
 class ZooProblem(_message.Message):
     __slots__ = ("path", "reason")
@@ -166,7 +192,7 @@ class Provenance(_message.Message):
     def __init__(self, training_data: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., license: _Optional[str] = ..., citation: _Optional[str] = ..., authors: _Optional[_Iterable[str]] = ..., created: _Optional[str] = ...) -> None: ...
 
 class ModelCard(_message.Message):
-    __slots__ = ("id", "name", "description", "framework", "weights", "format", "tags", "input", "preprocessing", "output", "provenance", "architecture", "state", "error", "card_yaml", "path")
+    __slots__ = ("id", "name", "description", "framework", "weights", "format", "tags", "input", "preprocessing", "output", "provenance", "architecture", "state", "error", "card_yaml", "path", "version", "is_default", "versions", "usage", "device")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +209,11 @@ class ModelCard(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CARD_YAML_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     description: str
@@ -199,7 +230,20 @@ class ModelCard(_message.Message):
     error: str
     card_yaml: str
     path: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., framework: _Optional[str] = ..., weights: _Optional[str] = ..., format: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., input: _Optional[_Union[InputSpec, _Mapping]] = ..., preprocessing: _Optional[_Union[Preprocessing, _Mapping]] = ..., output: _Optional[_Union[OutputSpec, _Mapping]] = ..., provenance: _Optional[_Union[Provenance, _Mapping]] = ..., architecture: _Optional[str] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., card_yaml: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    version: int
+    is_default: bool
+    versions: _containers.RepeatedScalarFieldContainer[int]
+    usage: ModelUsage
+    device: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., framework: _Optional[str] = ..., weights: _Optional[str] = ..., format: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., input: _Optional[_Union[InputSpec, _Mapping]] = ..., preprocessing: _Optional[_Union[Preprocessing, _Mapping]] = ..., output: _Optional[_Union[OutputSpec, _Mapping]] = ..., provenance: _Optional[_Union[Provenance, _Mapping]] = ..., architecture: _Optional[str] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., card_yaml: _Optional[str] = ..., path: _Optional[str] = ..., version: _Optional[int] = ..., is_default: _Optional[bool] = ..., versions: _Optional[_Iterable[int]] = ..., usage: _Optional[_Union[ModelUsage, _Mapping]] = ..., device: _Optional[str] = ...) -> None: ...
+
+class SetDefaultVersionRequest(_message.Message):
+    __slots__ = ("model_id", "version")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    version: int
+    def __init__(self, model_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
     __slots__ = ("model_id", "image", "top_k", "explain")
@@ -378,14 +422,16 @@ class EvaluateResponse(_message.Message):
     def __init__(self, evaluations: _Optional[_Iterable[_Union[ModelEvaluation, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkippedImage, _Mapping]]] = ...) -> None: ...
 
 class RegisterModelHeader(_message.Message):
-    __slots__ = ("card_yaml", "sha256", "overwrite")
+    __slots__ = ("card_yaml", "sha256", "overwrite", "new_version")
     CARD_YAML_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    NEW_VERSION_FIELD_NUMBER: _ClassVar[int]
     card_yaml: str
     sha256: str
     overwrite: bool
-    def __init__(self, card_yaml: _Optional[str] = ..., sha256: _Optional[str] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+    new_version: bool
+    def __init__(self, card_yaml: _Optional[str] = ..., sha256: _Optional[str] = ..., overwrite: _Optional[bool] = ..., new_version: _Optional[bool] = ...) -> None: ...
 
 class RegisterModelRequest(_message.Message):
     __slots__ = ("header", "chunk")

@@ -89,6 +89,11 @@ class ClassifierStub:
                 request_serializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesRequest.SerializeToString,
                 response_deserializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesResponse.FromString,
                 _registered_method=True)
+        self.SetDefaultVersion = channel.unary_unary(
+                '/bioclass.v1.Classifier/SetDefaultVersion',
+                request_serializer=bioclass_dot_v1_dot_classifier__pb2.SetDefaultVersionRequest.SerializeToString,
+                response_deserializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
+                _registered_method=True)
 
 
 class ClassifierServicer:
@@ -185,6 +190,13 @@ class ClassifierServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDefaultVersion(self, request, context):
+        """Make one version of a model its default (what `id` alone names); kept across restarts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClassifierServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -242,6 +254,11 @@ def add_ClassifierServicer_to_server(servicer, server):
                     servicer.PredictTiles,
                     request_deserializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesRequest.FromString,
                     response_serializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesResponse.SerializeToString,
+            ),
+            'SetDefaultVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultVersion,
+                    request_deserializer=bioclass_dot_v1_dot_classifier__pb2.SetDefaultVersionRequest.FromString,
+                    response_serializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -541,6 +558,33 @@ class Classifier:
             '/bioclass.v1.Classifier/PredictTiles',
             bioclass_dot_v1_dot_classifier__pb2.PredictTilesRequest.SerializeToString,
             bioclass_dot_v1_dot_classifier__pb2.PredictTilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bioclass.v1.Classifier/SetDefaultVersion',
+            bioclass_dot_v1_dot_classifier__pb2.SetDefaultVersionRequest.SerializeToString,
+            bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
             options,
             channel_credentials,
             insecure,
