@@ -16,6 +16,7 @@ ARCHITECTURES = tuple(f"classical:{head}" for head in HEADS)  # AutoML's names f
 # "Frozen deep features + linear head" candidates: frozen:<timm backbone> (server/classical/frozen.py).
 FROZEN_PREFIX = "frozen:"
 FROZEN_DEFAULT = "frozen:resnet18"
+FROZEN_SIZE = 224  # the backbone's input: the size ImageNet features are learnt at
 PROBABILITIES = "probabilities"  # the ONNX head's output the classical backend reads (skl2onnx's name)
 
 
