@@ -27,6 +27,7 @@ class Budget:
     total_s: float
     overhead_s: float = FIRST_OVERHEAD_S
     end_share: float = 0.0  # set by plan_end once the dataset's profile is known
+    network_finished: bool = False  # the end phase is kept only once it has a network trial to work on
 
     def plan_end(self, cross_validate: bool, networks: bool) -> None:
         """Keep time after the search for the finalists' cross-validation and retraining, when there are networks."""
@@ -44,7 +45,9 @@ class Budget:
 
     @property
     def search_end(self) -> float:
-        return self.deadline - self.reserve_s - self.end_s
+        """The end phase's time is the search's until a network trial has finished: the classical candidates
+        may have used the search's share, and an end phase without a network trial has nothing to do."""
+        return self.deadline - self.reserve_s - (self.end_s if self.network_finished else 0.0)
 
     def left(self) -> float:
         return self.search_end - time.monotonic()

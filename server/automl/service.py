@@ -263,6 +263,13 @@ class AutoMLService:
         search, request = _search(), _request(run)
         for number, backbone in enumerate(search.frozen_backbones(request)):
             what = f"{FROZEN_PREFIX}{backbone}"
+            found, lines = await self._helper.run(checks.pretrained_weights, backbone)  # not a job's start-up
+            for line in lines[:-1] if found == "none" else lines:
+                self._log(run, f"{what}: {line}")
+            if found == "none":
+                self._log(run, f"{what}: skipped: {lines[-1] if lines else 'no pretrained weights'} "
+                               "(random-init features are not worth the time)")
+                continue
             scale = "percentile" if "percentile" in request.scales else (request.scales or ["range"])[0]
             config = TrainConfig(arch=what, model_id=f"{run.id}-frozen-{number}", image_size=(FROZEN_SIZE,) * 2,
                                  max_seconds=budget.classical_seconds(alone=not search.networks(request)),
@@ -271,7 +278,7 @@ class AutoMLService:
             finished, _ = await self._job(run, study, config, budget, clock, scheduler, what)
             if finished.state != SUCCEEDED:
                 self._log(run, f"{what}: {finished.state}: {finished.error}")
-            elif finished.result.get("skipped"):
+            elif finished.result.get("skipped"):  # the weights went away between the check and the job
                 self._log(run, f"{what}: skipped: {finished.result['skipped']} "
                                "(random-init features are not worth the time)")
             else:
@@ -294,7 +301,7 @@ class AutoMLService:
         jobs = {t.number: self.trials.get(t.user_attrs["job_id"]) for t in chosen}
         retraining_s = budget.overhead_s + max(_retraining_estimate(j, request) for j in jobs.values())
         self._log(run, f"cross-validating the best network trials ({', '.join(str(t.number) for t in chosen)}) "
-                       f"in {folds} folds")
+                       f"in {folds} folds, as far as the time allows")
         for trial in chosen:
             trial_config = jobs[trial.number].request["config"]
             seconds = budget.fold_seconds(_training_seconds(jobs[trial.number]), trial_config["max_seconds"], folds,
@@ -416,6 +423,7 @@ class AutoMLService:
         training_s = sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
         if job.state == SUCCEEDED:
             budget.measured(wall_s, training_s)
+            budget.network_finished = True
             request = _request(run)
             value, attrs = search.outcome(job.result, request)
             for key, item in attrs.items():
