@@ -108,6 +108,11 @@ def has_frozen(study: optuna.Study) -> bool:
     return any("frozen" in t.params for t in study.get_trials(deepcopy=False))
 
 
+def has_network_result(study: optuna.Study) -> bool:
+    """Whether a network trial has finished (the run's end phase then has work to do)."""
+    return any("architecture" in t.params for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
 def networks(request: AutoMLConfig) -> list[str]:
     """The request's network architectures (the trials the sampler chooses between)."""
     return [arch for arch in request.architectures if arch not in CLASSICAL and not arch.startswith(FROZEN_PREFIX)]

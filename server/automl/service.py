@@ -155,6 +155,7 @@ class AutoMLService:
             budget.plan_end(search.cross_validates(run.result["profile"]), bool(search.networks(request)))
             study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request.seed)
             await asyncio.to_thread(search.start_from_known_recipe, study, request)
+            budget.network_finished = search.has_network_result(study)  # a resumed run keeps its end phase
             self._changed(run, study, clock, force=True)
             with scheduler.group(run.id, self.folder / run.id / "tune"):
                 if search.classical_heads(request) and not search.has_classical(study):

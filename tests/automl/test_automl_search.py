@@ -137,7 +137,7 @@ def test_finalists_are_chosen_by_their_cross_validation_estimates(tmp_path):
     for metric in (1.0, 0.9, 0.8, 0.7):
         _network(study, metric)
     _network(study, 1.0, semi_supervised="data")  # its pseudo-labels come from its split: not a finalist
-    assert [t.number for t in search.finalists(study, {})] == [0, 1, 2]
+    assert [t.number for t in search.finalists(study, {})] == [0, 1, 2] and search.has_network_result(study)
     estimates = {"0": {"metric": 0.6, "metric_sd": 0.1, "folds": 5, "val_images": 40, "accuracy": 0.6},
                  "1": {"metric": 0.75, "metric_sd": 0.1, "folds": 5, "val_images": 40, "accuracy": 0.75}}
     assert [t.number for t in search.finalists(study, estimates)] == [2]
