@@ -262,14 +262,30 @@ def chosen_trial(study: optuna.Study, estimates: dict[str, dict] | None = None
     images such a difference is noise (one image of ten is 10 points; on malaria-cells-50 the run
     served a trial at 0.9 on 10 images that reached 0.706 on the test patients, where the recipe,
     at 0.8, reaches 0.87), and the recipe is the choice known to generalise from a few labels.
-    With cross-validation estimates (a small dataset's finalists), only cross-validated candidates
-    compete: finalists, classical and frozen-features candidates, all on the same folds.
+    With cross-validation estimates (a small dataset's finalists) the choice is made among the
+    cross-validated candidates (finalists, classical and frozen-features ones, on the same folds); a
+    trial known only by its split (semi-supervised, or left out for time) replaces it only when its
+    score less one standard error is still above the chosen one's estimate.
     """
     done = [t for t in with_estimates(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                                       estimates or {})
             if t.user_attrs.get("feasible", False)]
-    if estimates:
-        done = [t for t in done if t.user_attrs.get("folds", 1) > 1]
+    if not estimates:
+        return _recipe_or_best(done)
+    chosen, why = _recipe_or_best([t for t in done if t.user_attrs.get("folds", 1) > 1])
+    split_only = [t for t in done if t.user_attrs.get("folds", 1) == 1]
+    challenger = max(split_only, key=lambda t: (t.user_attrs["metric"] - standard_error(t), -t.number), default=None)
+    if chosen is None or challenger is None:
+        return chosen or challenger, why
+    margin = standard_error(challenger)
+    if challenger.user_attrs["metric"] - margin <= chosen.user_attrs["metric"]:
+        return chosen, why
+    return challenger, (f"trial {challenger.number} ({challenger.user_attrs['metric']:.4f} on its split, not "
+                        f"cross-validated) is served over trial {chosen.number} ({chosen.user_attrs['metric']:.4f} "
+                        f"over {chosen.user_attrs['folds']} folds): ahead by more than one standard error ({margin:.3f})")
+
+
+def _recipe_or_best(done: list[optuna.trial.FrozenTrial]) -> tuple[optuna.trial.FrozenTrial | None, str]:
     best = max(done, key=lambda t: (t.user_attrs["metric"], -t.number), default=None)
     recipe = next((t for t in done if t.user_attrs.get("starting_point")), None)
     if best is None or recipe is None or recipe is best:

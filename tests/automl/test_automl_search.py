@@ -136,15 +136,16 @@ def test_finalists_are_chosen_by_their_cross_validation_estimates(tmp_path):
     study = search.open_study(tmp_path / "study.sqlite3", 0)
     for metric in (1.0, 0.9, 0.8, 0.7):
         _network(study, metric)
-    _network(study, 1.0, semi_supervised="data")  # its pseudo-labels come from its split: not a finalist
+    _network(study, 0.85, semi_supervised="data")  # its pseudo-labels come from its split: not a finalist
     assert [t.number for t in search.finalists(study, {})] == [0, 1, 2] and search.has_network_result(study)
     estimates = {"0": {"metric": 0.6, "metric_sd": 0.1, "folds": 5, "val_images": 40, "accuracy": 0.6},
                  "1": {"metric": 0.75, "metric_sd": 0.1, "folds": 5, "val_images": 40, "accuracy": 0.75}}
     assert [t.number for t in search.finalists(study, estimates)] == [2]
-    assert search.chosen_trial(study, estimates)[0].number == 1
+    chosen, why = search.chosen_trial(study, estimates)
+    assert (chosen.number, chosen.user_attrs["metric"], why) == (1, 0.75, "")  # trial 4's 0.85 on 10 images: noise
     board = search.leaderboard(study, estimates)
     assert [(row["number"], row["value"], row["folds"]) for row in board] == [
-        (4, 1.0, 1), (2, 0.8, 1), (1, 0.75, 5), (3, 0.7, 1), (0, 0.6, 5)]
+        (4, 0.85, 1), (2, 0.8, 1), (1, 0.75, 5), (3, 0.7, 1), (0, 0.6, 5)]
     row = next(row for row in board if row["number"] == 1)
     assert (row["value"], row["value_sd"], row["folds"]) == (0.75, 0.1, 5)
     assert row["note"] == "5-fold cross-validation; 0.9000 on its split"
@@ -156,6 +157,10 @@ def test_finalists_are_chosen_by_their_cross_validation_estimates(tmp_path):
     study.add_trial(forest)
     assert search.chosen_trial(study, estimates)[0].user_attrs["architecture"] == "classical:random_forest"
     assert search.chosen_trial(study)[0].number == 0  # without estimates: the split's best, as before
+    _network(study, 1.0, semi_supervised="data")  # 1.0 on 10 images: at least 0.913 within one standard error
+    chosen, why = search.chosen_trial(study, estimates)
+    assert chosen.number == 6 and why == ("trial 6 (1.0000 on its split, not cross-validated) is served over trial 5 "
+                                          "(0.8000 over 5 folds): ahead by more than one standard error (0.087)")
 
 
 def test_retraining_runs_the_epochs_early_stopping_kept():
