@@ -18,7 +18,7 @@ CLASSICAL_SHARE = 0.3  # of the search time, at most, for the classical candidat
 END_SHARE_CV = 0.4
 END_SHARE_RETRAIN = 0.15
 MIN_END_BUDGET_S = 120.0
-FOLD_SLACK_S = 1.0  # per fold, beyond its training: a fresh network, evaluation
+FIRST_FOLD_SLACK_S = 1.5  # per fold, beyond its training (a fresh network, scaling, evaluation): a guess
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Budget:
     overhead_s: float = FIRST_OVERHEAD_S
     end_share: float = 0.0  # set by plan_end once the dataset's profile is known
     network_finished: bool = False  # the end phase is kept only once it has a network trial to work on
+    fold_slack_s: float = FIRST_FOLD_SLACK_S
 
     def plan_end(self, cross_validate: bool, networks: bool) -> None:
         """Keep time after the search for the finalists' cross-validation and retraining, when there are networks."""
@@ -68,10 +69,15 @@ class Budget:
         """A finalist's time limit per fold: its trial's (limit_s; the same limit keeps the same learning-rate
         schedule), within what the end phase has left once kept_s (the retraining) is set aside. 0 when a
         fold could not train as long as its trial did (trained_s), or MIN_TRAINING_S."""
-        available = (self.end_left() - kept_s - self.overhead_s) / max(1, folds) - FOLD_SLACK_S
+        available = (self.end_left() - kept_s - self.overhead_s) / max(1, folds) - self.fold_slack_s
         if available < min(max(1.0, trained_s), MIN_TRAINING_S):
             return 0.0
         return min(limit_s, available) if limit_s else available
+
+    def measured_folds(self, wall_s: float, training_s: float, folds: int) -> None:
+        """Learn the per-fold slack from a finished cross-validation (the larger of the last and the average)."""
+        observed = max(0.0, wall_s - self.overhead_s - training_s) / max(1, folds)
+        self.fold_slack_s = max(observed, (self.fold_slack_s + observed) / 2)
 
     def retrain_seconds(self, wanted_s: float) -> float:
         """Training time for the retraining: what it wants, within what is left; 0 when too little is."""

@@ -60,8 +60,12 @@ def _modes(request: AutoMLConfig) -> list[str]:
     return request.semi_supervised_modes if request.dataset.unlabelled_dir else ["none"]
 
 
-def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, model_id: str) -> dict:
-    """A TrainConfig (as a dict) from the trial's suggestions."""
+def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, model_id: str,
+                 few_images: bool = False) -> dict:
+    """A TrainConfig (as a dict) from the trial's suggestions. On a few images (few_images: the dataset is
+    cross-validated) no early stopping: a validation split of a few images stops a trial at its first
+    noisy epochs (on 16 malaria crops per class the recipe's 5-fold accuracy was 0.53 with a patience of
+    3, at chance, and 0.88 without), and the best epoch is kept all the same."""
     size = trial.suggest_categorical("image_size", request.image_sizes)
     mode = trial.suggest_categorical("semi_supervised", _modes(request))
     config = {
@@ -72,6 +76,7 @@ def trial_config(trial: optuna.Trial, request: AutoMLConfig, seconds: float, mod
         "image_size": (size, size), "semi_supervised": "" if mode == "none" else mode,
         "model_id": model_id, "max_seconds": seconds, "val_fraction": request.val_fraction, "test_fraction": 0.0,
         "seed": request.seed, "threads": request.threads, "serve_format": "onnx", "batch_size": 32,
+        **({"patience": -1} if few_images else {}),
     }
     # Suggested after the others, so a seeded study draws its other parameters as before.
     tiling = trial.suggest_categorical("tiling", request.tilings or ["none"])

@@ -209,8 +209,9 @@ class AutoMLService:
         request = _request(run)
         trial = study.ask()
         seconds = budget.trial_seconds()
+        few = _search().cross_validates(run.result.get("profile", {}))
         config = TrainConfig.model_validate(_search().trial_config(trial, request, seconds,
-                                                                   f"{run.id}-trial-{trial.number}"))
+                                                                   f"{run.id}-trial-{trial.number}", few))
         job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
         trial.set_user_attr("job_id", job.id)
         self._log(run, f"trial {trial.number}: {config.arch} {trial.params} for {seconds:.0f} s of training")
@@ -310,13 +311,17 @@ class AutoMLService:
             if not seconds or run.id in self.cancelled:
                 self._log(run, f"trial {trial.number}: not cross-validated: the run's end phase is spent")
                 break
-            config = TrainConfig.model_validate({**trial_config, "cross_validate": True,
-                                                 "max_seconds": seconds, "model_id": f"{run.id}-cv-{trial.number}"})
-            finished, _ = await self._job(run, study, config, budget, clock, scheduler,
-                                          f"cross-validation of trial {trial.number}", left=budget.end_left)
+            # Each fold trains as the served model will be retrained: the epochs its trial kept, no early stop.
+            epochs = search.best_epochs(jobs[trial.number].result.get("history", []))
+            config = TrainConfig.model_validate({**trial_config, "cross_validate": True, "epochs": epochs,
+                                                 "patience": -1, "max_seconds": seconds,
+                                                 "model_id": f"{run.id}-cv-{trial.number}"})
+            finished, wall = await self._job(run, study, config, budget, clock, scheduler,
+                                             f"cross-validation of trial {trial.number}", left=budget.end_left)
             if finished.state != SUCCEEDED:
                 self._log(run, f"cross-validation of trial {trial.number}: {finished.state}: {finished.error}")
                 continue
+            budget.measured_folds(wall, finished.result["training_seconds"], finished.result["folds"])
             estimates[str(trial.number)] = found = search.estimate(finished.result, request)
             run.result = {**run.result, "estimates": estimates}
             self._log(run, f"trial {trial.number}: {request.metric} {found['metric']:.4f} ± {found['metric_sd']:.4f} "

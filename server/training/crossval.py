@@ -2,7 +2,9 @@
 
 On a few dozen images one validation split cannot rank trials, so the best few configurations are trained
 and validated once per fold of server/automl/folds.py, the folds the classical candidates are validated
-on. Each fold trains as the trial did (its recipe, max_seconds per fold); nothing is exported.
+on. Each fold trains on its training part only, as the served model is retrained on all images (the
+configuration's epochs, max_seconds per fold), and is scored once on its held-out part, which chose
+nothing; nothing is exported.
 """
 from __future__ import annotations
 
@@ -39,25 +41,30 @@ def run(plan: Plan, reporter) -> dict:
     if len(fold_list) < 2:
         raise InvalidArgument(f"{len(images)} images do not make cross-validation folds")
     scores: dict[str, list[float]] = {metric: [] for metric in METRICS}
+    trained_s = 0.0
     for number, (train, val) in enumerate(fold_list, start=1):
-        measured = _fold(plan, images, train, val, card, labels, reporter)
+        measured, seconds = _fold(plan, images, train, val, card, labels, reporter)
+        trained_s += seconds
         for metric in METRICS:
             scores[metric].append(float(measured[metric]))
         reporter.log(f"fold {number}/{len(fold_list)}: accuracy {measured['accuracy']:.4f}, "
                      f"balanced accuracy {measured['balanced_accuracy']:.4f} on {len(val)} images")
     return {"labels": labels, "history": [], "scores": scores, "folds": len(fold_list), "images": len(images),
-            "skipped": skipped, "seconds": time.perf_counter() - started}
+            "skipped": skipped, "seconds": time.perf_counter() - started, "training_seconds": trained_s}
 
 
-def _fold(plan: Plan, images: data.ImageSet, train: np.ndarray, val: np.ndarray, card, labels, reporter) -> dict:
-    """Train on one fold's training part from the same seed as the trial; its measures on the held-out part."""
+def _fold(plan: Plan, images: data.ImageSet, train: np.ndarray, val: np.ndarray, card, labels,
+          reporter) -> tuple[dict, float]:
+    """Train on one fold's training part from the same seed as the trial: its measures on the held-out part,
+    and the seconds its epochs took."""
     config = plan.config
-    sets = {"train": _subset(images, train), "val": _subset(images, val), "test": data.ImageSet()}
+    training = {"train": _subset(images, train), "val": data.ImageSet(), "test": data.ImageSet()}
     job.seed(config.seed)
     network, source = networks.build(config.arch, len(labels), config.pretrained)
-    loop = steps.make_loop(plan, network, sets, card, len(labels), reporter)
+    loop = steps.make_loop(plan, network, training, card, len(labels), reporter)  # no validation: as retrained
     steps.train(loop, config, bool(source), reporter)
-    return steps.evaluate(loop.network.cpu(), sets, card, labels)
+    held_out = {**training, "val": _subset(images, val)}
+    return steps.evaluate(loop.network.cpu(), held_out, card, labels), sum(h["seconds"] for h in loop.history)
 
 
 def _subset(images: data.ImageSet, rows: np.ndarray) -> data.ImageSet:
