@@ -212,7 +212,7 @@ def with_estimates(trials: list[optuna.trial.FrozenTrial], estimates: dict[str, 
         if found is not None:
             trial = copy.deepcopy(trial)
             split = trial.user_attrs["metric"]
-            trial.user_attrs = {**trial.user_attrs, **found,
+            trial.user_attrs = {**trial.user_attrs, **found, "split_metric": split,
                                 "note": f"{found['folds']}-fold cross-validation; {split:.4f} on its split"}
         changed.append(trial)
     return changed
@@ -268,9 +268,10 @@ def chosen_trial(study: optuna.Study, estimates: dict[str, dict] | None = None
     served a trial at 0.9 on 10 images that reached 0.706 on the test patients, where the recipe,
     at 0.8, reaches 0.87), and the recipe is the choice known to generalise from a few labels.
     With cross-validation estimates (a small dataset's finalists) the choice is made among the
-    cross-validated candidates (finalists, classical and frozen-features ones, on the same folds); a
-    trial known only by its split (semi-supervised, or left out for time) replaces it only when its
-    score less one standard error is still above the chosen one's estimate.
+    cross-validated candidates (finalists, classical and frozen-features ones, on the same folds). A
+    semi-supervised trial (its pseudo-labels come from its split: not cross-validated) replaces it only
+    when its split score less one standard error is above the chosen one's split score (a classical
+    candidate's estimate): split scores are compared with split scores, which they exceed.
     """
     done = [t for t in with_estimates(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                                       estimates or {})
@@ -278,16 +279,19 @@ def chosen_trial(study: optuna.Study, estimates: dict[str, dict] | None = None
     if not estimates:
         return _recipe_or_best(done)
     chosen, why = _recipe_or_best([t for t in done if t.user_attrs.get("folds", 1) > 1])
-    split_only = [t for t in done if t.user_attrs.get("folds", 1) == 1]
-    challenger = max(split_only, key=lambda t: (t.user_attrs["metric"] - standard_error(t), -t.number), default=None)
+    semi_supervised = [t for t in done if t.params.get("semi_supervised", "none") != "none"]
+    challenger = max(semi_supervised, key=lambda t: (t.user_attrs["metric"] - standard_error(t), -t.number),
+                     default=None)
     if chosen is None or challenger is None:
         return chosen or challenger, why
-    margin = standard_error(challenger)
-    if challenger.user_attrs["metric"] - margin <= chosen.user_attrs["metric"]:
+    margin, split = standard_error(challenger), "split_metric" in chosen.user_attrs
+    reference = chosen.user_attrs["split_metric" if split else "metric"]
+    if challenger.user_attrs["metric"] - margin <= reference:
         return chosen, why
-    return challenger, (f"trial {challenger.number} ({challenger.user_attrs['metric']:.4f} on its split, not "
-                        f"cross-validated) is served over trial {chosen.number} ({chosen.user_attrs['metric']:.4f} "
-                        f"over {chosen.user_attrs['folds']} folds): ahead by more than one standard error ({margin:.3f})")
+    return challenger, (f"semi-supervised trial {challenger.number} ({challenger.user_attrs['metric']:.4f} on its "
+                        f"split) is served over trial {chosen.number} ({reference:.4f} "
+                        + ("on its split" if split else f"over {chosen.user_attrs['folds']} folds")
+                        + f"): ahead by more than one standard error ({margin:.3f})")
 
 
 def _recipe_or_best(done: list[optuna.trial.FrozenTrial]) -> tuple[optuna.trial.FrozenTrial | None, str]:
