@@ -79,10 +79,14 @@ class Budget:
         observed = max(0.0, wall_s - self.overhead_s - training_s) / max(1, folds)
         self.fold_slack_s = max(observed, (self.fold_slack_s + observed) / 2)
 
-    def retrain_seconds(self, wanted_s: float) -> float:
-        """Training time for the retraining: what it wants, within what is left; 0 when too little is."""
+    def retrain_seconds(self, trained_s: float, limit_s: float) -> float:
+        """The retraining's time limit: its trial's (limit_s, on more images; the same limit keeps the same
+        learning-rate schedule) within what is left; 0 when it could not train as long as its trial did
+        (trained_s, on more images) or MIN_TRAINING_S."""
         available = self.end_left() - self.overhead_s
-        return min(max(MIN_TRAINING_S, wanted_s), available) if available >= MIN_TRAINING_S else 0.0
+        if available < min(max(1.0, trained_s), MIN_TRAINING_S):
+            return 0.0
+        return min(limit_s, available) if limit_s else available
 
     def classical_seconds(self, alone: bool) -> float:
         """The classical job's time limit: all that is left when it runs alone, else a share of the search."""

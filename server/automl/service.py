@@ -339,7 +339,8 @@ class AutoMLService:
         why = ("the run is too short for retraining" if not budget.end_share
                else "retraining a semi-supervised trial is not supported" if config.get("semi_supervised")
                else "cancelled" if run.id in self.cancelled else "")
-        seconds = 0.0 if why else budget.retrain_seconds(_retraining_estimate(trial_job, request))
+        seconds = 0.0 if why else budget.retrain_seconds(_retraining_estimate(trial_job, request),
+                                                         config["max_seconds"] / (1.0 - request.val_fraction))
         if not why and not seconds:
             why = "the run's end phase is spent"
         if why:
