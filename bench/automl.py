@@ -162,7 +162,8 @@ def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path,
 def server():
     from server_process import ServerProcess
 
-    return ServerProcess("--no-builtin", work_dir=WORK / "server", env={"BIOCLASS_INFERENCE_THREADS": "2"})
+    return ServerProcess("--no-builtin", "--data-root", str(WORK), work_dir=WORK / "server",
+                         env={"BIOCLASS_INFERENCE_THREADS": "2"})  # the splits it builds are under WORK
 
 
 def semi(args) -> dict:

@@ -89,6 +89,11 @@ class TrainConfig(BaseModel):
     tile: int = Field(0, ge=0, le=4096)
     pages: list[int] = Field(default_factory=list, max_length=3)
     device: str = Field("auto", description="a card's device: auto, cpu, cuda or cuda:N (server/devices.py)")
+    # AutoML's finalists (server/automl/service.py). cross_validate: train and validate the configuration once
+    # per fold of server/automl/folds.py (max_seconds per fold), export nothing. train_on_all: the validation
+    # split is trained on too (the chosen configuration retrained before it is served).
+    cross_validate: bool = False
+    train_on_all: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":

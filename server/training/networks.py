@@ -95,16 +95,17 @@ def _weights_file(library: str, name: str, network: torch.nn.Module, weights: st
         return None
 
 
-def prefetch(arch: str, log: Callable[[str], None]) -> str:
+def prefetch(arch: str, log: Callable[[str], None], fallback: str = "; training from scratch") -> str:
     """What a job starts from, fetched before its sandbox (which has no network): the published weights'
-    path in the cache, "none" with the reason logged when they cannot be had, "auto" for bioclass's own."""
+    path in the cache, "none" with the reason logged (and the fallback) when they cannot be had, "auto" for
+    bioclass's own."""
     library, name = split_name(arch)
     if library == "bioclass":
         return "auto"
     try:
         return str(pretrained.fetch(pretrained.published(library, name, _create(library, name, 2)), log))
     except pretrained.Unavailable as reason:
-        log(f"no pretrained weights for {library}:{name}: {reason}; training from scratch")
+        log(f"no pretrained weights for {library}:{name}: {reason}{fallback}")
         return "none"
 
 
