@@ -20,7 +20,7 @@ from bioclass.errors import FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server.automl.budget import Budget
 from bioclass.server.automl.request import AutoMLConfig, validated_request
 from bioclass.server import limits
-from bioclass.server.automl.folders import classical_folder, model_folder
+from bioclass.server.automl.folders import INT8_SUFFIX, classical_folder, model_folder
 from bioclass.server.cards import read_card
 from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
 from bioclass.server.classical.spec import FROZEN_PREFIX, FROZEN_SIZE
@@ -34,7 +34,6 @@ from bioclass.server.zoo import ModelZoo
 
 log = logging.getLogger(__name__)
 PERSIST_S = 2.0
-INT8_SUFFIX = "-int8"  # the run's int8 model is served as MODEL_ID-int8
 
 
 class AutoMLService:
