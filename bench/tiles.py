@@ -89,8 +89,8 @@ def in_process(path: Path, region: tuple[int, int, int, int]) -> tuple[float, fl
     return time.perf_counter() - started, ort_seconds, tiles
 
 
-def through_server(server, path: Path, region, upload: bool) -> tuple[float, float, int]:
-    """(seconds, peak bytes above idle, tiles) of one PredictTiles call."""
+def through_server(server, path: Path, region, upload: bool) -> tuple[float, float, int, dict]:
+    """(seconds, peak bytes above idle, tiles, the server's stage milliseconds) of one PredictTiles call."""
     from bioclass.client import Client
 
     with Client(server.address) as client:
@@ -99,7 +99,7 @@ def through_server(server, path: Path, region, upload: bool) -> tuple[float, flo
             started = time.perf_counter()
             result = client.predict_tiles(path, MODEL, tile=TILE, region=region, on_server=not upload).wait()
             seconds = time.perf_counter() - started
-    return seconds, memory.peak - idle, result.grid.rows * result.grid.columns
+    return seconds, memory.peak - idle, result.grid.rows * result.grid.columns, result.prediction.timings_ms
 
 
 def main() -> int:
@@ -131,17 +131,24 @@ def main() -> int:
                      lambda: through_server(server, path, region, upload=True)]
             order = [(i + index) % 3 for i in range(3)]
             measured = dict(zip(order, (paths[i]() for i in order)))
-            (own, ort_only, tiles), (served, memory, served_tiles), (uploaded, upload_memory, _) = (
+            (own, ort_only, tiles), (served, memory, served_tiles, stages), (uploaded, upload_memory, _, _) = (
                 measured[0], measured[1], measured[2])
             assert served_tiles == tiles
             rows.append((tiles, own, ort_only, served, uploaded, memory, upload_memory))
             print(f"round {index + 1}: {tiles} tiles; in-process {tiles / own:.1f} tiles/s end to end, "
                   f"{tiles / ort_only:.1f} ORT only; server {tiles / served:.1f} (path), {tiles / uploaded:.1f} "
-                  f"(upload); memory above idle {memory / 2**20:.0f} / {upload_memory / 2**20:.0f} MiB", flush=True)
+                  f"(upload); memory above idle {memory / 2**20:.0f} / {upload_memory / 2**20:.0f} MiB; server path, "
+                  f"ms per tile: {per_tile(stages, tiles)}", flush=True)
     finally:
         server.stop()
     print_summary(rows)
     return 0
+
+
+def per_tile(stages: dict, tiles: int) -> str:
+    """The server's summed stage times (reading is its "decode"), in milliseconds per tile."""
+    names = (("decode", "read"), ("preprocess", "preprocess"), ("inference", "inference"))
+    return ", ".join(f"{label} {stages[key] / tiles:.2f}" for key, label in names)
 
 
 def print_summary(rows) -> None:
