@@ -10,9 +10,9 @@ tile is the network's input and nothing is resized. The image is a zlib-compress
 
 - **server, server path** / **server, upload**: `Client.predict_tiles` on the file under the
   server's data root, or uploaded in chunks; the wall time of the whole call (client included).
-- **in-process, end to end**: this process reads each band of tiles through tifffile and zarr,
-  preprocesses them with the server's own steps and runs ONNX Runtime on batches of 32, one after
-  another (no overlap of reading and inference).
+- **in-process, end to end**: this process reads each band of tiles and preprocesses it with the
+  server's own functions (server/tile_sources.py, server/preprocess.py) and runs ONNX Runtime on
+  batches of 32, one after another (no overlap of reading and inference).
 - **in-process, ONNX Runtime only**: the time of those `session.run` calls alone: the throughput
   of the tiles as in-process batches, the figure the server is held to (target: >= 0.8x).
 
@@ -57,13 +57,12 @@ def bench_card_zoo() -> Path:
 def in_process(path: Path, region: tuple[int, int, int, int]) -> tuple[float, float, int]:
     """(end-to-end seconds, ONNX Runtime seconds, tiles) for the region, read and run in this process."""
     import onnxruntime as ort
-    import tifffile
-    import zarr
 
     from bioclass.server.backends.onnx import session_options
     from bioclass.server.cards import parse_card
-    from bioclass.server.preprocess import finish, scaled
+    from bioclass.server.preprocess import prepare_tiles
     from bioclass.server.settings import usable_cores
+    from bioclass.server.tile_sources import TiffSource
     from bioclass.server.tiling import origins
 
     card = parse_card((bench_card_zoo() / MODEL / "card.yaml").read_text(), "bench card")
@@ -73,19 +72,20 @@ def in_process(path: Path, region: tuple[int, int, int, int]) -> tuple[float, fl
     session.run(None, {"input": np.zeros((BATCH, *SHAPE), np.float32)})  # warm, as the served model is
     y0, x0, height, width = region
     started, ort_seconds, tiles = time.perf_counter(), 0.0, 0
-    with tifffile.TiffFile(path) as tif:
-        array = zarr.open_array(tif.series[0].aszarr(), mode="r")
+    source = TiffSource(path, 0, 0, SIDE * SIDE)
+    try:
         xs = [x0 + x for x in origins(width, TILE, TILE)]
         for y in (y0 + o for o in origins(height, TILE, TILE)):
             for start in range(0, len(xs), BATCH):
                 group = xs[start:start + BATCH]
-                band = np.asarray(array[y:y + TILE, group[0]:group[-1] + TILE])
-                batch = np.stack([finish(scaled(band[:, x - group[0]:x - group[0] + TILE], card), card)
-                                  for x in group])
+                band = source.read(y, group[0], TILE, group[-1] + TILE - group[0])
+                batch = prepare_tiles(band, [x - group[0] for x in group], TILE, card)
                 run_started = time.perf_counter()
                 session.run(None, {"input": batch})
                 ort_seconds += time.perf_counter() - run_started
                 tiles += len(group)
+    finally:
+        source.close()
     return time.perf_counter() - started, ort_seconds, tiles
 
 
