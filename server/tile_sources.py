@@ -3,8 +3,8 @@
 TIFF and OME-TIFF files (tiled, striped or pyramidal) are read lazily: a read decodes only the TIFF
 tiles or strips it touches. A plane stored in one page (each pyramid level of a slide, a plain
 tiled or striped TIFF) is decoded segment by segment with tifffile directly; planes spread over
-pages (channels as pages) go through tifffile's zarr store, whose per-read machinery costs more
-than the decoding itself. Other formats (PNG, JPEG, BMP) cannot be read in parts; they are decoded
+pages (channels as pages) go through tifffile's zarr store, which hands every read to its own
+event-loop thread and back (a wait for a core each time on loaded cores). Other formats (PNG, JPEG, BMP) cannot be read in parts; they are decoded
 whole, held to the server's pixel limit. Reads block: call them off the event loop.
 """
 from __future__ import annotations
@@ -55,7 +55,8 @@ class ArraySource:
 
 
 class TiffSource:
-    """One series and pyramid level of a TIFF file, read a band at a time."""
+    """One series and pyramid level of a TIFF file, read a band at a time (`direct=False`: always
+    through zarr, so the two readers can be compared)."""
 
     def __init__(self, path: Path, series: int, level: int, max_pixels: int, direct: bool = True):
         import tifffile
@@ -64,7 +65,7 @@ class TiffSource:
         try:
             level_series = _level(self._tif, series, level)
             index, channels_first = _plane_index(level_series.axes, level_series.shape)
-            page = _single_page(level_series) if direct else None
+            page = _single_page(level_series) if direct and not channels_first else None
             self._plane = SegmentReader(self._tif, page) if page is not None else \
                 _ZarrPlane(self._tif.series[series].aszarr(level=level), index, channels_first)
             _check_blocks(self._plane.block, max_pixels)
