@@ -10,9 +10,9 @@ tile is the network's input and nothing is resized. The image is a zlib-compress
 
 - **server, server path** / **server, upload**: `Client.predict_tiles` on the file under the
   server's data root, or uploaded in chunks; the wall time of the whole call (client included).
-- **in-process, end to end**: this process reads each band of tiles through tifffile and zarr,
-  preprocesses them with the server's own steps and runs ONNX Runtime on batches of 32, one after
-  another (no overlap of reading and inference).
+- **in-process, end to end**: this process reads each band of tiles and preprocesses it with the
+  server's own functions (server/tile_sources.py, server/preprocess.py) and runs ONNX Runtime on
+  batches of 32, one after another (no overlap of reading and inference).
 - **in-process, ONNX Runtime only**: the time of those `session.run` calls alone: the throughput
   of the tiles as in-process batches, the figure the server is held to (target: >= 0.8x).
 
@@ -57,13 +57,12 @@ def bench_card_zoo() -> Path:
 def in_process(path: Path, region: tuple[int, int, int, int]) -> tuple[float, float, int]:
     """(end-to-end seconds, ONNX Runtime seconds, tiles) for the region, read and run in this process."""
     import onnxruntime as ort
-    import tifffile
-    import zarr
 
     from bioclass.server.backends.onnx import session_options
     from bioclass.server.cards import parse_card
-    from bioclass.server.preprocess import finish, scaled
+    from bioclass.server.preprocess import prepare_tiles
     from bioclass.server.settings import usable_cores
+    from bioclass.server.tile_sources import TiffSource
     from bioclass.server.tiling import origins
 
     card = parse_card((bench_card_zoo() / MODEL / "card.yaml").read_text(), "bench card")
@@ -73,24 +72,25 @@ def in_process(path: Path, region: tuple[int, int, int, int]) -> tuple[float, fl
     session.run(None, {"input": np.zeros((BATCH, *SHAPE), np.float32)})  # warm, as the served model is
     y0, x0, height, width = region
     started, ort_seconds, tiles = time.perf_counter(), 0.0, 0
-    with tifffile.TiffFile(path) as tif:
-        array = zarr.open_array(tif.series[0].aszarr(), mode="r")
+    source = TiffSource(path, 0, 0, SIDE * SIDE)
+    try:
         xs = [x0 + x for x in origins(width, TILE, TILE)]
         for y in (y0 + o for o in origins(height, TILE, TILE)):
             for start in range(0, len(xs), BATCH):
                 group = xs[start:start + BATCH]
-                band = np.asarray(array[y:y + TILE, group[0]:group[-1] + TILE])
-                batch = np.stack([finish(scaled(band[:, x - group[0]:x - group[0] + TILE], card), card)
-                                  for x in group])
+                band = source.read(y, group[0], TILE, group[-1] + TILE - group[0])
+                batch = prepare_tiles(band, [x - group[0] for x in group], TILE, card)
                 run_started = time.perf_counter()
                 session.run(None, {"input": batch})
                 ort_seconds += time.perf_counter() - run_started
                 tiles += len(group)
+    finally:
+        source.close()
     return time.perf_counter() - started, ort_seconds, tiles
 
 
-def through_server(server, path: Path, region, upload: bool) -> tuple[float, float, int]:
-    """(seconds, peak bytes above idle, tiles) of one PredictTiles call."""
+def through_server(server, path: Path, region, upload: bool) -> tuple[float, float, int, dict]:
+    """(seconds, peak bytes above idle, tiles, the server's stage milliseconds) of one PredictTiles call."""
     from bioclass.client import Client
 
     with Client(server.address) as client:
@@ -99,7 +99,7 @@ def through_server(server, path: Path, region, upload: bool) -> tuple[float, flo
             started = time.perf_counter()
             result = client.predict_tiles(path, MODEL, tile=TILE, region=region, on_server=not upload).wait()
             seconds = time.perf_counter() - started
-    return seconds, memory.peak - idle, result.grid.rows * result.grid.columns
+    return seconds, memory.peak - idle, result.grid.rows * result.grid.columns, result.prediction.timings_ms
 
 
 def main() -> int:
@@ -131,17 +131,24 @@ def main() -> int:
                      lambda: through_server(server, path, region, upload=True)]
             order = [(i + index) % 3 for i in range(3)]
             measured = dict(zip(order, (paths[i]() for i in order)))
-            (own, ort_only, tiles), (served, memory, served_tiles), (uploaded, upload_memory, _) = (
+            (own, ort_only, tiles), (served, memory, served_tiles, stages), (uploaded, upload_memory, _, _) = (
                 measured[0], measured[1], measured[2])
             assert served_tiles == tiles
             rows.append((tiles, own, ort_only, served, uploaded, memory, upload_memory))
             print(f"round {index + 1}: {tiles} tiles; in-process {tiles / own:.1f} tiles/s end to end, "
                   f"{tiles / ort_only:.1f} ORT only; server {tiles / served:.1f} (path), {tiles / uploaded:.1f} "
-                  f"(upload); memory above idle {memory / 2**20:.0f} / {upload_memory / 2**20:.0f} MiB", flush=True)
+                  f"(upload); memory above idle {memory / 2**20:.0f} / {upload_memory / 2**20:.0f} MiB; server path, "
+                  f"ms per tile: {per_tile(stages, tiles)}", flush=True)
     finally:
         server.stop()
     print_summary(rows)
     return 0
+
+
+def per_tile(stages: dict, tiles: int) -> str:
+    """The server's summed stage times (reading is its "decode"), in milliseconds per tile."""
+    names = (("decode", "read"), ("preprocess", "preprocess"), ("inference", "inference"))
+    return ", ".join(f"{label} {stages[key] / tiles:.2f}" for key, label in names)
 
 
 def print_summary(rows) -> None:

@@ -46,6 +46,43 @@ def finish(pixels: np.ndarray, card: ModelCard) -> np.ndarray:
     return np.ascontiguousarray(pixels.transpose(2, 0, 1) if card.input.axes == "bchw" else pixels)
 
 
+def prepare_tiles(band: np.ndarray, lefts: list[int], width: int, card: ModelCard) -> np.ndarray:
+    """(T, ...) network inputs of the tiles band[:, left:left + width], the values prepare() gives each.
+
+    When preprocessing is elementwise (no resize, range or no scaling, channels kept), each tile is
+    scaled straight into its slot of the batch in one pass; otherwise tile by tile through prepare().
+    """
+    if not elementwise(band, width, card):
+        return np.stack([prepare(band[:, left:left + width], card) for left in lefts])
+    channels_first = card.input.axes == "bchw"
+    height, channels = band.shape[0], card.input.channels
+    batch = np.empty((len(lefts), channels, height, width) if channels_first else
+                     (len(lefts), height, width, channels), np.float32)
+    maximum = _DTYPE_MAX.get(band.dtype) if card.preprocessing.scale == "range" else None
+    pixels = (band[..., None] if band.ndim == 2 else band)[..., :channels]  # alpha carries no class information
+    for slot, left in zip(batch, lefts):
+        tile = pixels[:, left:left + width]
+        tile = tile.transpose(2, 0, 1) if channels_first else tile
+        if maximum:  # the same float32 division as scale(): uint8/16 converts exactly
+            np.divide(tile, np.float32(maximum), out=slot)
+        else:
+            slot[...] = tile
+    if card.preprocessing.mean:
+        shape = (channels, 1, 1) if channels_first else (channels,)
+        batch -= np.asarray(card.preprocessing.mean, np.float32).reshape(shape)
+        batch /= np.asarray(card.preprocessing.std, np.float32).reshape(shape)
+    return batch
+
+
+def elementwise(band: np.ndarray, width: int, card: ModelCard) -> bool:
+    """Whether a tile of the band reaches the network by per-pixel arithmetic alone (see to_channels)."""
+    held = band.shape[2] if band.ndim == 3 else 1
+    colour = card.preprocessing.color != "gray"
+    kept = held == card.input.channels == 1 or (held in (3, 4) and card.input.channels == 3 and colour)
+    return (not card.input.pages and kept and band.ndim in (2, 3) and card.preprocessing.scale in ("range", "none")
+            and (band.shape[0], width) == tuple(card.input.size))
+
+
 def select_pages(image: np.ndarray, card: ModelCard) -> np.ndarray:
     """The card's pages, from a multi-page image decoded as (H, W, pages) or a multi-channel array."""
     pages = list(card.input.pages)

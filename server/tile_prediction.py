@@ -20,7 +20,7 @@ import numpy as np
 from bioclass.errors import InvalidArgument, ResourceExhausted
 from bioclass.server import limits
 from bioclass.server.cards import ModelCard
-from bioclass.server.preprocess import finish, scaled
+from bioclass.server.preprocess import prepare_tiles
 from bioclass.server.runner import Runner
 from bioclass.server.settings import Settings
 from bioclass.server.tile_sources import ImageSource
@@ -252,12 +252,9 @@ def _prepare(source: ImageSource, grid: TileGrid, card: ModelCard, skip: Backgro
     if band.dtype == np.float32 and not np.isfinite(band).all():
         raise InvalidArgument(f"the image holds NaN or infinite values in rows {y} to {y + height - 1}")
     read_ms = (time.perf_counter() - started) * 1000
-    tiles, wanted, inputs = [], [], []
-    for column, x in zip(columns, xs):
-        pixels = band[:, x - xs[0]:x - xs[0] + width]
-        tile = TileResult(row, column, y, x, height, width, skip.foreground(pixels) if skip else 1.0)
-        tiles.append(tile)
-        if skip is None or tile.foreground >= skip.min_foreground:
-            wanted.append(tile)
-            inputs.append(finish(scaled(pixels, card), card))
-    return tiles, wanted, (np.stack(inputs) if inputs else None), read_ms
+    tiles = [TileResult(row, column, y, x, height, width,
+                        skip.foreground(band[:, x - xs[0]:x - xs[0] + width]) if skip else 1.0)
+             for column, x in zip(columns, xs)]
+    wanted = [t for t in tiles if skip is None or t.foreground >= skip.min_foreground]
+    inputs = prepare_tiles(band, [t.x - xs[0] for t in wanted], width, card) if wanted else None
+    return tiles, wanted, inputs, read_ms

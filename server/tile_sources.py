@@ -1,12 +1,15 @@
 """Images that tiled prediction reads one band at a time, never whole.
 
-TIFF and OME-TIFF files (tiled, striped or pyramidal) are read lazily through tifffile's zarr store:
-a read decodes only the TIFF tiles or strips it touches. Other formats (PNG, JPEG, BMP) cannot be
-read in parts; they are decoded whole, held to the server's pixel limit. Reads block: call them
-off the event loop.
+TIFF and OME-TIFF files (tiled, striped or pyramidal) are read lazily: a read decodes only the TIFF
+tiles or strips it touches. A plane stored in one page (each pyramid level of a slide, a plain
+tiled or striped TIFF) is decoded segment by segment with tifffile directly; planes spread over
+pages (channels as pages) go through tifffile's zarr store, which hands every read to its own
+event-loop thread and back (a wait for a core each time on loaded cores). Other formats (PNG, JPEG, BMP) cannot be read in parts; they are decoded
+whole, held to the server's pixel limit. Reads block: call them off the event loop.
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -21,6 +24,7 @@ TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and Big
 # A compressed PNG or JPEG is never larger than its raw pixels: a bigger file cannot fit max_pixels.
 _MAX_BYTES_PER_PIXEL = 8
 _CHANNEL_AXES = "SC"
+_JPEG = {6, 7, 33007, 34892}  # compressions whose segments need the page's JPEG tables
 # Decoded rows of TIFF blocks kept per open image (a row of 256-pixel RGB tiles 10,000 wide: 7.5 MiB);
 # an image too wide for two rows is read without keeping any.
 CACHE_BYTES = 64 * 1024 * 1024
@@ -51,27 +55,34 @@ class ArraySource:
 
 
 class TiffSource:
-    """One series and pyramid level of a TIFF file, read through zarr a band at a time."""
+    """One series and pyramid level of a TIFF file, read a band at a time (`direct=False`: always
+    through zarr, so the two readers can be compared)."""
 
-    def __init__(self, path: Path, series: int, level: int, max_pixels: int):
+    def __init__(self, path: Path, series: int, level: int, max_pixels: int, direct: bool = True):
         import tifffile
-        import zarr
 
         self._tif = tifffile.TiffFile(path)
         try:
             level_series = _level(self._tif, series, level)
-            self._index, self._channels_first = _plane_index(level_series.axes, level_series.shape)
-            self._array = zarr.open_array(self._tif.series[series].aszarr(level=level), mode="r")
-            _check_chunks(self._array, level_series.axes, max_pixels)
+            index, channels_first = _plane_index(level_series.axes, level_series.shape)
+            page = _single_page(level_series) if direct and not channels_first else None
+            self._plane = SegmentReader(self._tif, page) if page is not None else \
+                _ZarrPlane(self._tif.series[series].aszarr(level=level), index, channels_first)
+            _check_blocks(self._plane.block, max_pixels)
         except BaseException:
             self._tif.close()
             raise
         axes, shape = level_series.axes, level_series.shape
         self.height, self.width = shape[axes.index("Y")], shape[axes.index("X")]
-        self._block_height = self._array.chunks[axes.index("Y")]
-        row_bytes = self._array.nbytes // self.height * self._block_height
+        self._block_height = self._plane.block[0]
+        row_bytes = self._plane.nbytes // self.height * self._block_height
         self._rows = _BlockRows(max(0, CACHE_BYTES // row_bytes) if row_bytes else 0)
         self._lock = threading.Lock()  # one reader at a time on the file handle and the cache
+
+    @property
+    def direct(self) -> bool:
+        """Whether segments are decoded with tifffile directly (not through zarr)."""
+        return isinstance(self._plane, SegmentReader)
 
     def read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
         first, last = y // self._block_height, (y + height - 1) // self._block_height
@@ -80,9 +91,10 @@ class TiffSource:
                 return self._read(y, x, height, width)
             rows = [self._rows.get(i) if i in self._rows else self._rows.put(i, self._block_row(i))
                     for i in range(first, last + 1)]
-        band = rows[0] if len(rows) == 1 else np.concatenate(rows)
-        top = y - first * self._block_height
-        return band[top:top + height, x:x + width]
+        # Only the requested part of each block row is copied (a band is much narrower than the image).
+        parts = [row[max(0, y - top):y + height - top, x:x + width]
+                 for row, top in zip(rows, range(first * self._block_height, self.height, self._block_height))]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _block_row(self, index: int) -> np.ndarray:
         """One row of TIFF blocks (tiles or strips), whole width: tile rows overlap them, so each is
@@ -91,19 +103,75 @@ class TiffSource:
         return self._read(y, 0, min(self._block_height, self.height - y), self.width)
 
     def _read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
-        index = tuple(slice(y, y + height) if i == "Y" else slice(x, x + width) if i == "X" else i
-                      for i in self._index)
         try:
-            band = np.asarray(self._array[index])
+            band = self._plane.read(y, x, height, width)
         except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file fails here, in many types
             raise InvalidArgument(f"cannot read rows {y} to {y + height - 1} of the TIFF file: "
                                   f"{type(exc).__name__}: {exc}") from None
-        if self._channels_first:
-            band = np.moveaxis(band, 0, -1)
         return _wire_dtype(band)
 
     def close(self) -> None:
         self._tif.close()
+
+
+class SegmentReader:
+    """One TIFF page's pixels, read by decoding the tiles or strips (segments) a region touches with
+    the page's own tifffile decoder: no zarr store, no event loop, one copy into the answer."""
+
+    def __init__(self, tif, page):
+        self._fh, self._page, self._decode = tif.filehandle, page, page.decode
+        self._jpeg = {"jpegtables": page.jpegtables, "jpegheader": page.jpegheader} \
+            if page.compression in _JPEG else {}
+        self._samples = page.samplesperpixel
+        self.shape = (page.imagelength, page.imagewidth) + ((self._samples,) if self._samples > 1 else ())
+        self.dtype = np.dtype(page.dtype)
+        self.nbytes = math.prod(self.shape) * self.dtype.itemsize
+        self.block = (page.tilelength, page.tilewidth) if page.is_tiled else \
+            (min(page.rowsperstrip or page.imagelength, page.imagelength), page.imagewidth)
+        self._across = math.ceil(page.imagewidth / self.block[1])
+
+    def read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
+        out = np.empty((height, width, *self.shape[2:]), self.dtype)
+        (block_height, block_width), bottom, right = self.block, y + height, x + width
+        for row in range(y // block_height, (bottom - 1) // block_height + 1):
+            for column in range(x // block_width, (right - 1) // block_width + 1):
+                top, left = row * block_height, column * block_width
+                segment = self._segment(row * self._across + column)
+                y0, y1 = max(y, top), min(bottom, top + block_height)
+                x0, x1 = max(x, left), min(right, left + block_width)
+                target = out[y0 - y:y1 - y, x0 - x:x1 - x]
+                if segment is None:  # a segment the file leaves out holds the page's no-data value
+                    target[...] = self._page.nodata
+                else:
+                    target[...] = segment[y0 - top:y1 - top, x0 - left:x1 - left].reshape(target.shape)
+        return out
+
+    def _segment(self, index: int) -> np.ndarray | None:
+        """(rows, columns, samples) of one segment as decoded (a tile at the image's edge may be full size)."""
+        offset, count = self._page.dataoffsets[index], self._page.databytecounts[index]
+        if not offset or not count:
+            return None
+        self._fh.seek(offset)
+        segment = self._decode(self._fh.read(count), index, **self._jpeg)[0]
+        return segment[0]  # the depth axis, always 1 for a 2-D page
+
+
+class _ZarrPlane:
+    """One plane of a series through tifffile's zarr store: planes that span pages (channels as pages)."""
+
+    def __init__(self, store, index: tuple, channels_first: bool):
+        import zarr
+
+        self._array = zarr.open_array(store, mode="r")
+        self._index, self._channels_first = index, channels_first
+        self.nbytes = self._array.nbytes
+        self.block = (self._array.chunks[index.index("Y")], self._array.chunks[index.index("X")])
+
+    def read(self, y: int, x: int, height: int, width: int) -> np.ndarray:
+        index = tuple(slice(y, y + height) if i == "Y" else slice(x, x + width) if i == "X" else i
+                      for i in self._index)
+        band = np.asarray(self._array[index])
+        return np.moveaxis(band, 0, -1) if self._channels_first else band
 
 
 class _BlockRows:
@@ -175,12 +243,27 @@ def _plane_index(axes: str, shape: tuple[int, ...]) -> tuple[tuple, bool]:
     return index, first
 
 
-def _check_chunks(array, axes: str, max_pixels: int) -> None:
+def _single_page(level_series):
+    """The page holding the whole plane, when one does and tifffile can decode its segments alone: 2-D
+    (depth 1), samples interleaved; None otherwise (the zarr store reads it)."""
+    import tifffile
+
+    pages = level_series.pages
+    if len(pages) != 1 or not isinstance(pages[0], tifffile.TiffPage):
+        return None
+    page = pages[0]
+    plane = tuple(n for n in level_series.shape if n > 1)
+    if page.imagedepth != 1 or page.dtype is None or (page.samplesperpixel > 1 and page.planarconfig != 1) or \
+            tuple(n for n in page.shape if n > 1) != plane:
+        return None
+    return page
+
+
+def _check_blocks(block: tuple[int, int], max_pixels: int) -> None:
     """A read decodes whole TIFF tiles or strips: one larger than the pixel limit is refused."""
-    pixels = array.chunks[axes.index("Y")] * array.chunks[axes.index("X")]
-    if pixels > max_pixels:
-        raise ResourceExhausted(f"the TIFF stores its pixels in blocks of {pixels} pixels, above the server "
-                                f"limit of {max_pixels} decoded at once; save it as a tiled TIFF")
+    if block[0] * block[1] > max_pixels:
+        raise ResourceExhausted(f"the TIFF stores its pixels in blocks of {block[0] * block[1]} pixels, above the "
+                                f"server limit of {max_pixels} decoded at once; save it as a tiled TIFF")
 
 
 def _wire_dtype(band: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import yaml
 
 from bioclass.errors import InvalidArgument
 from bioclass.server.cards import parse_card
-from bioclass.server.preprocess import prepare
+from bioclass.server.preprocess import elementwise, prepare, prepare_tiles
 
 
 def make_card(channels=3, axes="bchw", size=(8, 6), **pre):
@@ -67,3 +67,31 @@ def test_deterministic():
 def test_channel_mismatch_names_expected_and_received(shape):
     with pytest.raises(InvalidArgument, match=r"expects .*3-channel|2-D image"):
         prepare(np.zeros(shape, np.uint8), make_card())
+
+
+TILE_CARDS = {  # (card, band dtype and channels); the first five take the one-pass path
+    "rgb uint8, range": (make_card(size=(6, 5), scale="range"), np.uint8, 3),
+    "rgba uint16, mean/std, bhwc": (make_card(size=(6, 5), axes="bhwc", mean=[0.4, 0.5, 0.6], std=[0.2, 0.3, 0.4]),
+                                    np.uint16, 4),
+    "gray float32, range": (make_card(channels=1, size=(6, 5)), np.float32, 0),
+    "gray uint16, none": (make_card(channels=1, size=(6, 5), scale="none"), np.uint16, 1),
+    "rgb float32, none": (make_card(size=(6, 5), scale="none"), np.float32, 3),
+    "resized": (make_card(size=(4, 4)), np.uint8, 3),
+    "rgb to gray": (make_card(channels=1, size=(6, 5)), np.uint8, 3),
+    "percentile per tile": (make_card(size=(6, 5), scale="percentile"), np.uint16, 3),
+}
+
+
+@pytest.mark.parametrize("name", TILE_CARDS)
+def test_a_band_of_tiles_gets_exactly_what_each_tile_gets_alone(name):
+    card, dtype, channels = TILE_CARDS[name]
+    rng = np.random.default_rng(0)
+    shape = (6, 23, channels) if channels else (6, 23)
+    band = (rng.random(shape, np.float32) if dtype == np.float32 else rng.integers(0, 60000, shape).astype(dtype))
+    band = band[:, 1:]  # a view, as a band cut from a cached block row is
+    lefts = [0, 5, 10, 17]  # the last tile overlaps its neighbour, as at an image's edge
+    expected = np.stack([prepare(band[:, left:left + 5], card) for left in lefts])
+    got = prepare_tiles(band, lefts, 5, card)
+    assert elementwise(band, 5, card) == (list(TILE_CARDS).index(name) < 5)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)  # bit for bit, not within a tolerance
