@@ -19,6 +19,7 @@ import numpy as np
 
 from bioclass import images
 from bioclass.errors import InvalidArgument, ResourceExhausted
+from bioclass.server import tiff_codecs
 
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
 # A compressed PNG or JPEG is never larger than its raw pixels: a bigger file cannot fit max_pixels.
@@ -61,6 +62,7 @@ class TiffSource:
     def __init__(self, path: Path, series: int, level: int, max_pixels: int, direct: bool = True):
         import tifffile
 
+        tiff_codecs.install()
         self._tif = tifffile.TiffFile(path)
         try:
             level_series = _level(self._tif, series, level)

@@ -1,4 +1,8 @@
 """TIFF bands read by decoding segments with tifffile directly are the bands tifffile's zarr store reads."""
+import lzma
+import tracemalloc
+import zlib
+
 import numpy as np
 import pytest
 import tifffile
@@ -77,3 +81,27 @@ def test_a_truncated_file_fails_the_read_that_reaches_the_missing_segments(tmp_p
     with pytest.raises(InvalidArgument, match="cannot read rows 256 to 299 of the TIFF file"):
         source.read(256, 0, 44, 200)
     source.close()
+
+
+@pytest.mark.parametrize("compression, bomb", [("zlib", lambda raw: zlib.compress(raw, 9)),
+                                               ("lzma", lzma.compress)])
+def test_a_segment_that_inflates_past_its_tile_is_cut_at_the_tile(compression, bomb, tmp_path):
+    """A 64x64 tile whose data inflates to 64 MiB: tifffile alone would hold all of it in memory."""
+    path = tmp_path / "bomb.tif"
+    tifffile.imwrite(path, np.zeros((64, 64), np.uint8), tile=(64, 64), compression=compression)
+    payload = bomb(b"\x07" * (64 * 1024 * 1024))
+    with open(path, "ab") as file:
+        offset = file.seek(0, 2)
+        file.write(payload)
+    with tifffile.TiffFile(path, mode="r+b") as tif:
+        tif.pages[0].tags["TileOffsets"].overwrite([offset])
+        tif.pages[0].tags["TileByteCounts"].overwrite([len(payload)])
+    for source in both(path):
+        tracemalloc.start()
+        try:
+            np.testing.assert_array_equal(source.read(0, 0, 64, 64), np.full((64, 64), 7, np.uint8))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            source.close()
+        assert peak < 8 * 1024 * 1024  # bytes: the tile, not the 64 MiB the segment inflates to
