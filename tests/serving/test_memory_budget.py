@@ -114,14 +114,21 @@ def test_a_busy_model_is_never_unloaded(torch_zoo, model_bytes, tmp_path):
     try:
         with Client(server.address) as client:
             client.predict(solid_image(0.9), "model-01")
-            busy = threading.Thread(target=keep_busy)
-            busy.start()
+            # Three callers, and answers already flowing, so model-01 has a request in flight whenever
+            # model-02's load asks for room (one caller is idle between an answer and its next call).
+            busy = [threading.Thread(target=keep_busy) for _ in range(3)]
+            for thread in busy:
+                thread.start()
             try:
+                deadline = time.monotonic() + 60
+                while len(answers) < 6 and not failures and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 assert client.predict(solid_image(0.1), "model-02").label == "dark"
                 assert states(client)["model-01"].state == pb.LOADED
             finally:
                 stop.set()
-                busy.join()
+                for thread in busy:
+                    thread.join()
             time.sleep(0.1)
             assert client.predict(solid_image(0.1), "model-03").label == "dark"
             after = states(client)
