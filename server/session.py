@@ -8,11 +8,14 @@ A forward pass travels in place through one shared-memory block per session (rin
 writes the batch into it and sends one byte on the pipe, the child writes the answer over it and
 replies with one byte; nothing is pickled on that path. Everything else is a pickled message on the
 same pipe: ("load",) -> ("ok", (note, device)), ("gradcam", batch, class_index) -> ("ok", maps),
-and any failure -> ("error", kind, message). One request is in flight per session at a time.
+and any failure -> ("error", kind, message). The child runs untrusted code, so the parent unpickles
+its replies with an allow-list of numpy's array builders (read_reply). One request is in flight per
+session at a time.
 """
 from __future__ import annotations
 
 import asyncio
+import io
 import multiprocessing
 import os
 import pickle
@@ -106,7 +109,7 @@ class ModelSession:
 
     def _forward_answer(self, reply: bytes, sent: float) -> np.ndarray:
         if reply != ANSWER:  # an error, or an answer the ring cannot hold
-            return self._answer(pickle.loads(reply))
+            return self._answer(self._read_reply(reply))
         try:
             output, self.hop = self._ring.answer(sent)
         except ValueError as exc:
@@ -123,10 +126,19 @@ class ModelSession:
             if timeout is not None and not self._conn.poll(timeout):
                 self.close()
                 raise FailedPrecondition(f"loading took more than {timeout:.0f} s")
-            reply = self._conn.recv()
+            reply = self._read_reply(self._conn.recv_bytes())
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
         return self._answer(reply)
+
+    def _read_reply(self, raw: bytes):
+        """A pickled reply, which may build numpy arrays and nothing else: the model process runs untrusted
+        code, and a reply naming any other callable would run it in the server. Such a process is stopped."""
+        try:
+            return read_reply(raw)
+        except pickle.UnpicklingError as exc:
+            self.process.kill()
+            raise SessionCrashed(f"the model's process was stopped: {exc}; the next call restarts it") from None
 
     @staticmethod
     def _answer(reply: tuple):
@@ -163,6 +175,24 @@ class ModelSession:
         self._conn.close()
         self._ring.close(unlink=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+# What numpy's arrays and dtypes pickle to (protocols 2-5, numpy 1 and 2)
+_REPLY_GLOBALS = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                  for name in ("_reconstruct", "scalar")} | {
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+
+
+class _ReplyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _REPLY_GLOBALS:
+            raise pickle.UnpicklingError(f"its reply names {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_reply(raw: bytes):
+    """Unpickle a model process's reply: tuples, strings, numbers and numpy arrays only."""
+    return _ReplyUnpickler(io.BytesIO(raw)).load()
 
 
 def _status(name: str):

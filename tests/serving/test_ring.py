@@ -1,8 +1,10 @@
 """The hop to a model process through its shared-memory ring (server/ring.py, server/session.py):
 the same answers as in the server's own process for small and large batches, a process killed with a
-request in flight reported with its signal, and answers' headers held to the block's bounds."""
+request in flight reported with its signal, answers' headers held to the block's bounds, and pickled
+replies held to numpy's arrays."""
 import asyncio
 import os
+import pickle
 import signal
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 
 from bioclass.server.inprocess import InProcessSession
 from bioclass.server.ring import FIRST_SIZE, MAX_DIMS, Ring
-from bioclass.server.session import ModelSession, SessionCrashed
+from bioclass.server.session import ModelSession, SessionCrashed, read_reply
 from models import SIZE
 
 IMAGE_BYTES = 3 * SIZE * SIZE * 4
@@ -88,3 +90,16 @@ def test_an_answer_header_beyond_the_block_is_refused():
                 ring.answer(0.0)
     finally:
         ring.close(unlink=True)
+
+
+def test_a_pickled_reply_may_build_arrays_and_nothing_else():
+    """Replies off the ring (errors, load notes, Grad-CAM maps) are pickled by a process that runs untrusted
+    code: unpickling one that names any other callable would run it in the server."""
+    maps = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for protocol in (4, 5):
+        kind, (array, scalar) = read_reply(pickle.dumps(("ok", (maps, np.float32(2.5))), protocol=protocol))
+        assert kind == "ok" and scalar == 2.5
+        np.testing.assert_array_equal(array, maps)
+    assert read_reply(pickle.dumps(("error", "INTERNAL", "why"))) == ("error", "INTERNAL", "why")
+    with pytest.raises(pickle.UnpicklingError, match="posix.system"):
+        read_reply(pickle.dumps(("ok", os.system)))
