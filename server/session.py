@@ -177,7 +177,7 @@ class ModelSession:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-# What numpy's arrays and dtypes pickle to (protocols 2-5, numpy 1 and 2)
+# What numpy's arrays, scalars and dtypes pickle to with protocols 4 and 5 (Connection.send uses 4), numpy 1 and 2
 _REPLY_GLOBALS = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
                   for name in ("_reconstruct", "scalar")} | {
     ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
