@@ -1,7 +1,7 @@
 """ONNX models run inside the server process, for cards that trade crash isolation for latency.
 
-A model session in its own process (session.py) costs each forward pass a pipe round trip and a
-process wake-up, a large share of a small network's pass (bench/README.md). With `serving: {isolation: in_process}` (or the server setting
+A model session in its own process (session.py) costs each forward pass two process wake-ups (the
+model process's and the event loop's), a share of a small network's pass (bench/README.md). With `serving: {isolation: in_process}` (or the server setting
 `onnx_in_process`) an ONNX model runs in the server's own ONNX Runtime instead, the way Triton runs
 its backends; ONNX Runtime releases the GIL, so passes run in the instance's thread while the event
 loop keeps serving. The price: a crash inside ONNX Runtime would take the server down with it,

@@ -4,19 +4,25 @@ Why: frameworks do not always coexist in one process (TensorFlow imported before
 crashes it with a segfault here), a crashing or memory-hungry model must not take the server
 down, and the server process never imports torch or TensorFlow at all.
 
-The parent talks to its child over a pipe: ("forward", batch) -> ("ok", outputs) or
-("error", kind, message); ("gradcam", batch, class_index) -> ("ok", maps) likewise.
-One request is in flight per session at a time.
+A forward pass travels in place through one shared-memory block per session (ring.py): the parent
+writes the batch into it and sends one byte on the pipe, the child writes the answer over it and
+replies with one byte; nothing is pickled on that path. Everything else is a pickled message on the
+same pipe: ("load",) -> ("ok", (note, device)), ("gradcam", batch, class_index) -> ("ok", maps),
+and any failure -> ("error", kind, message). The child runs untrusted code, so the parent unpickles
+its replies with an allow-list of numpy's array builders (read_reply). One request is in flight per
+session at a time.
 """
 from __future__ import annotations
 
 import asyncio
+import io
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import tempfile
-from multiprocessing import shared_memory
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import NamedTuple
@@ -25,10 +31,10 @@ import numpy as np
 
 from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
 from bioclass.server import sandbox
+from bioclass.server.ring import ANSWER, FIRST_SIZE, REQUEST, HopTimes, Ring
 
 _CONTEXT = multiprocessing.get_context("spawn")
 LOAD_TIMEOUT_S = 600.0
-SHARED_MIN_BYTES = 64 * 1024  # smaller inputs are cheaper to pickle through the pipe
 
 
 class SessionCrashed(Unavailable):
@@ -42,67 +48,73 @@ class ModelSession:
         sandbox.warn_if_unsupported()
         self._conn, child = _CONTEXT.Pipe()
         self.scratch = tempfile.mkdtemp(prefix=f"bioclass-model-{folder.name}-")  # the child's only writable folder
+        self._ring = Ring.create(FIRST_SIZE)  # the child opens it by name before it confines itself
+        self._ring_moved = False  # a larger block replaced it: the next request names it
+        self.hop: HopTimes | None = None  # the last forward pass's legs
         self.process = _CONTEXT.Process(target=_session_main, daemon=True, name=f"bioclass-model-{folder.name}",
-                                        args=(child, str(folder), threads, onnx_spinning,
+                                        args=(child, str(folder), threads, onnx_spinning, self._ring.name,
                                               _Confinement(self.scratch, sandbox.LIMITS, os.getpid())))
-        self.process.start()
-        child.close()
-        self._shared: shared_memory.SharedMemory | None = None
-        # e.g. how serve_as went; the device it runs on, and why auto fell back to the CPU
-        self.load_note, self.device = self._request(("load",), timeout=LOAD_TIMEOUT_S)
+        try:
+            self.process.start()
+            child.close()
+            # e.g. how serve_as went; the device it runs on, and why auto fell back to the CPU
+            self.load_note, self.device = self._request(("load",), timeout=LOAD_TIMEOUT_S)
+        except BaseException:
+            self.close()
+            raise
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         return self.forward_parts([batch])
 
     def forward_parts(self, parts: list[np.ndarray]) -> np.ndarray:
         """One forward pass over the parts stacked along the batch axis (copied once, straight to the child)."""
-        return self._request(self._forward_message(parts))
+        try:
+            sent = self._send_forward(parts)
+            reply = self._conn.recv_bytes()
+        except (EOFError, OSError):
+            raise SessionCrashed(self._crash_reason()) from None
+        return self._forward_answer(reply, sent)
 
     async def forward_parts_async(self, parts: list[np.ndarray]) -> np.ndarray:
         """forward_parts without a thread: the event loop waits for the child's answer on the pipe
         (two thread hand-offs fewer per batch)."""
-        message = self._forward_message(parts)
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
         descriptor = self._conn.fileno()
         try:
-            self._conn.send(message)
+            sent = self._send_forward(parts)
             loop.add_reader(descriptor, lambda: answered.done() or answered.set_result(None))
             try:
                 await answered
             finally:
                 loop.remove_reader(descriptor)
-            reply = self._conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            reply = self._conn.recv_bytes()
+        except (EOFError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
-        return self._answer(reply)
+        return self._forward_answer(reply, sent)
 
-    def _forward_message(self, parts: list[np.ndarray]) -> tuple:
+    def _send_forward(self, parts: list[np.ndarray]) -> float:
+        """Write the batch into the ring and wake the child; when the request left (perf_counter)."""
         nbytes = sum(part.nbytes for part in parts)
-        if nbytes < SHARED_MIN_BYTES:
-            return ("forward", parts[0] if len(parts) == 1 else np.concatenate(parts))
-        shape = (sum(len(part) for part in parts), *parts[0].shape[1:])
-        block = self._shared_block(nbytes)
-        batch = np.ndarray(shape, parts[0].dtype, buffer=block.buf)
-        offset = 0
-        for part in parts:
-            batch[offset:offset + len(part)] = part
-            offset += len(part)
-        return ("forward_shared", block.name, shape, batch.dtype.str)
+        if not self._ring.fits(nbytes):
+            grown = Ring.create(max(nbytes, 2 * self._ring.capacity))
+            self._ring.close(unlink=True)  # the child's mapping of it lasts until it opens the new one
+            self._ring, self._ring_moved = grown, True
+        self._ring.write_parts(parts)
+        message = REQUEST + self._ring.name.encode() if self._ring_moved else REQUEST
+        sent = time.perf_counter()
+        self._conn.send_bytes(message)
+        self._ring_moved = False
+        return sent
 
-    def _shared_block(self, size: int) -> shared_memory.SharedMemory:
-        """The input block, replaced by a larger one when a batch does not fit."""
-        if self._shared is None or self._shared.size < size:
-            grown = max(size, 2 * self._shared.size) if self._shared is not None else size
-            self._release_shared()
-            self._shared = shared_memory.SharedMemory(create=True, size=grown)
-        return self._shared
-
-    def _release_shared(self) -> None:
-        if self._shared is not None:
-            self._shared.close()
-            self._shared.unlink()
-            self._shared = None
+    def _forward_answer(self, reply: bytes, sent: float) -> np.ndarray:
+        if reply != ANSWER:  # an error, or an answer the ring cannot hold
+            return self._answer(self._read_reply(reply))
+        try:
+            output, self.hop = self._ring.answer(sent)
+        except ValueError as exc:
+            raise BioclassError(str(exc)) from None
+        return output
 
     def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         """Grad-CAM maps (B, h, w) at the last convolution's resolution (see bioclass.server.explain)."""
@@ -114,10 +126,19 @@ class ModelSession:
             if timeout is not None and not self._conn.poll(timeout):
                 self.close()
                 raise FailedPrecondition(f"loading took more than {timeout:.0f} s")
-            reply = self._conn.recv()
+            reply = self._read_reply(self._conn.recv_bytes())
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
         return self._answer(reply)
+
+    def _read_reply(self, raw: bytes):
+        """A pickled reply, which may build numpy arrays and nothing else: the model process runs untrusted
+        code, and a reply naming any other callable would run it in the server. Such a process is stopped."""
+        try:
+            return read_reply(raw)
+        except pickle.UnpicklingError as exc:
+            self.process.kill()
+            raise SessionCrashed(f"the model's process was stopped: {exc}; the next call restarts it") from None
 
     @staticmethod
     def _answer(reply: tuple):
@@ -140,17 +161,38 @@ class ModelSession:
         return self.process.is_alive()
 
     def close(self) -> None:
+        if self._conn.closed:
+            return  # closed already (a load that timed out closes its session before it fails)
         try:
             self._conn.send(("stop",))
-        except (OSError, BrokenPipeError):
+        except OSError:
             pass
-        self.process.join(timeout=2)
-        if self.process.is_alive():
-            self.process.kill()
+        if self.process.pid is not None:  # started
             self.process.join(timeout=2)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(timeout=2)
         self._conn.close()
-        self._release_shared()
+        self._ring.close(unlink=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+# What numpy's arrays, scalars and dtypes pickle to with protocols 4 and 5 (Connection.send uses 4), numpy 1 and 2
+_REPLY_GLOBALS = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                  for name in ("_reconstruct", "scalar")} | {
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+
+
+class _ReplyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _REPLY_GLOBALS:
+            raise pickle.UnpicklingError(f"its reply names {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_reply(raw: bytes):
+    """Unpickle a model process's reply: tuples, strings, numbers and numpy arrays only."""
+    return _ReplyUnpickler(io.BytesIO(raw)).load()
 
 
 def _status(name: str):
@@ -173,37 +215,59 @@ class _Confinement(NamedTuple):
         sandbox.confine(view, self.limits, self.parent_pid, self.limits.memory_mb)
 
 
-def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bool, confinement: _Confinement) -> None:
+def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bool, ring_name: str,
+                  confinement: _Confinement) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions stop
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    ring = Ring.open(ring_name)
     confinement.apply(folder)
     model = None
-    shared = _SharedInputs()
     while True:
         try:
-            message = conn.recv()
+            raw = conn.recv_bytes()
         except (EOFError, OSError):
             return  # the server went away
+        received = time.perf_counter()
         try:
+            sandbox.allow_cpu_seconds(confinement.limits.cpu_seconds)
+            if raw[:1] == REQUEST:
+                ring = _moved(ring, raw[1:])
+                _forward_in_place(conn, model, ring, received)
+                continue
+            message = pickle.loads(raw)
             if message[0] == "stop":
                 conn.close()
                 # Nothing is left to flush: skip the interpreter's shutdown, which for torch or TensorFlow
                 # takes seconds, so that an unloaded model frees its memory at once.
                 os._exit(0)
-            sandbox.allow_cpu_seconds(confinement.limits.cpu_seconds)
             if message[0] == "load":
                 model, note = _load(Path(folder), threads, onnx_spinning)
                 conn.send(("ok", (note, device_of(model))))
-            elif message[0] == "forward":
-                conn.send(("ok", model.forward(message[1])))
-            elif message[0] == "forward_shared":
-                conn.send(("ok", model.forward(shared.array(*message[1:]))))
             elif message[0] == "gradcam":
                 conn.send(("ok", gradcam_of(model, *message[1:])))
         except BioclassError as exc:
             conn.send(("error", exc.code.name, exc.message))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as a failed call
             conn.send(("error", "FAILED_PRECONDITION" if model is None else "INTERNAL", _one_line(exc)))
+
+
+def _moved(ring: Ring, name: bytes) -> Ring:
+    """The parent's larger block when the request names one (the parent owns and unlinks blocks)."""
+    if not name:
+        return ring
+    ring.close()
+    return Ring.open(name.decode())
+
+
+def _forward_in_place(conn: Connection, model, ring: Ring, received: float) -> None:
+    if model is None:
+        raise FailedPrecondition("the model is not loaded")
+    begun = time.perf_counter()
+    output = model.forward(ring.request())
+    if ring.write_answer(output, received, begun):
+        conn.send_bytes(ANSWER)
+    else:
+        conn.send(("ok", output))
 
 
 def _one_line(exc: Exception) -> str:
@@ -227,24 +291,6 @@ def gradcam_of(model, batch: np.ndarray, class_index: int) -> np.ndarray:
     if not hasattr(model, "gradcam"):
         raise FailedPrecondition("this model's framework or format has no Grad-CAM; use occlusion")
     return model.gradcam(batch, class_index)
-
-
-class _SharedInputs:
-    """The child's view of the parent's input block (attached once, re-attached when replaced)."""
-
-    def __init__(self):
-        self.block: shared_memory.SharedMemory | None = None
-
-    def array(self, name: str, shape: tuple, dtype: str) -> np.ndarray:
-        if self.block is None or self.block.name != name:
-            if self.block is not None:
-                try:
-                    self.block.close()
-                except BufferError:
-                    pass  # a view of it is still alive somewhere; the mapping goes with the process
-            # The parent owns the block and unlinks it (spawned children share its resource tracker).
-            self.block = shared_memory.SharedMemory(name=name)
-        return np.ndarray(shape, np.dtype(dtype), buffer=self.block.buf)
 
 
 def _load(folder: Path, threads: int, onnx_spinning: bool):
