@@ -35,6 +35,7 @@ from bioclass.server.ring import ANSWER, FIRST_SIZE, REQUEST, HopTimes, Ring
 
 _CONTEXT = multiprocessing.get_context("spawn")
 LOAD_TIMEOUT_S = 600.0
+MAX_REPLY_BYTES = 64 * 2**20  # errors, load notes and Grad-CAM maps; forward answers travel in the ring
 
 
 class SessionCrashed(Unavailable):
@@ -70,7 +71,7 @@ class ModelSession:
         """One forward pass over the parts stacked along the batch axis (copied once, straight to the child)."""
         try:
             sent = self._send_forward(parts)
-            reply = self._conn.recv_bytes()
+            reply = self._receive()
         except (EOFError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
         return self._forward_answer(reply, sent)
@@ -88,7 +89,7 @@ class ModelSession:
                 await answered
             finally:
                 loop.remove_reader(descriptor)
-            reply = self._conn.recv_bytes()
+            reply = self._receive()
         except (EOFError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
         return self._forward_answer(reply, sent)
@@ -126,10 +127,22 @@ class ModelSession:
             if timeout is not None and not self._conn.poll(timeout):
                 self.close()
                 raise FailedPrecondition(f"loading took more than {timeout:.0f} s")
-            reply = self._read_reply(self._conn.recv_bytes())
+            reply = self._read_reply(self._receive())
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
         return self._answer(reply)
+
+    def _receive(self) -> bytes:
+        """The child's next message, at most MAX_REPLY_BYTES: a model process (untrusted code) could
+        otherwise make the server hold a reply of any size. One that tries is stopped."""
+        try:
+            return self._conn.recv_bytes(MAX_REPLY_BYTES)
+        except OSError as exc:
+            if exc.args != ("bad message length",):  # multiprocessing's words for a reply over maxlength
+                raise  # the process died: the caller reports how
+            self.process.kill()
+            raise SessionCrashed(f"the model's process sent a reply over {MAX_REPLY_BYTES // 2**20} MiB and was "
+                                 "stopped; the next call restarts it") from None
 
     def _read_reply(self, raw: bytes):
         """A pickled reply, which may build numpy arrays and nothing else: the model process runs untrusted

@@ -3,16 +3,18 @@ the same answers as in the server's own process for small and large batches, a p
 request in flight reported with its signal, answers' headers held to the block's bounds, and pickled
 replies held to numpy's arrays."""
 import asyncio
+import multiprocessing
 import os
 import pickle
 import signal
+import threading
 
 import numpy as np
 import pytest
 
 from bioclass.server.inprocess import InProcessSession
 from bioclass.server.ring import FIRST_SIZE, MAX_DIMS, Ring
-from bioclass.server.session import ModelSession, SessionCrashed, read_reply
+from bioclass.server.session import MAX_REPLY_BYTES, ModelSession, SessionCrashed, read_reply
 from models import SIZE
 
 IMAGE_BYTES = 3 * SIZE * SIZE * 4
@@ -103,3 +105,29 @@ def test_a_pickled_reply_may_build_arrays_and_nothing_else():
     assert read_reply(pickle.dumps(("error", "INTERNAL", "why"))) == ("error", "INTERNAL", "why")
     with pytest.raises(pickle.UnpicklingError, match="posix.system"):
         read_reply(pickle.dumps(("ok", os.system)))
+
+
+def test_a_reply_over_the_bound_stops_the_process(session):
+    """A model process could send a reply of any size over its pipe: the server reads at most
+    MAX_REPLY_BYTES and stops a process that sends more (here the pipe's other end stands for it)."""
+    ours, theirs = multiprocessing.Pipe()
+    pipe, session._conn = session._conn, ours
+
+    def send_too_much():
+        try:
+            theirs.send_bytes(bytes(MAX_REPLY_BYTES + 1))
+        except OSError:
+            pass  # the server side closed its end without reading the rest
+
+    writer = threading.Thread(target=send_too_much)
+    writer.start()
+    try:
+        with pytest.raises(SessionCrashed, match="sent a reply over 64 MiB and was stopped; the next call"):
+            session._receive()
+        session.process.join(5)
+        assert not session.alive
+    finally:
+        ours.close()
+        writer.join()
+        theirs.close()
+        session._conn = pipe
