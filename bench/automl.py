@@ -166,9 +166,11 @@ def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path,
 
 
 def server():
+    """The real server; it may read WORK's folders (on_server datasets need a data root)."""
     from server_process import ServerProcess
 
-    return ServerProcess("--no-builtin", work_dir=WORK / "server", env={"BIOCLASS_INFERENCE_THREADS": "2"})
+    return ServerProcess("--no-builtin", "--data-root", str(WORK), work_dir=WORK / "server",
+                         env={"BIOCLASS_INFERENCE_THREADS": "2"})
 
 
 def semi(args) -> dict:

@@ -76,13 +76,11 @@ def run_autokeras(name: str, budget: float, seed: int) -> dict:
 
 def run_bioclass(name: str, budget: float, seed: int) -> dict:
     from bioclass.client import Client
-    from server_process import ServerProcess
 
     train, test, unlabelled = bench.dataset_folders(name)
     shutil.rmtree(bench.WORK / "server" / "automl", ignore_errors=True)  # a stopped earlier run would resume
     code = commit()
-    process = ServerProcess("--no-builtin", "--data-root", str(bench.WORK), work_dir=bench.WORK / "server",
-                            env={"BIOCLASS_INFERENCE_THREADS": "2"})
+    process = bench.server()
     load_before, started = os.getloadavg(), time.perf_counter()
     try:
         with Client(process.address, timeout=None) as client:
