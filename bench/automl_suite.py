@@ -150,12 +150,15 @@ def _row(r: dict) -> str:
     def score(value) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    load = " / ".join(f"{values[0]:.1f}" for values in (r.get("load_average_before") or r.get("load_average"),
-                                                          r.get("load_average_after") or r.get("load_average")))
+    load = " / ".join("-" if not values else f"{values[0]:.1f}"  # the baseline records its end only
+                      for values in (r.get("load_average_before"), r.get("load_average_after", r.get("load_average"))))
     budget = "-" if r["method"] == "baseline" else f"{r['budget_min']:g}"
-    note = {"baseline": f"{r.get('train_images')} train images, {r.get('input_size')} px",
-            "autokeras": f"{r.get('size')} px, {len(r.get('trials', []))} trials, {r.get('ended_by')}",
-            "bioclass": f"{r.get('commit')}, run {r.get('run_id')}, {_bioclass_note(r)}"}[r["method"]]
+    if r["method"] == "baseline":
+        note = f"{r['train_images']} train images at {'x'.join(map(str, r['input_size']))} px"
+    elif r["method"] == "autokeras":
+        note = f"{r['size']} px, {len(r['trials'])} trials, search {r['search_s']:.0f} s, ended by {r['ended_by']}"
+    else:
+        note = f"{r['commit']}, run {r['run_id']}, {_bioclass_note(r)}"
     return (f"| {r['set']} | {r['method']} | {budget} | {r['seed']} | {score(r.get('accuracy'))} | "
             f"{score(r.get('balanced_accuracy'))} | {r['wall_s']:.0f} | {load} | {note} |")
 
