@@ -7,7 +7,7 @@ on one fixed train/test split per set, scored on the test images no run saw.
 
 Runs go one at a time, in the order sets x budgets x seeds x methods; each result is saved as
 bench/work-automl/suite/<set>-<method>[-<budget>min]-s<seed>.json and is skipped when that file exists
-(--force reruns). Sets and their splits are bench/automl.py's (`dataset_folders`): the seed of a row is
+(--force reruns; --tag NAME keeps bioclass rows of other code apart: ...-s<seed>-NAME.json). Sets and their splits are bench/automl.py's (`dataset_folders`): the seed of a row is
 the tool's seed; the split is always seed 0. Each row records the load average before and after it,
 and bioclass rows the commit of the code that ran (with "+dirty" when the tree had changes).
 
@@ -40,9 +40,9 @@ AK_SIZE = {"malaria": 64, "wbc": 64, "jurkat": 40, "cric": 64, "dapi": 128}
 SEMI_MODES = ["none", "data", "model_data"]
 
 
-def result_file(name: str, method: str, budget: float, seed: int) -> Path:
+def result_file(name: str, method: str, budget: float, seed: int, tag: str = "") -> Path:
     timed = "" if method == "baseline" else f"-{budget:g}min"
-    return SUITE / f"{name}-{method}{timed}-s{seed}.json"
+    return SUITE / f"{name}-{method}{timed}-s{seed}{'-' + tag if tag else ''}.json"
 
 
 def commit() -> str:
@@ -116,7 +116,7 @@ def run(args) -> None:
         for budget in args.budgets:
             for seed in args.seeds:
                 for method in args.methods:
-                    target = result_file(name, method, budget, seed)
+                    target = result_file(name, method, budget, seed, args.tag if method == "bioclass" else "")
                     if target.exists() and not args.force:
                         continue
                     if method == "baseline" and budget != args.budgets[0]:
@@ -179,6 +179,7 @@ def main() -> None:
     p.add_argument("--budgets", nargs="+", type=float, default=[5.0, 10.0], help="minutes")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--force", action="store_true", help="rerun rows whose JSON exists")
+    p.add_argument("--tag", default="", help="appended to bioclass rows' file names (another branch's code)")
     sub.add_parser("tables")
     args = parser.parse_args()
     {"run": run, "tables": tables}[args.what](args)
