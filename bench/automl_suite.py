@@ -46,8 +46,9 @@ def result_file(name: str, method: str, budget: float, seed: int, tag: str = "")
 
 
 def commit() -> str:
-    head = subprocess.run(["git", "-C", str(bench.ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    """The last commit that changed the product (server/, clients/), "+dirty" with uncommitted changes there."""
+    head = subprocess.run(["git", "-C", str(bench.ROOT), "log", "-1", "--format=%h", "--", "server", "clients"],
+                          capture_output=True, text=True, check=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(bench.ROOT), "status", "--porcelain", "--", "server", "clients"],
                            capture_output=True, text=True, check=True).stdout.strip()
     return head + ("+dirty" if dirty else "")
