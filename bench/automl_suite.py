@@ -126,7 +126,8 @@ def run(args) -> None:
                     started = time.perf_counter()
                     result = RUNNERS[method](name, budget, seed)
                     result.setdefault("wall_s", time.perf_counter() - started)
-                    result.update(set=name, method=method, seed=seed, finished_utc=time.strftime("%Y-%m-%d %H:%M"))
+                    result.update(set=name, method=method, seed=seed, finished_utc=time.strftime("%Y-%m-%d %H:%M"),
+                                  tag=args.tag if method == "bioclass" else "")
                     target.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
                     print(json.dumps({k: v for k, v in result.items() if k not in ("trials", "log")},
                                      default=str), flush=True)
@@ -159,7 +160,7 @@ def _row(r: dict) -> str:
     elif r["method"] == "autokeras":
         note = f"{r['size']} px, {len(r['trials'])} trials, search {r['search_s']:.0f} s, ended by {r['ended_by']}"
     else:
-        note = f"{r['commit']}, run {r['run_id']}, {_bioclass_note(r)}"
+        note = f"{r['commit']}{' (' + r['tag'] + ')' if r.get('tag') else ''}, run {r['run_id']}, {_bioclass_note(r)}"
     return (f"| {r['set']} | {r['method']} | {budget} | {r['seed']} | {score(r.get('accuracy'))} | "
             f"{score(r.get('balanced_accuracy'))} | {r['wall_s']:.0f} | {load} | {note} |")
 
