@@ -17,6 +17,7 @@ CARD_FILE = "card.yaml"
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MAX_WEIGHTS_NAME = 255  # bytes of UTF-8: what file systems allow one name
 MAX_PAGE = 1000  # page numbers a card (or a request) may name are below this
+DEVICE = re.compile(r"^(auto|cpu|cuda(:(0|[1-9][0-9]{0,2}))?)$")
 
 # Weight format from the file name when the card does not say.
 _FORMAT_BY_SUFFIX = {".pt": "torchscript", ".pth": "torchscript", ".torchscript": "torchscript",
@@ -170,6 +171,7 @@ class ServingOptions(_Options):
     isolation: Optional[Literal["process", "in_process"]] = None
     onnx_spinning: Optional[bool] = None
     serve_as: Optional[Literal["onnx"]] = None  # a PyTorch or Keras model served through ONNX Runtime
+    pinned: Optional[bool] = None  # never unloaded to make room under the memory budget (server/lifecycle.py)
     replicas: Optional[PositiveInt] = None
     autoscaling: Optional[AutoscalingOptions] = None
     ray_actor_options: Optional[RayActorOptions] = None
@@ -192,6 +194,20 @@ class ModelCard(_Strict):
     serving: ServingOptions = ServingOptions()
     # A classical model's handcrafted features, computed from the prepared input before its ONNX head.
     features: Optional[FeatureSpec] = None
+    # Where the network runs: auto (CUDA when the framework sees one, else the CPU), cpu, cuda or cuda:N.
+    device: str = "auto"
+    # Set in one version's card: that version is the model's default rather than the newest (zoo.py).
+    default_version: bool = False
+    # An .npy of network inputs (float32 [B, ...input shape]) in the model's folder, run as the warm-up
+    # before the model is ready; empty: a zero image of the input size.
+    test_input: str = ""
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not isinstance(value, str) or not DEVICE.match(value):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N (N from 0 to 999); got {value!r}")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -200,14 +216,16 @@ class ModelCard(_Strict):
             raise ValueError("id must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
         return value
 
-    @field_validator("weights")
+    @field_validator("weights", "test_input")
     @classmethod
-    def _confined(cls, value: str) -> str:
+    def _confined(cls, value: str, info) -> str:
+        if not value and info.field_name == "test_input":
+            return value
         path = PurePosixPath(value)
         if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
-            raise ValueError("weights must be a relative path inside the model's folder")
+            raise ValueError(f"{info.field_name} must be a relative path inside the model's folder")
         if not value.isprintable() or len(value.encode("utf-8", "replace")) > MAX_WEIGHTS_NAME:
-            raise ValueError(f"weights must be a printable name of at most {MAX_WEIGHTS_NAME} bytes")
+            raise ValueError(f"{info.field_name} must be a printable name of at most {MAX_WEIGHTS_NAME} bytes")
         return value
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bioclass.errors import BioclassError
-from bioclass.server.session import gradcam_of
+from bioclass.server.session import device_of, gradcam_of
 
 
 class InProcessSession:
@@ -32,6 +32,7 @@ class InProcessSession:
         self._model = Backend().load(card, folder / card.weights, threads, onnx_spinning)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"onnx-{card.id}")
         self.load_note = "runs in the server process (serving.isolation: in_process)"
+        self.device = device_of(self._model)
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         try:

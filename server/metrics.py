@@ -52,10 +52,12 @@ _memory = None
 
 
 class _ModelMemory:
-    """Resident memory of each model process, read when Prometheus scrapes."""
+    """Resident memory of each model process, and each model version's state, memory and last use,
+    read when Prometheus scrapes."""
 
-    def __init__(self, processes: Callable[[], Iterable[tuple[str, int, int]]]):
+    def __init__(self, processes: Callable[[], Iterable[tuple[str, int, int]]], models: Callable[[], Iterable]):
         self.processes = processes
+        self.models = models
 
     def collect(self):
         family = GaugeMetricFamily("bioclass_model_process_resident_memory_bytes",
@@ -65,6 +67,25 @@ class _ModelMemory:
             if rss is not None:
                 family.add_metric([model_id, str(instance)], rss)
         yield family
+        yield from self._model_families(list(self.models()))
+
+    @staticmethod
+    def _model_families(runners: list):
+        from bioclass.server.lifecycle import STATES
+
+        state = GaugeMetricFamily("bioclass_model_state", "1 for the state each model version is in "
+                                  "(AVAILABLE, LOADING, LOADED, UNLOADED, FAILED).", labels=["model", "version", "state"])
+        memory = GaugeMetricFamily("bioclass_model_memory_bytes", "Resident memory of each model version's processes.",
+                                   labels=["model", "version"])
+        last_used = GaugeMetricFamily("bioclass_model_last_used_seconds", "Unix time of each model version's last "
+                                      "request (0: never).", labels=["model", "version"])
+        for runner in runners:
+            labels = [runner.card.id, str(runner.version)]
+            for name in STATES:
+                state.add_metric([*labels, name], float(runner.state == name))
+            memory.add_metric(labels, runner.memory_bytes())
+            last_used.add_metric(labels, runner.usage.last_used)
+        yield from (state, memory, last_used)
 
 
 def _resident_bytes(pid: int) -> int | None:
@@ -75,13 +96,14 @@ def _resident_bytes(pid: int) -> int | None:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def watch(loaded_count: Callable[[], int], processes: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
-    """Report the zoo's loaded models and model processes (callbacks run at scrape time)."""
+def watch(loaded_count: Callable[[], int], processes: Callable[[], Iterable[tuple[str, int, int]]],
+          models: Callable[[], Iterable] = list) -> None:
+    """Report the zoo's loaded models, model processes and every model version (callbacks run at scrape time)."""
     global _memory
     LOADED_MODELS.set_function(loaded_count)
     if _memory is not None:
         REGISTRY.unregister(_memory)
-    _memory = _ModelMemory(processes)
+    _memory = _ModelMemory(processes, models)
     REGISTRY.register(_memory)
 
 

@@ -19,6 +19,7 @@ from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
 from bioclass.server.batching import BatchPolicy, BatchQueue, Pending, effective_policy
 from bioclass.server.cards import ModelCard
 from bioclass.server.inprocess import InProcessSession
+from bioclass.server.lifecycle import ModelLifecycle, Usage, resident_bytes
 from bioclass.server.session import ModelSession, SessionCrashed
 from bioclass.server.statistics import ModelStats
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # Batches up to this size reach the model process straight from the event loop; copying a larger
 # one into shared memory (milliseconds) is left to the instance's thread.
 INLINE_MAX_BYTES = 4 * 1024 * 1024
+WARMUP_MAX_BYTES = 64 * 1024 * 1024  # a card's test_input is read by the server: bounded
 
 
 class Runner(Protocol):
@@ -34,6 +36,8 @@ class Runner(Protocol):
 
     card: ModelCard
     folder: Path
+    version: int
+    usage: Usage
     policy: BatchPolicy
     threads: int
     max_batch_size: int
@@ -43,7 +47,14 @@ class Runner(Protocol):
 
     @property
     def state(self) -> str:
-        """AVAILABLE, LOADED or FAILED."""
+        """AVAILABLE (never loaded), LOADING, LOADED, UNLOADED or FAILED."""
+
+    @property
+    def key(self) -> str:
+        """id@version."""
+
+    def memory_bytes(self) -> int:
+        """Resident memory of its processes on this machine (0 when not loaded here)."""
 
     @property
     def input_shape(self) -> tuple[int, int, int]: ...
@@ -74,9 +85,15 @@ class _Instance:
 
 
 class ModelRunner:
-    def __init__(self, card: ModelCard, folder: Path, threads: int, defaults: BatchPolicy = BatchPolicy()):
+    def __init__(self, card: ModelCard, folder: Path, threads: int, defaults: BatchPolicy = BatchPolicy(),
+                 lifecycle: ModelLifecycle | None = None, version: int = 1):
         self.card = card
         self.folder = folder
+        self.version = version
+        self.lifecycle = lifecycle  # the memory budget and state listeners; None: a model checked at registration
+        self.usage = Usage()
+        self._pending_load: asyncio.Future | None = None  # set while loading and warming up
+        self._ever_loaded = False
         self.policy = effective_policy(defaults, card)
         self.in_process = self.policy.isolation == "in_process"
         # Instances share the cores: each forward pass gets its share of the threads.
@@ -84,6 +101,7 @@ class ModelRunner:
         self.max_batch_size = self.policy.max_batch_size
         self.error = ""
         self.load_note = ""  # what loading said, e.g. whether `serve_as: onnx` took effect
+        self.device = ""  # what the network runs on, and why `device: auto` fell back to the CPU
         self.stats = ModelStats(card.id)
         self._instances = [_Instance(card.id, i) for i in range(self.policy.instances)]
         self._queue = BatchQueue(self.policy)
@@ -95,7 +113,37 @@ class ModelRunner:
 
     @property
     def state(self) -> str:
-        return "FAILED" if self.error else ("LOADED" if self.model is not None else "AVAILABLE")
+        if self.error:
+            return "FAILED"
+        if self._pending_load is not None:
+            return "LOADING"
+        if self.model is not None:
+            return "LOADED"
+        return "UNLOADED" if self._ever_loaded else "AVAILABLE"
+
+    @property
+    def key(self) -> str:
+        return f"{self.card.id}@{self.version}"
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.card.serving.pinned)
+
+    @property
+    def framework(self) -> str:
+        return self.card.framework
+
+    def memory_bytes(self) -> int:
+        """Resident memory of its model processes; in the server's process, the estimate made at load."""
+        if self.model is None:
+            return 0
+        if self.in_process:
+            return self.usage.measured_bytes
+        return sum(resident_bytes(pid) for _, pid in self.processes())
+
+    def _changed(self) -> None:
+        if self.lifecycle is not None:
+            self.lifecycle.changed(self)
 
     def processes(self) -> list[tuple[int, int]]:
         """(instance, pid) of each running model process."""
@@ -105,13 +153,41 @@ class ModelRunner:
     # ---- loading ---------------------------------------------------------------------------
 
     async def ensure_loaded(self) -> ModelSession:
-        if self.error or not self._ready():
-            async with self._lock:
-                if not self.error and not self._ready():
-                    await self._load_missing()
+        with self.usage.held():  # callers waiting for the load count as requests in flight
+            while not self.error and not self._ready():
+                await self._load_within_budget()
         if self.error:
             raise FailedPrecondition(f"model {self.card.id} cannot be loaded: {self.error}")
         return self.model
+
+    async def _load_within_budget(self) -> None:
+        """Load the missing instances once the budget has made room for them. Callers arriving meanwhile
+        wait for that load (and its warm-up) instead of starting another."""
+        if self._pending_load is not None:
+            await asyncio.shield(self._pending_load)
+            return
+        self._pending_load = asyncio.get_running_loop().create_future()
+        self._changed()
+        try:
+            if self.lifecycle is not None:
+                await self.lifecycle.reserve(self)
+            async with self._lock:
+                if not self.error and not self._ready():
+                    await self._load_missing()
+        finally:
+            done, self._pending_load = self._pending_load, None
+            done.set_result(None)
+            if self.lifecycle is not None:
+                self.lifecycle.loaded(self, self._measure())
+            self._changed()
+
+    def _measure(self) -> int:
+        """Resident memory just after loading (a /proc read per process: no wait)."""
+        if self.model is None:
+            return 0
+        if self.in_process:  # its memory is the server's: an estimate from the weights' size
+            return 2 * _weights_bytes(self.folder / self.card.weights) + 16 * 1024 * 1024
+        return self.memory_bytes()
 
     def _ready(self) -> bool:
         """Every instance has its worker (a worker restarts its own process after a crash)."""
@@ -130,6 +206,7 @@ class ModelRunner:
         if self.error:
             self._close_sessions()
             return
+        self._ever_loaded = True
         for instance in self._instances:
             if instance.worker is None or instance.worker.done():
                 instance.worker = asyncio.ensure_future(self._work(instance))
@@ -152,16 +229,18 @@ class ModelRunner:
         except BaseException:
             session.close()
             raise
-        log.info("loaded %s (%s) in %.2f s%s", self.card.id, self.card.framework, time.perf_counter() - started,
-                 f"; {session.load_note}" if session.load_note else "")
-        self.load_note = session.load_note
+        log.info("loaded %s (%s) on %s in %.2f s%s", self.key, self.card.framework, session.device,
+                 time.perf_counter() - started, f"; {session.load_note}" if session.load_note else "")
+        self.load_note, self.device = session.load_note, session.device
         return session
 
     def _check_output(self, model: ModelSession) -> None:
-        """A warm-up pass on zeros: proves the card and the network agree on shapes."""
-        shape = (1, *self.input_shape)
+        """The warm-up pass, before the model is ready: the card's test input, else a zero image; it also
+        proves the card and the network agree on shapes."""
+        batch = self._warmup_batch()
+        shape = batch.shape
         try:
-            output = model.forward(np.zeros(shape, np.float32))
+            output = model.forward(batch)
         except SessionCrashed:
             raise
         except BioclassError as exc:
@@ -172,6 +251,24 @@ class ModelRunner:
         if output.ndim != 2 or output.shape[1] not in ((expected, 1) if binary_sigmoid else (expected,)):
             raise FailedPrecondition(f"network outputs shape {list(output.shape)} but the card lists "
                                      f"{expected} labels")
+
+    def _warmup_batch(self) -> np.ndarray:
+        name = self.card.test_input
+        if not name:
+            return np.zeros((1, *self.input_shape), np.float32)
+        path = self.folder / name
+        try:
+            if not path.resolve().is_relative_to(self.folder.resolve()):
+                raise FailedPrecondition(f"test_input {name} lies outside the model's folder")
+            if path.stat().st_size > WARMUP_MAX_BYTES:
+                raise FailedPrecondition(f"test_input {name} is larger than {WARMUP_MAX_BYTES} bytes")
+            batch = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise FailedPrecondition(f"test_input {name} cannot be read: {exc}") from None
+        if batch.dtype != np.float32 or batch.ndim != 4 or batch.shape[1:] != self.input_shape or not len(batch):
+            raise FailedPrecondition(f"test_input {name} is {batch.dtype} {list(batch.shape)}; the warm-up needs "
+                                     f"float32 [B, {', '.join(map(str, self.input_shape))}]")
+        return batch
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -185,7 +282,8 @@ class ModelRunner:
         The rows may run merged with other callers' rows; the milliseconds are the whole pass's.
         `method` names the caller's RPC in the metrics.
         """
-        return await self.stats.request(method, lambda: self._queued(batch))
+        with self.usage.held():
+            return await self.stats.request(method, lambda: self._queued(batch))
 
     async def _queued(self, batch: np.ndarray) -> tuple[np.ndarray, float, int]:
         await self.ensure_loaded()
@@ -297,6 +395,18 @@ class ModelRunner:
     async def unload(self) -> None:
         """Stop the model's processes; queued requests fail UNAVAILABLE, the next call reloads."""
         async with self._lock:
+            await self._stop()
+
+    async def evict(self) -> bool:
+        """Stop the model's processes to make room, unless a request arrived meanwhile (False then)."""
+        async with self._lock:
+            if self.usage.in_flight or self.model is None:
+                return False
+            await self._stop()
+            return True
+
+    async def _stop(self) -> None:
+        try:
             for instance in self._instances:
                 if instance.worker is not None:
                     instance.worker.cancel()
@@ -305,6 +415,8 @@ class ModelRunner:
             loop = asyncio.get_running_loop()
             await asyncio.gather(*(loop.run_in_executor(i.executor, self._close_instance, i)
                                    for i in self._instances))
+        finally:
+            self._changed()
 
     def _close_instance(self, instance: _Instance) -> None:
         session, instance.session = instance.session, None
@@ -321,6 +433,12 @@ class ModelRunner:
                 instance.worker.cancel()
             self._close_instance(instance)
             instance.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _weights_bytes(path: Path) -> int:
+    if path.is_dir():  # a SavedModel folder
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size if path.exists() else 0
 
 
 def _deliver(batch: list[Pending], probabilities: np.ndarray, compute_ms: float, begun: float) -> None:

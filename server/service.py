@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,9 +18,9 @@ import numpy as np
 from bioclass import images
 from bioclass.datasets import class_folder_samples
 from bioclass.errors import BioclassError, InvalidArgument, NotFound
-from bioclass.server import limits, measures, metrics, sandbox, tiling
+from bioclass.server import limits, measures, metrics, sandbox, tile_prediction, tiling
 from bioclass.server.backends import FRAMEWORKS, FrameworkInfo
-from bioclass.server.data_roots import server_folder
+from bioclass.server.data_roots import server_file, server_folder
 from bioclass.server.batching import BatchPolicy
 from bioclass.server.cards import parse_card
 from bioclass.server.explain import ExplainOptions, ExplanationResult
@@ -27,6 +28,9 @@ from bioclass.server.explain.explainer import Explainer
 from bioclass.server.preprocess import decode_for
 from bioclass.server.runner import Runner
 from bioclass.server.settings import Settings
+from bioclass.server.tile_prediction import TileGrid, TileOptions, TileRow
+from bioclass.server.tile_sources import ArraySource, ImageSource, open_file
+from bioclass.server.uploads import spooled
 from bioclass.server.zoo import ModelZoo
 from bioclass.v1 import image_pb2
 
@@ -59,6 +63,37 @@ class PredictionResult:
         return [(int(i), self.labels[i], float(self.probabilities[i])) for i in order]
 
 
+@dataclass(frozen=True)
+class Upload:
+    """An image file arriving in chunks after the request's header."""
+
+    chunks: AsyncIterator[bytes]
+    size: int = 0  # declared; 0: not declared
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class TiledImage:
+    """Where the image of a tiled prediction comes from: one of `image`, `pixels`, `server_path`, `upload`."""
+
+    image: image_pb2.Image | None = None
+    pixels: np.ndarray | None = None  # (H, W[, C]), already checked
+    server_path: str = ""
+    upload: Upload | None = None
+    name: str = ""
+    series: int = 0  # TIFF series and pyramid level
+    level: int = 0
+
+
+@dataclass
+class TilesResult:
+    """The whole-image answer of a tiled prediction (its probabilities are empty when every tile was skipped)."""
+
+    prediction: PredictionResult
+    classified: int
+    skipped: int
+
+
 @dataclass
 class EvaluationResult:
     evaluations: list[tuple[str, measures.Measures, float]]  # model id, measures, ms per image
@@ -70,7 +105,8 @@ class ClassifierService:
         self.settings = settings
         batching = BatchPolicy.from_settings(settings)
         sandbox.configure(settings.sandbox_limits)
-        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching)
+        self.zoo = ModelZoo(list(settings.zoo_dirs), settings.model_store, settings.inference_threads, batching,
+                            memory_budget_mb=settings.memory_budget_mb)
         if settings.ray_address:
             from bioclass.server.ray import cluster  # Ray is imported only when the server is given a cluster
 
@@ -88,18 +124,25 @@ class ClassifierService:
 
     def frameworks(self) -> list[tuple[FrameworkInfo, bool]]:
         """Each framework, and whether a model of it is loaded."""
-        loaded = {r.card.framework for r in self.zoo.runners.values() if r.state == "LOADED"}
+        loaded = {r.card.framework for r in self.zoo.all_runners() if r.state == "LOADED"}
         return [(info, info.name in loaded) for info in FRAMEWORKS.values()]
 
-    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = ()) -> list[Runner]:
+    def models(self, framework: str = "", tags: list[str] | tuple[str, ...] = (),
+               every_version: bool = False) -> list[Runner]:
         if framework and framework not in FRAMEWORKS:
             raise InvalidArgument(f"unknown framework {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
-        return self.zoo.select(framework, tags)
+        return self.zoo.select(framework, tags, every_version)
 
     def model(self, model_id: str) -> Runner:
+        """`id` (its default version) or `id@N`."""
         if not model_id:
             raise InvalidArgument("model_id is required")
         return self.zoo.get(model_id)
+
+    async def set_default_version(self, model_id: str, version: int) -> Runner:
+        if not model_id or version < 1:
+            raise InvalidArgument("set_default_version needs a model_id and a version from 1")
+        return await self.zoo.set_default(model_id, version)
 
     # ---- prediction ------------------------------------------------------------------------
 
@@ -114,6 +157,11 @@ class ClassifierService:
             if runner.card.tiling is not None:
                 raise InvalidArgument(f"model {model_id} classifies tiles of each image; saliency maps are "
                                       "not available for tiled models")
+        with runner.usage.held():
+            return await self._predict(runner, image, top_k, explain)
+
+    async def _predict(self, runner: Runner, image: image_pb2.Image, top_k: int,
+                       explain: ExplainOptions | None) -> PredictionResult:
         started = time.perf_counter()
         with metrics.failures_counted(runner.card.id, "Predict"):
             if image.WhichOneof("data") == "tensor" and len(image.tensor.data) <= INLINE_TENSOR_BYTES:
@@ -149,7 +197,7 @@ class ClassifierService:
         [B, H, W, C], preprocessed here as the card says (inline when small, else in the pool), or already
         the network's input. What fails before the forward pass is counted as what fails in it is.
         """
-        with metrics.failures_counted(runner.card.id, method):
+        with runner.usage.held(), metrics.failures_counted(runner.card.id, method):
             batch, raw_images = checked_input()
             if raw_images:
                 await runner.ensure_loaded()  # a model that cannot load fails before any preprocessing
@@ -182,6 +230,61 @@ class ClassifierService:
     def network_inputs(self, pixels: np.ndarray, card) -> np.ndarray:
         """(T, ...) network inputs of one image: its tiles when the card tiles it, else T = 1."""
         return tiling.network_inputs(pixels, card, self.settings.max_tiles)
+
+    async def predict_tiles(self, model_id: str, image: TiledImage, options: TileOptions,
+                            ) -> AsyncIterator[TileGrid | TileRow | TilesResult]:
+        """The grid, then each row of tiles in order, then the whole-image answer (server/tile_prediction.py)."""
+        started = time.perf_counter()
+        runner = self.model(model_id)
+        tile_prediction.check_options(options, self.settings)
+        # Held from the start: the memory budget never stops a model while its tiles are being read.
+        with runner.usage.held():
+            async with self._tile_source(image) as (source, name, decode_ms):
+                grid = tile_prediction.plan((source.height, source.width), runner.card, options, self.settings,
+                                            name)
+                yield grid
+                tally = tile_prediction.Tally(len(runner.card.labels), options.aggregation)
+                with metrics.failures_counted(runner.card.id, "PredictTiles"):
+                    async for row in tile_prediction.classify(grid, source, runner, options.skip, self._run_cpu,
+                                                              tally):
+                        yield row
+        timings = Timings(decode_ms + tally.read_ms, tally.preprocess_ms, 0.0, tally.inference_ms,
+                          (time.perf_counter() - started) * 1000)
+        prediction = PredictionResult(name, runner.card.id, runner.card.labels, tally.probabilities(), grid.top_k,
+                                      timings)
+        yield TilesResult(prediction, tally.classified, tally.skipped)
+
+    @asynccontextmanager
+    async def _tile_source(self, image: TiledImage) -> AsyncIterator[tuple[ImageSource, str, float]]:
+        """The image opened for reading by bands, its name and the milliseconds opening took; closed after."""
+        if image.image is not None:
+            pixels, decode_ms = await self._run_cpu(images.decode, image.image, self.settings.max_pixels)
+            yield ArraySource(pixels), image.name or image.image.name, decode_ms
+        elif image.pixels is not None:
+            yield ArraySource(image.pixels), image.name, 0.0
+        elif image.server_path:
+            path = server_file(image.server_path, list(self.settings.data_roots), "server_path")
+            async with self._opened(path, image) as (source, decode_ms):
+                yield source, image.name or path.name, decode_ms
+        elif image.upload is not None:
+            upload = image.upload
+            async with spooled(upload.chunks, upload.size, upload.sha256, self.settings.max_image_upload_bytes,
+                               self.settings.work_dir / "uploads", self._run_thread) as path:
+                async with self._opened(path, image) as (source, decode_ms):
+                    yield source, image.name, decode_ms
+        else:
+            raise InvalidArgument("no image: send an image, a server_path or an upload")
+
+    @asynccontextmanager
+    async def _opened(self, path, image: TiledImage) -> AsyncIterator[tuple[ImageSource, float]]:
+        source, decode_ms = await self._run_cpu(open_file, path, image.series, image.level, self.settings.max_pixels)
+        try:
+            yield source, decode_ms
+        finally:
+            source.close()
+
+    async def _run_thread(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._cpu, function, *args)
 
     async def predict_stream(self, requests: AsyncIterator[tuple[str, image_pb2.Image, int]],
                              ) -> AsyncIterator[tuple[int, PredictionResult | BioclassError]]:
@@ -229,7 +332,8 @@ class ClassifierService:
         if not model_ids:
             raise InvalidArgument("evaluate needs at least one model id")
         limits.check_top_k(top_k, self.settings)
-        runners = [self.model(m) for m in dict.fromkeys(model_ids)]
+        names = list(dict.fromkeys(model_ids))  # as asked: `id`, or `id@N` to compare versions
+        runners = [self.model(m) for m in names]
         labels = _shared_labels(runners)
         for runner in runners:
             await runner.ensure_loaded()
@@ -237,7 +341,7 @@ class ClassifierService:
             samples = self._server_samples(dataset_dir)
         elif samples is None:
             raise InvalidArgument("give a dataset_dir or stream labelled images")
-        collector = _EvaluationCollector(runners, labels)
+        collector = _EvaluationCollector(runners, labels, names)
         pending: deque[asyncio.Future] = deque()
         try:
             async for count, (image, label) in _numbered(samples):
@@ -284,11 +388,14 @@ class ClassifierService:
 
     # ---- registration ----------------------------------------------------------------------
 
-    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool) -> Runner:
+    async def register(self, card_yaml: str, weights: bytes, sha256: str, overwrite: bool,
+                       new_version: bool = False) -> Runner:
         if not card_yaml:
             raise InvalidArgument("the first message must be a header with the card")
+        if overwrite and new_version:
+            raise InvalidArgument("overwrite replaces the default version and new_version adds one: choose one")
         limits.check_card(parse_card(card_yaml, "uploaded card"), self.settings)
-        return await self.zoo.register(card_yaml, weights, sha256, overwrite)
+        return await self.zoo.register(card_yaml, weights, sha256, overwrite, new_version)
 
     # ---- bioimage.io ------------------------------------------------------------------------
 
@@ -359,7 +466,8 @@ def _shared_labels(runners: list[Runner]) -> tuple[str, ...]:
 class _EvaluationCollector:
     """Probabilities of every model for every evaluated image, in the first model's label order."""
 
-    def __init__(self, runners: list[Runner], labels: tuple[str, ...]):
+    def __init__(self, runners: list[Runner], labels: tuple[str, ...], names: list[str] | None = None):
+        self.names = names or [runner.card.id for runner in runners]
         self.runners = runners
         self.labels = labels
         self.index = {label.lower(): i for i, label in enumerate(labels)}
@@ -386,6 +494,6 @@ class _EvaluationCollector:
 
     def result(self, top_k: int) -> EvaluationResult:
         truth = np.asarray(self.truth)
-        evaluations = [(runner.card.id, measures.compute(truth, np.stack(self.rows[m]), list(self.labels), top_k),
-                        self.ms[m] / len(truth)) for m, runner in enumerate(self.runners)]
+        evaluations = [(self.names[m], measures.compute(truth, np.stack(self.rows[m]), list(self.labels), top_k),
+                        self.ms[m] / len(truth)) for m in range(len(self.runners))]
         return EvaluationResult(evaluations, self.skipped)

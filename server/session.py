@@ -48,7 +48,8 @@ class ModelSession:
         self.process.start()
         child.close()
         self._shared: shared_memory.SharedMemory | None = None
-        self.load_note: str = self._request(("load",), timeout=LOAD_TIMEOUT_S)  # e.g. how serve_as went
+        # e.g. how serve_as went; the device it runs on, and why auto fell back to the CPU
+        self.load_note, self.device = self._request(("load",), timeout=LOAD_TIMEOUT_S)
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         return self.forward_parts([batch])
@@ -185,11 +186,14 @@ def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bo
             return  # the server went away
         try:
             if message[0] == "stop":
-                return
+                conn.close()
+                # Nothing is left to flush: skip the interpreter's shutdown, which for torch or TensorFlow
+                # takes seconds, so that an unloaded model frees its memory at once.
+                os._exit(0)
             sandbox.allow_cpu_seconds(confinement.limits.cpu_seconds)
             if message[0] == "load":
                 model, note = _load(Path(folder), threads, onnx_spinning)
-                conn.send(("ok", note))
+                conn.send(("ok", (note, device_of(model))))
             elif message[0] == "forward":
                 conn.send(("ok", model.forward(message[1])))
             elif message[0] == "forward_shared":
@@ -211,6 +215,12 @@ def _one_line(exc: Exception) -> str:
     if len(lines) > 1 and lines[0].startswith("The following operation failed in the TorchScript interpreter"):
         return lines[-1]
     return f"{type(exc).__name__}: {lines[0]}"
+
+
+def device_of(model) -> str:
+    """What a loaded model runs on (a model served through ONNX Runtime: its ONNX session's device)."""
+    served = getattr(model, "onnx_model", model)
+    return getattr(served, "device", "cpu")
 
 
 def gradcam_of(model, batch: np.ndarray, class_index: int) -> np.ndarray:

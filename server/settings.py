@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bioclass.connection import read_token_file
 from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
+from bioclass.server.lifecycle import default_budget_mb
 from bioclass.server.sandbox import Limits
 
 
@@ -73,10 +74,13 @@ class Settings(BaseSettings):
     max_pixels: int = Field(50_000_000, ge=1, description="Largest image (width x height) decoded.")
     max_tiles: int = Field(256, ge=1, le=65536, description="Most tiles one image makes for a model whose card "
                                                             "tiles it (RESOURCE_EXHAUSTED past it).")
+    max_image_upload_bytes: int = Field(4 * 1024 ** 3, ge=1, description="Largest image file PredictTiles "
+                                                                         "takes as an upload (spooled to work_dir).")
     data_roots: list[Path] = Field(default_factory=list,
-                                   description="Folders whose datasets clients may name by server path (Evaluate's "
-                                               "dataset_dir, Train's and AutoML's server_dir); empty: none, every "
-                                               "server path is refused.")
+                                   description="Folders whose datasets and images clients may name by server path "
+                                               "(Evaluate's dataset_dir, Train's and AutoML's server_dir, "
+                                               "PredictTiles' server_path); empty: none, every server path is "
+                                               "refused.")
     allow_downloads: bool = Field(False, description="bioimage.io import may fetch the URLs a package names; "
                                                      "off: it reads only the package's own files.")
     inference_threads: int = Field(default_factory=usable_cores, ge=1,
@@ -92,6 +96,11 @@ class Settings(BaseSettings):
     sandbox: bool = Field(True, description="Model, training and trial processes see only their model or data "
                                             "folders and a scratch folder, and no network (Landlock; see "
                                             "server/sandbox.py). false: they can read and write what the server can.")
+    memory_budget_mb: int = Field(default_factory=default_budget_mb, ge=0,
+                                  description="Resident memory (MiB) the server and its model processes may hold "
+                                              "together; past it the least recently used idle models are unloaded "
+                                              "(server/lifecycle.py). Default: half the machine's memory; 0: no "
+                                              "budget.")
     model_memory_mb: int = Field(8192, ge=0, description="Private memory (heap and anonymous mappings, "
                                                          "RLIMIT_DATA) each model process may use; 0: no limit.")
     model_cpu_seconds: int = Field(600, ge=0, description="CPU seconds (all threads together) a model process may "
@@ -128,6 +137,10 @@ class Settings(BaseSettings):
     max_automl_minutes: float = Field(7 * 24 * 60, gt=0, description="Largest budget_minutes of an AutoML run.")
     max_automl_candidates: int = Field(64, ge=1, description="Most architectures, image sizes or semi-supervised "
                                                              "modes one AutoML run may list (each).")
+    max_tile_size: int = Field(4096, ge=1, description="Largest tile side (and stride) a PredictTiles request "
+                                                       "may ask for.")
+    max_map_tiles: int = Field(250_000, ge=1, description="Most tiles one PredictTiles request may make (its "
+                                                          "class map's rows x columns).")
     max_occlusion_windows: int = Field(4096, ge=1, description="Most occlusion windows (forward passes) one "
                                                                "explanation may ask for through its window and stride.")
     max_regex_length: int = Field(256, ge=1, description="Longest regular expression (group_pattern) a request "

@@ -1,7 +1,9 @@
 """How a run's time budget is spent: when a trial may start, and how long it may train.
 
 A trial costs its training time plus an overhead (process start, loading, evaluation, export),
-measured on the run's own trials; the end of the budget is kept for quantizing and serving.
+measured on the run's own trials. After the search comes the end phase (a share of the budget, when
+networks are searched): the finalists' cross-validation on a small dataset, then retraining the chosen
+configuration on all labelled images. The end of the budget is kept for quantizing and serving.
 """
 from __future__ import annotations
 
@@ -11,6 +13,12 @@ from dataclasses import dataclass
 FIRST_OVERHEAD_S = 20.0  # a guess until the first trial has been measured
 MIN_TRAINING_S = 4.0
 CLASSICAL_SHARE = 0.3  # of the search time, at most, for the classical candidates when networks follow
+# Of the time before the reserve, for the end phase: cross-validating finalists and retraining (a small
+# dataset), or retraining only; a run shorter than MIN_END_BUDGET_S serves its trial's own export.
+END_SHARE_CV = 0.4
+END_SHARE_RETRAIN = 0.15
+MIN_END_BUDGET_S = 120.0
+FIRST_FOLD_SLACK_S = 1.5  # per fold, beyond its training (a fresh network, scaling, evaluation): a guess
 
 
 @dataclass
@@ -18,6 +26,14 @@ class Budget:
     deadline: float  # time.monotonic() at which the whole run must have ended
     total_s: float
     overhead_s: float = FIRST_OVERHEAD_S
+    end_share: float = 0.0  # set by plan_end once the dataset's profile is known
+    network_finished: bool = False  # the end phase is kept only once it has a network trial to work on
+    fold_slack_s: float = FIRST_FOLD_SLACK_S
+
+    def plan_end(self, cross_validate: bool, networks: bool) -> None:
+        """Keep time after the search for the finalists' cross-validation and retraining, when there are networks."""
+        if networks and self.total_s >= MIN_END_BUDGET_S:
+            self.end_share = END_SHARE_CV if cross_validate else END_SHARE_RETRAIN
 
     @property
     def reserve_s(self) -> float:
@@ -25,19 +41,52 @@ class Budget:
         return min(30.0, max(10.0, 0.2 * self.total_s))
 
     @property
+    def end_s(self) -> float:
+        return self.end_share * (self.total_s - self.reserve_s)
+
+    @property
     def search_end(self) -> float:
-        return self.deadline - self.reserve_s
+        """The end phase's time is the search's until a network trial has finished: the classical candidates
+        may have used the search's share, and an end phase without a network trial has nothing to do."""
+        return self.deadline - self.reserve_s - (self.end_s if self.network_finished else 0.0)
 
     def left(self) -> float:
         return self.search_end - time.monotonic()
+
+    def end_left(self) -> float:
+        """What is left of the end phase (the search's unused time included)."""
+        return self.deadline - self.reserve_s - time.monotonic()
 
     def can_start_trial(self) -> bool:
         return self.left() >= self.overhead_s + MIN_TRAINING_S
 
     def trial_seconds(self) -> float:
         """Training time for the next trial: at most a third of the search, and what is left."""
-        cap = max(MIN_TRAINING_S, (self.total_s - self.reserve_s) / 3)
+        cap = max(MIN_TRAINING_S, (self.total_s - self.reserve_s - self.end_s) / 3)
         return max(MIN_TRAINING_S, min(cap, self.left() - self.overhead_s))
+
+    def fold_seconds(self, trained_s: float, limit_s: float, folds: int, kept_s: float) -> float:
+        """A finalist's time limit per fold: its trial's (limit_s; the same limit keeps the same learning-rate
+        schedule), within what the end phase has left once kept_s (the retraining) is set aside. 0 when a
+        fold could not train as long as its trial did (trained_s), or MIN_TRAINING_S."""
+        available = (self.end_left() - kept_s - self.overhead_s) / max(1, folds) - self.fold_slack_s
+        if available < min(max(1.0, trained_s), MIN_TRAINING_S):
+            return 0.0
+        return min(limit_s, available) if limit_s else available
+
+    def measured_folds(self, wall_s: float, training_s: float, folds: int) -> None:
+        """Learn the per-fold slack from a finished cross-validation (the larger of the last and the average)."""
+        observed = max(0.0, wall_s - self.overhead_s - training_s) / max(1, folds)
+        self.fold_slack_s = max(observed, (self.fold_slack_s + observed) / 2)
+
+    def retrain_seconds(self, trained_s: float, limit_s: float) -> float:
+        """The retraining's time limit: its trial's (limit_s, on more images; the same limit keeps the same
+        learning-rate schedule) within what is left; 0 when it could not train as long as its trial did
+        (trained_s, on more images) or MIN_TRAINING_S."""
+        available = self.end_left() - self.overhead_s
+        if available < min(max(1.0, trained_s), MIN_TRAINING_S):
+            return 0.0
+        return min(limit_s, available) if limit_s else available
 
     def classical_seconds(self, alone: bool) -> float:
         """The classical job's time limit: all that is left when it runs alone, else a share of the search."""

@@ -29,8 +29,8 @@ def finalize(best_export: str, dataset_root: str, spec: dict, config: dict, out_
     exports = [{**baseline, "file": "model.onnx"}]
     result = {"fp32_dir": str(fp32_dir), "candidates": measured, "exports": exports, "quantization": ""}
     if chosen is not None:
-        int8_dir = folders.model_folder(export_dir, out / "int8", work / f"int8-{chosen['index']}.onnx", f"{model_id}-int8",
-                                 f"int8 ({chosen['variant']})")
+        int8_dir = folders.model_folder(export_dir, out / "int8", work / f"int8-{chosen['index']}.onnx",
+                                        model_id + folders.INT8_SUFFIX, f"int8 ({chosen['variant']})")
         measured_int8 = {k: chosen[k] for k in ("format", "size_bytes", "accuracy", "ms_per_image")}
         exports.append({**measured_int8, "file": "model.onnx"})
         result.update(int8_dir=str(int8_dir), quantization=chosen["variant"])

@@ -9,6 +9,8 @@ import yaml
 
 from bioclass.server.cards import CARD_FILE
 
+INT8_SUFFIX = "-int8"  # the run's int8 model is served as MODEL_ID-int8
+
 
 def model_folder(export_dir: Path, target: Path, weights: Path, model_id: str, what: str) -> Path:
     """A trial's ONNX export (or its quantized weights) as the served model."""

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bioclass.server.automl import space as search
 from bioclass.server.cards import MAX_PAGE
 from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
+from bioclass.server.classical.spec import FROZEN_DEFAULT, FROZEN_PREFIX
 from bioclass.server.training.config import DatasetSpec, validated
 
 
@@ -19,8 +20,10 @@ class AutoMLConfig(BaseModel):
     max_latency_ms: float = Field(0.0, ge=0.0)
     model_id: str = ""
     overwrite: bool = False
-    # Networks, and the classical candidates (classical:<head>) that compete with them.
-    architectures: list[str] = Field(default_factory=lambda: [*search.DEFAULT_ARCHITECTURES, *CLASSICAL])
+    # Networks, and the candidates that compete with them: classical:<head> (handcrafted features) and
+    # frozen:<timm backbone> (pretrained features + logistic regression; skipped without pretrained weights).
+    architectures: list[str] = Field(default_factory=lambda: [*search.DEFAULT_ARCHITECTURES, *CLASSICAL,
+                                                              FROZEN_DEFAULT])
     # Empty lists: chosen from the dataset profile before the search (server/automl/shape.py).
     image_sizes: list[int] = Field(default_factory=list)
     tilings: list[str] = Field(default_factory=list)
@@ -43,6 +46,9 @@ class AutoMLConfig(BaseModel):
         unknown_classical = {a for a in self.architectures if a.startswith("classical:")} - set(CLASSICAL)
         if unknown_classical:
             raise ValueError(f"unknown classical candidates {sorted(unknown_classical)}; known: {', '.join(CLASSICAL)}")
+        if any(a.startswith(FROZEN_PREFIX) and ":" in a.removeprefix(FROZEN_PREFIX).removeprefix("timm:")
+               for a in self.architectures):
+            raise ValueError("frozen-feature backbones are timm architectures: frozen:NAME")
         if any(not 8 <= s <= 1024 for s in self.image_sizes):
             raise ValueError("image sizes must be between 8 and 1024 pixels")
         if not self.architectures or not self.semi_supervised_modes:

@@ -20,9 +20,10 @@ from bioclass.errors import FailedPrecondition, InvalidArgument, Unavailable
 from bioclass.server.automl.budget import Budget
 from bioclass.server.automl.request import AutoMLConfig, validated_request
 from bioclass.server import limits
-from bioclass.server.automl.folders import classical_folder, model_folder
+from bioclass.server.automl.folders import INT8_SUFFIX, classical_folder, model_folder
 from bioclass.server.cards import read_card
 from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
+from bioclass.server.classical.spec import FROZEN_PREFIX, FROZEN_SIZE
 from bioclass.server.classical.spec import JOB_ARCH as CLASSICAL_JOB
 from bioclass.server.settings import Settings
 from bioclass.server.training import checks, datasets, shared
@@ -33,7 +34,6 @@ from bioclass.server.zoo import ModelZoo
 
 log = logging.getLogger(__name__)
 PERSIST_S = 2.0
-INT8_SUFFIX = "-int8"  # the run's int8 model is served as MODEL_ID-int8
 
 
 class AutoMLService:
@@ -66,7 +66,7 @@ class AutoMLService:
         await asyncio.to_thread(self._check_dataset, root, request)
         for arch in request.architectures:
             if arch not in CLASSICAL:  # classical names are checked with the request
-                await self._helper.run(checks.check_request, arch, "")
+                await self._helper.run(checks.check_request, arch.removeprefix(FROZEN_PREFIX), "")
         if request.model_id:
             shared.check_model_id(request.model_id, self.zoo, request.overwrite, suffixes=("", INT8_SUFFIX))
         run = self.runs.create(request.model_dump(mode="json"))  # stored as asked, so a restart resumes it
@@ -151,15 +151,21 @@ class AutoMLService:
             search = _search()
             await self._profile(run)
             request = _request(run)  # with the choices the profile made
+            budget.plan_end(search.cross_validates(run.result["profile"]), bool(search.networks(request)))
             study = await asyncio.to_thread(search.open_study, self.folder / run.id / "study.sqlite3", request.seed)
             await asyncio.to_thread(search.start_from_known_recipe, study, request)
+            budget.network_finished = search.has_network_result(study)  # a resumed run keeps its end phase
             self._changed(run, study, clock, force=True)
             with scheduler.group(run.id, self.folder / run.id / "tune"):
                 if search.classical_heads(request) and not search.has_classical(study):
                     await self._classical(run, study, budget, clock, scheduler)
+                if search.frozen_backbones(request) and not search.has_frozen(study):
+                    await self._frozen(run, study, budget, clock, scheduler)
                 if search.networks(request):
                     await self._search(run, study, budget, clock, scheduler)
-            await self._finish(run, study, clock)
+                    if search.cross_validates(run.result["profile"]):
+                        await self._finalists(run, study, budget, clock, scheduler)
+                await self._finish(run, study, clock, budget, scheduler)
         except asyncio.CancelledError:
             raise  # the server is stopping: the run stays running and resumes at the next start
         except Exception as exc:  # noqa: BLE001 - a failure ends the run with its reason, never the server
@@ -202,8 +208,9 @@ class AutoMLService:
         request = _request(run)
         trial = study.ask()
         seconds = budget.trial_seconds()
+        few = _search().cross_validates(run.result.get("profile", {}))
         config = TrainConfig.model_validate(_search().trial_config(trial, request, seconds,
-                                                                   f"{run.id}-trial-{trial.number}"))
+                                                                   f"{run.id}-trial-{trial.number}", few))
         job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
         trial.set_user_attr("job_id", job.id)
         self._log(run, f"trial {trial.number}: {config.arch} {trial.params} for {seconds:.0f} s of training")
@@ -236,36 +243,148 @@ class AutoMLService:
         config = TrainConfig(arch=CLASSICAL_JOB, model_id=f"{run.id}-classical", max_seconds=seconds,
                              val_fraction=request.val_fraction, test_fraction=0.0, seed=request.seed,
                              threads=request.threads)
-        job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
         self._log(run, f"classical candidates ({', '.join(search.classical_heads(request))}) on handcrafted "
                        f"features, for at most {seconds:.0f} s")
-        started = time.monotonic()
-        queue = scheduler.subscribe(job.id)
-        scheduler.submit(job, {**self._plan(run, job, config), "heads": search.classical_heads(request)})
-        try:
-            await self._follow(run, study, None, job, queue, budget, clock, scheduler)
-        finally:
-            scheduler.unsubscribe(job.id, queue)
-        finished = scheduler.job(job.id)
+        finished, wall = await self._job(run, study, config, budget, clock, scheduler, "classical candidates",
+                                         heads=search.classical_heads(request))
         if finished.state != SUCCEEDED:
             return self._log(run, f"classical candidates: {finished.state}: {finished.error}")
-        budget.measured(time.monotonic() - started, finished.result["seconds"])
-        for trial in search.classical_trials(finished.result, request, job.id):
+        budget.measured(wall, finished.result["seconds"])
+        for trial in search.classical_trials(finished.result, request, finished.id):
             study.add_trial(trial)
             self._log(run, f"trial {study.trials[-1].number}: {trial.user_attrs['architecture']}: "
                            f"{request.metric} {trial.user_attrs['metric']:.4f} ± {trial.user_attrs['metric_sd']:.4f} "
                            f"({trial.user_attrs['folds']} folds)")
         self._changed(run, study, clock, force=True)
 
+    async def _frozen(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
+        """Each frozen:<backbone> candidate is one job: pretrained features, a logistic regression validated on
+        the classical candidates' folds; it joins the study as a finished trial. Without pretrained weights
+        it is skipped with the reason in one line."""
+        search, request = _search(), _request(run)
+        for number, backbone in enumerate(search.frozen_backbones(request)):
+            what = f"{FROZEN_PREFIX}{backbone}"
+            found, lines = await self._helper.run(checks.pretrained_weights, backbone)  # not a job's start-up
+            for line in lines[:-1] if found == "none" else lines:
+                self._log(run, f"{what}: {line}")
+            if found == "none":
+                self._log(run, f"{what}: skipped: {lines[-1] if lines else 'no pretrained weights'} "
+                               "(random-init features are not worth the time)")
+                continue
+            scale = "percentile" if "percentile" in request.scales else (request.scales or ["range"])[0]
+            config = TrainConfig(arch=what, model_id=f"{run.id}-frozen-{number}", image_size=(FROZEN_SIZE,) * 2,
+                                 max_seconds=budget.classical_seconds(alone=not search.networks(request)),
+                                 scale=scale, pages=request.pages, val_fraction=request.val_fraction,
+                                 test_fraction=0.0, seed=request.seed, threads=request.threads)
+            finished, _ = await self._job(run, study, config, budget, clock, scheduler, what)
+            if finished.state != SUCCEEDED:
+                self._log(run, f"{what}: {finished.state}: {finished.error}")
+            elif finished.result.get("skipped"):  # the weights went away between the check and the job
+                self._log(run, f"{what}: skipped: {finished.result['skipped']} "
+                               "(random-init features are not worth the time)")
+            else:
+                study.add_trial(search.frozen_trial(finished.result, request, finished.id, backbone))
+                attrs = study.trials[-1].user_attrs
+                self._log(run, f"trial {study.trials[-1].number}: {what} features + logistic regression: "
+                               f"{request.metric} {attrs['metric']:.4f} ± {attrs['metric_sd']:.4f} "
+                               f"({attrs['folds']} folds)")
+                self._changed(run, study, clock, force=True)
+
+    async def _finalists(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
+        """Re-score the best network trials by k-fold cross-validation on the folds the classical candidates
+        had: on a few dozen images one validation split cannot rank them. Estimates go to run.result."""
+        search, request = _search(), _request(run)
+        folds = search.expected_folds(run.result["profile"])
+        estimates = dict(run.result.get("estimates", {}))
+        chosen = search.finalists(study, estimates)
+        if folds < 2 or not chosen:
+            return
+        jobs = {t.number: self.trials.get(t.user_attrs["job_id"]) for t in chosen}
+        retraining_s = budget.overhead_s + max(_retraining_estimate(j, request) for j in jobs.values())
+        self._log(run, f"cross-validating the best network trials ({', '.join(str(t.number) for t in chosen)}) "
+                       f"in {folds} folds, as far as the time allows")
+        for trial in chosen:
+            trial_config = jobs[trial.number].request["config"]
+            seconds = budget.fold_seconds(_training_seconds(jobs[trial.number]), trial_config["max_seconds"], folds,
+                                          retraining_s)
+            if not seconds or run.id in self.cancelled:
+                self._log(run, f"trial {trial.number}: not cross-validated: the run's end phase is spent")
+                break
+            # Each fold trains as the served model will be retrained: the epochs its trial kept, no early stop.
+            epochs = search.best_epochs(jobs[trial.number].result.get("history", []))
+            config = TrainConfig.model_validate({**trial_config, "cross_validate": True, "epochs": epochs,
+                                                 "patience": -1, "max_seconds": seconds,
+                                                 "model_id": f"{run.id}-cv-{trial.number}"})
+            finished, wall = await self._job(run, study, config, budget, clock, scheduler,
+                                             f"cross-validation of trial {trial.number}", left=budget.end_left)
+            if finished.state != SUCCEEDED:
+                self._log(run, f"cross-validation of trial {trial.number}: {finished.state}: {finished.error}")
+                continue
+            budget.measured_folds(wall, finished.result["training_seconds"], finished.result["folds"])
+            estimates[str(trial.number)] = found = search.estimate(finished.result, request)
+            run.result = {**run.result, "estimates": estimates}
+            self._log(run, f"trial {trial.number}: {request.metric} {found['metric']:.4f} ± {found['metric_sd']:.4f} "
+                           f"({found['folds']} folds, at most {seconds:.0f} s of training each; "
+                           f"{trial.user_attrs['metric']:.4f} on its split)")
+            self._changed(run, study, clock, force=True)
+
+    async def _retrained(self, run: JobRecord, study, best, budget: Budget, clock, scheduler: Scheduler) -> JobRecord | None:
+        """The chosen configuration trained again on all labelled images (its validation split too) for the
+        epochs its trial's early stopping kept. None, with the reason logged, when the trial's own export is
+        served instead: a run too short for an end phase, a semi-supervised trial, no time left, a failure."""
+        search, request = _search(), _request(run)
+        trial_job = self.trials.get(best.user_attrs["job_id"])
+        config = trial_job.request["config"]
+        why = ("the run is too short for retraining" if not budget.end_share
+               else "retraining a semi-supervised trial is not supported" if config.get("semi_supervised")
+               else "cancelled" if run.id in self.cancelled else "")
+        seconds = 0.0 if why else budget.retrain_seconds(_retraining_estimate(trial_job, request),
+                                                         config["max_seconds"] / (1.0 - request.val_fraction))
+        if not why and not seconds:
+            why = "the run's end phase is spent"
+        if why:
+            self._log(run, f"not retrained on all images ({why}): serving trial {best.number}'s own export")
+            return None
+        epochs = search.best_epochs(trial_job.result.get("history", []))
+        retrain = TrainConfig.model_validate({**config, "train_on_all": True, "epochs": epochs, "patience": -1,
+                                              "max_seconds": seconds, "model_id": f"{run.id}-retrained"})
+        finished, wall = await self._job(run, study, retrain, budget, clock, scheduler, f"retraining trial {best.number}",
+                                         left=budget.end_left)
+        if finished.state != SUCCEEDED:
+            self._log(run, f"retraining trial {best.number} on all images {finished.state}: {finished.error}; "
+                           "serving the trial's own export")
+            return None
+        images = sum(n for key, n in finished.result["counts"].items() if key.startswith("train/"))
+        run.result = {**run.result, "retrained": {"trial": best.number, "images": images, "epochs": epochs}}
+        self._log(run, f"retrained trial {best.number}'s configuration on all {images} labelled images for "
+                       f"{epochs} epochs ({wall:.0f} s)")
+        return finished
+
+    async def _job(self, run: JobRecord, study, config: TrainConfig, budget: Budget, clock, scheduler: Scheduler,
+                   what: str, left=None, **plan) -> tuple[JobRecord, float]:
+        """Run one of the run's own jobs (not a trial) to its end; the finished job and its wall time."""
+        request = _request(run)
+        job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
+        started = time.monotonic()
+        queue = scheduler.subscribe(job.id)
+        scheduler.submit(job, {**self._plan(run, job, config), **plan})
+        try:
+            await self._follow(run, study, None, job, queue, budget, clock, scheduler, what, left)
+        finally:
+            scheduler.unsubscribe(job.id, queue)
+        return scheduler.job(job.id), time.monotonic() - started
+
     async def _follow(self, run, study, trial, job: JobRecord, queue, budget: Budget, clock,
-                      scheduler: Scheduler) -> bool:
-        """Report each epoch's validation accuracy; cancel the job if Optuna prunes it or time is up.
-        Without a trial (the classical job) only the time is watched."""
+                      scheduler: Scheduler, what: str = "classical candidates", left=None) -> bool:
+        """Report each epoch's validation accuracy; cancel the job if Optuna prunes it or time is up
+        (the search's, or `left`'s for the end phase). Without a trial only the time is watched."""
         reported, stopping = 0, False
-        what = f"trial {trial.number}" if trial is not None else "classical candidates"
+        what = f"trial {trial.number}" if trial is not None else what
+        phase = "search" if left is None else "run's end phase"
+        left = left or budget.left
         while not job.done:
             try:
-                job, _ = await asyncio.wait_for(queue.get(), timeout=max(0.2, budget.left()))
+                job, _ = await asyncio.wait_for(queue.get(), timeout=max(0.2, left()))
             except TimeoutError:
                 pass
             history = job.result.get("history", []) if trial is not None else []
@@ -274,8 +393,8 @@ class AutoMLService:
                 if not stopping and self._report(trial, record, reported, history, job):
                     self._log(run, f"{what}: pruned after {reported} epochs")
                     stopping = "pruned"
-            if not stopping and (budget.left() <= 0 or run.id in self.cancelled):
-                self._log(run, f"{what}: stopped at the end of the search time")
+            if not stopping and (left() <= 0 or run.id in self.cancelled):
+                self._log(run, f"{what}: stopped at the end of the {phase} time")
                 stopping = "stopped"
             if stopping and not job.done and job.id in scheduler.running \
                     and not scheduler.running[job.id].cancel_requested:
@@ -310,6 +429,7 @@ class AutoMLService:
         training_s = sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
         if job.state == SUCCEEDED:
             budget.measured(wall_s, training_s)
+            budget.network_finished = True
             request = _request(run)
             value, attrs = search.outcome(job.result, request)
             for key, item in attrs.items():
@@ -324,9 +444,9 @@ class AutoMLService:
             study.tell(trial, state=search.TrialState.FAIL, skip_if_finished=True)
             self._log(run, f"trial {trial.number}: {job.state}: {job.error}")
 
-    async def _finish(self, run: JobRecord, study, clock) -> None:
+    async def _finish(self, run: JobRecord, study, clock, budget: Budget, scheduler: Scheduler) -> None:
         request = _request(run)
-        best, why_not_top = _search().chosen_trial(study)
+        best, why_not_top = _search().chosen_trial(study, run.result.get("estimates"))
         cancelled = run.id in self.cancelled
         if best is None:
             why = "cancelled before any trial finished" if cancelled else "no trial finished within the budget"
@@ -334,14 +454,17 @@ class AutoMLService:
         if why_not_top:
             self._log(run, why_not_top)
         classical = "export_dir" in best.user_attrs
+        folds = best.user_attrs.get("folds", 1)
         self._log(run, f"best: trial {best.number} ({best.params.get('architecture', best.user_attrs.get('architecture'))}, "
-                       f"{request.metric} {best.user_attrs['metric']:.4f}); "
+                       f"{request.metric} {best.user_attrs['metric']:.4f}"
+                       + (f" ± {best.user_attrs['metric_sd']:.4f} over {folds} folds" if folds > 1 else "") + "); "
                        + ("serving" if classical else "quantizing and serving"))
         out = self.folder / run.id / "model"
         if classical:
             result = await asyncio.to_thread(_classical_served, best.user_attrs, out, run.model_id)
         else:
-            result = await self._quantized(run, best, out)
+            retrained = await self._retrained(run, study, best, budget, clock, scheduler)
+            result = await self._quantized(run, best, out, retrained)
         await self.zoo.register_folder(Path(result["fp32_dir"]), True)
         int8_id = ""
         if result.get("int8_dir"):
@@ -354,10 +477,10 @@ class AutoMLService:
                            f"{e['ms_per_image']:.2f} ms/image")
         self._end(run, CANCELLED if cancelled else SUCCEEDED, clock)
 
-    async def _quantized(self, run: JobRecord, best, out: Path) -> dict:
-        """The best trial's fp32 and int8 models from the helper process; if the helper fails (killed, out
-        of memory), the fp32 export unquantized, with the reason in the log."""
-        trial_job = self.trials.get(best.user_attrs["job_id"])
+    async def _quantized(self, run: JobRecord, best, out: Path, retrained: JobRecord | None) -> dict:
+        """The best trial's fp32 and int8 models (retrained on all images, or the trial's own) from the helper
+        process; if the helper fails (killed, out of memory), the fp32 export unquantized, with the reason."""
+        trial_job = retrained or self.trials.get(best.user_attrs["job_id"])
         export = self.folder / "trials" / trial_job.id / "export"
         try:
             request = _request(run)
@@ -377,7 +500,7 @@ class AutoMLService:
         if not force and now - self.persisted.get(run.id, 0.0) < PERSIST_S:
             return
         self.persisted[run.id] = now
-        run.result = {**run.result, "leaderboard": _search().leaderboard(study)}
+        run.result = {**run.result, "leaderboard": _search().leaderboard(study, run.result.get("estimates"))}
         self.runs.update(run, result=run.result, progress={"elapsed": _elapsed(clock)})
         self._publish(run)
 
@@ -437,6 +560,17 @@ def _known_addresses(address: str) -> set[str]:
 
 async def _keep_unserved(job: JobRecord, result: dict) -> str:
     return ""  # trials are not served; only the run's best model is, after quantization
+
+
+def _training_seconds(job: JobRecord) -> float:
+    return sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
+
+
+def _retraining_estimate(job: JobRecord, request: AutoMLConfig) -> float:
+    """A trial's training time up to the epoch it kept, on its validation images as well."""
+    history = [h for h in job.result.get("history", []) if h.get("stage") == "train"]
+    kept = _search().best_epochs(history) / max(1, len(history)) if history else 1.0
+    return _training_seconds(job) * kept / (1.0 - request.val_fraction)
 
 
 def _elapsed(clock: tuple[float, float]) -> float:

@@ -21,6 +21,8 @@ class ClassicalModel:
     def __init__(self, spec: FeatureSpec, session: ort.InferenceSession):
         self.spec, self.session = spec, session
         self.input_name = session.get_inputs()[0].name
+        # The features are computed with NumPy and the head is small: both run on the CPU whatever the card says.
+        self.device = "cpu (a classical model's features and head run on the CPU)"
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run([PROBABILITIES], {self.input_name: features.compute(batch, self.spec)})[0]

@@ -13,15 +13,21 @@ import keras  # noqa: E402
 
 from bioclass.errors import FailedPrecondition  # noqa: E402
 from bioclass.server.cards import ModelCard  # noqa: E402
+from bioclass.server.devices import described, tensorflow_device  # noqa: E402
 
 
 class KerasModel:
-    def __init__(self, call, model=None):
+    def __init__(self, call, model=None, device: str = "cpu", note: str = ""):
         self.call = call
         self.model = model  # the Keras model, for Grad-CAM (a SavedModel has none)
+        self.tf_device = "/CPU:0" if device == "cpu" else f"/GPU:{device.partition(':')[2]}"
+        self.device = described(device, note)  # what it runs on, and why auto fell back to the CPU
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
-        output = self.call(batch)
+        import tensorflow as tf
+
+        with tf.device(self.tf_device):
+            output = self.call(batch)
         if isinstance(output, dict):
             output = next(iter(output.values()))
         if isinstance(output, (list, tuple)):
@@ -41,12 +47,16 @@ class KerasModel:
 
 class Backend:
     def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> KerasModel:
+        import tensorflow as tf
+
         _set_threads(threads)
-        if card.weight_format == "savedmodel":
-            return KerasModel(_saved_model_call(weights))
-        # safe_mode refuses Lambda layers and other deserialised Python code.
-        model = keras.models.load_model(str(weights), safe_mode=True, compile=False)
-        return KerasModel(lambda batch: model(batch, training=False), model)
+        device, note = tensorflow_device(card.device)
+        with tf.device("/CPU:0" if device == "cpu" else f"/GPU:{device.partition(':')[2]}"):
+            if card.weight_format == "savedmodel":
+                return KerasModel(_saved_model_call(weights), None, device, note)
+            # safe_mode refuses Lambda layers and other deserialised Python code.
+            model = keras.models.load_model(str(weights), safe_mode=True, compile=False)
+        return KerasModel(lambda batch: model(batch, training=False), model, device, note)
 
 
 def _saved_model_call(folder: Path):

@@ -8,11 +8,13 @@ import onnxruntime as ort
 
 from bioclass.errors import FailedPrecondition
 from bioclass.server.cards import ModelCard
+from bioclass.server.devices import described, onnx_providers, onnx_used
 
 
 class OnnxModel:
-    def __init__(self, session: ort.InferenceSession, input_name: str):
+    def __init__(self, session: ort.InferenceSession, input_name: str, device: str = "cpu"):
         self.session = session
+        self.device = device  # what it runs on, and why auto fell back to the CPU
         self.input_name = input_name
         self.output_name = session.get_outputs()[0].name
 
@@ -43,13 +45,14 @@ class Backend:
     def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> OnnxModel:
         check_external_data(weights)
         options = session_options(threads, spinning=onnx_spinning)
-        session = ort.InferenceSession(str(weights), sess_options=options,
-                                       providers=["CPUExecutionProvider"])
+        providers, device, note = onnx_providers(card.device)
+        session = ort.InferenceSession(str(weights), sess_options=options, providers=providers)
+        device, note = onnx_used(session, device, note)
         inputs = [i.name for i in session.get_inputs()]
         name = card.input.tensor_name or inputs[0]
         if name not in inputs:
             raise FailedPrecondition(f"ONNX model has no input {name!r}; its inputs are {inputs}")
-        return OnnxModel(session, name)
+        return OnnxModel(session, name, described(device, note))
 
 
 def check_external_data(weights: Path) -> None:

@@ -12,23 +12,31 @@ import torch
 
 from bioclass.errors import FailedPrecondition
 from bioclass.server.cards import ModelCard
+from bioclass.server.devices import described, torch_device
 
 
 class TorchModel:
-    def __init__(self, module: torch.nn.Module):
-        self.module = module.eval()
+    def __init__(self, module: torch.nn.Module, device: str = "cpu", note: str = ""):
+        self.torch_device = torch.device(device)
+        self.module = module.to(self.torch_device).eval()
+        self.device = described(device, note)  # what it runs on, and why auto fell back to the CPU
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            output = self.module(torch.from_numpy(batch))
+            output = self.module(torch.from_numpy(batch).to(self.torch_device, non_blocking=True))
         if isinstance(output, (tuple, list)):
             output = output[0]
-        return output.float().numpy()
+        return output.float().cpu().numpy()
 
     def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         from bioclass.server.explain.torch_gradcam import gradcam
 
-        return gradcam(self.module, batch, class_index)
+        if self.torch_device.type == "cpu":
+            return gradcam(self.module, batch, class_index)
+        try:  # Grad-CAM's probes run on the CPU; the network goes back to its device afterwards
+            return gradcam(self.module.cpu(), batch, class_index)
+        finally:
+            self.module.to(self.torch_device)
 
     def close(self) -> None:
         self.module = None
@@ -37,8 +45,9 @@ class TorchModel:
 class Backend:
     def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> TorchModel:
         torch.set_num_threads(threads)
+        device, note = torch_device(card.device)
         if card.weight_format == "torchscript":
-            return TorchModel(torch.jit.load(str(weights), map_location="cpu"))
+            return TorchModel(torch.jit.load(str(weights), map_location=device), device, note)
         module = build_architecture(card.architecture, len(card.labels), card.input.channels)
         state = torch.load(str(weights), map_location="cpu", weights_only=True)
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -47,7 +56,7 @@ class Backend:
             module.load_state_dict(state)
         except (RuntimeError, TypeError) as exc:
             raise FailedPrecondition(f"weights do not fit {card.architecture}: {str(exc).splitlines()[0]}") from None
-        return TorchModel(module)
+        return TorchModel(module, device, note)
 
 
 def build_architecture(architecture: str, num_classes: int, in_channels: int) -> torch.nn.Module:

@@ -13,6 +13,10 @@ MAX_SIZE = 1024  # features are computed on the card's input size; this bounds t
 JOB_ARCH = "classical"  # the TrainConfig.arch of AutoML's classical job
 HEADS = ("logistic_regression", "random_forest", "gradient_boosting")
 ARCHITECTURES = tuple(f"classical:{head}" for head in HEADS)  # AutoML's names for the candidates
+# "Frozen deep features + linear head" candidates: frozen:<timm backbone> (server/classical/frozen.py).
+FROZEN_PREFIX = "frozen:"
+FROZEN_DEFAULT = "frozen:resnet18"
+FROZEN_SIZE = 224  # the backbone's input: the size ImageNet features are learnt at
 PROBABILITIES = "probabilities"  # the ONNX head's output the classical backend reads (skl2onnx's name)
 
 

@@ -69,11 +69,9 @@ def run(plan: Plan, reporter) -> dict:
             reporter.log(f"{head}: left out, the time limit ({config.max_seconds:.0f} s) is spent")
             continue
         candidates.append(_candidate(plan, head, x, y, fold_list, labels, card, per_image_s, threads, reporter))
-    validated = np.bincount(np.concatenate([val for _, val in fold_list]), minlength=len(y))
     return {"labels": labels, "counts": datasets.split_counts(samples, splits), "history": [],
             "feature_set": card.features.model_dump(), "input_size": list(card.input.size),
-            "validation": {"folds": len(fold_list), "images": len(y), "validated": validated.tolist(),
-                           "names": [s.path for s in samples]},
+            "validation": validation(fold_list, y, [s.path for s in samples]),
             "candidates": candidates, "seconds": time.perf_counter() - started}
 
 
@@ -144,14 +142,8 @@ def _affordable_order(images, samples, card: ModelCard, config, reporter) -> lis
 
 def _candidate(plan, head: str, x, y, fold_list, labels, card: ModelCard, per_image_s: float, threads: int,
                reporter) -> dict:
-    scores = {metric: [] for metric in METRICS}
     started = time.perf_counter()
-    for train, val in fold_list:
-        model = heads.fit(head, x[train], y[train], plan.config.seed, threads)
-        probabilities = heads.all_classes(model, model.predict_proba(x[val]), len(labels))
-        measured = measures.compute(y[val], probabilities, labels, 2)
-        for metric in METRICS:
-            scores[metric].append(float(getattr(measured, metric)))
+    scores = fold_scores(head, x, y, fold_list, labels, plan.config.seed, threads)
     model = heads.fit(head, x, y, plan.config.seed, threads)  # the served head learns from every image
     folder = plan.job_dir / f"export-{head}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,6 +155,25 @@ def _candidate(plan, head: str, x, y, fold_list, labels, card: ModelCard, per_im
                  f"({time.perf_counter() - started:.1f} s)")
     return {"head": head, "scores": scores, "export_dir": str(folder), "seconds": time.perf_counter() - started,
             "size_bytes": (folder / card.weights).stat().st_size, "ms_per_image": per_image_s * 1000}
+
+
+def fold_scores(head: str, x: np.ndarray, y: np.ndarray, fold_list, labels: list[str], seed: int,
+                threads: int) -> dict[str, list[float]]:
+    """Every metric of the head on each fold's held-out part, fitted on the fold's training part."""
+    scores: dict[str, list[float]] = {metric: [] for metric in METRICS}
+    for train, val in fold_list:
+        model = heads.fit(head, x[train], y[train], seed, threads)
+        probabilities = heads.all_classes(model, model.predict_proba(x[val]), len(labels))
+        measured = measures.compute(y[val], probabilities, labels, 2)
+        for metric in METRICS:
+            scores[metric].append(float(getattr(measured, metric)))
+    return scores
+
+
+def validation(fold_list, y: np.ndarray, names: list[str]) -> dict:
+    """How the candidates were validated, as the run reads it: folds, and how often each image was held out."""
+    validated = np.bincount(np.concatenate([val for _, val in fold_list]), minlength=len(y))
+    return {"folds": len(fold_list), "images": len(y), "validated": validated.tolist(), "names": names}
 
 
 def _card_data(card: ModelCard) -> dict:

@@ -75,6 +75,19 @@ class BioclassServer:
             self.metrics_port = start_metrics(self.service.zoo, self.settings)
         for name in ["", *self.service_names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        zoo = self.service.zoo
+        zoo.lifecycle.listeners.append(self._model_health)
+        for runner in zoo.all_runners():
+            self._model_health(runner)
+
+    def _model_health(self, runner) -> None:
+        """Each model's health, under `id@N` and, for its default version, `id`: NOT_SERVING while it loads
+        and warms up or when it cannot load; an unloaded model serves (it loads on its next request)."""
+        status = (health_pb2.HealthCheckResponse.NOT_SERVING if runner.state in ("LOADING", "FAILED")
+                  else health_pb2.HealthCheckResponse.SERVING)
+        names = [runner.key, runner.card.id] if self.service.zoo.is_default(runner) else [runner.key]
+        for name in names:
+            asyncio.ensure_future(self.health.set(name, status))
 
     async def stop(self, grace: float = 2.0) -> None:
         await self.health.enter_graceful_shutdown()
@@ -85,8 +98,9 @@ class BioclassServer:
 def start_metrics(zoo, settings: Settings) -> int:
     from bioclass.server import metrics
 
-    metrics.watch(lambda: sum(r.state == "LOADED" for r in zoo.runners.values()),
-                  lambda: [(r.card.id, i, pid) for r in list(zoo.runners.values()) for i, pid in r.processes()])
+    metrics.watch(lambda: sum(r.state == "LOADED" for r in zoo.all_runners()),
+                  lambda: [(r.card.id, i, pid) for r in zoo.all_runners() for i, pid in r.processes()],
+                  zoo.all_runners)
     return metrics.start(settings.metrics_port, settings.host)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from bioclass.errors import InvalidArgument, ResourceExhausted
-from bioclass.server.grpc import convert
+from bioclass.server.grpc import convert, convert_tiles
 from bioclass.server.grpc.errors import one_line, streaming, unary
 from bioclass.server.service import ClassifierService
+from bioclass.server.tile_prediction import TileGrid, TileRow
 from bioclass.v1 import classifier_pb2 as pb
 from bioclass.v1 import classifier_pb2_grpc
 
@@ -21,13 +22,23 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
 
     @unary
     async def ListModels(self, request, context):
-        runners = self.service.models(request.framework, list(request.tags))
+        runners = self.service.models(request.framework, list(request.tags), request.versions)
         problems = [pb.ZooProblem(path=p.path, reason=p.reason) for p in self.service.zoo.problems]
-        return pb.ListModelsResponse(models=[convert.summary(r) for r in runners], problems=problems)
+        zoo = self.service.zoo
+        return pb.ListModelsResponse(models=[convert.summary(r, zoo.is_default(r)) for r in runners],
+                                     problems=problems)
 
     @unary
     async def GetModel(self, request, context):
-        return convert.model_card(self.service.model(request.model_id))
+        return self._card(self.service.model(request.model_id))
+
+    @unary
+    async def SetDefaultVersion(self, request, context):
+        return self._card(await self.service.set_default_version(request.model_id, request.version))
+
+    def _card(self, runner) -> pb.ModelCard:
+        zoo = self.service.zoo
+        return convert.model_card(runner, zoo.is_default(runner), sorted(zoo.versions.get(runner.card.id, {})))
 
     @unary
     async def Predict(self, request, context):
@@ -79,15 +90,16 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
     @unary
     async def RegisterModel(self, request_iterator, context):
         header, weights = await self._receive_upload(request_iterator, "RegisterModel")
-        runner = await self.service.register(header.card_yaml, weights, header.sha256, header.overwrite)
-        return convert.model_card(runner)
+        runner = await self.service.register(header.card_yaml, weights, header.sha256, header.overwrite,
+                                             header.new_version)
+        return self._card(runner)
 
     @unary
     async def ImportBioimageio(self, request_iterator, context):
         header, package = await self._receive_upload(request_iterator, "ImportBioimageio")
         runner = await self.service.import_bioimageio(package, header.model_id, header.overwrite,
                                                       header.sha256)
-        return convert.model_card(runner)
+        return self._card(runner)
 
     @streaming
     async def ExportBioimageio(self, request, context):
@@ -96,6 +108,30 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
         for start in range(0, max(1, len(package)), step):
             yield pb.PackageChunk(data=package[start:start + step], file_name=file_name if start == 0 else "",
                                   last=start + step >= len(package))
+
+    @streaming
+    async def PredictTiles(self, request_iterator, context):
+        first = await anext(aiter(request_iterator), None)
+        if first is None or first.WhichOneof("item") != "header":
+            raise InvalidArgument("the first PredictTiles message must be the header")
+        header = first.header
+
+        async def chunks():
+            async for request in request_iterator:
+                if request.WhichOneof("item") != "chunk":
+                    raise InvalidArgument("only chunks of the uploaded file may follow the PredictTiles header")
+                yield request.chunk
+
+        options = convert_tiles.tile_options(header.options)
+        async for item in self.service.predict_tiles(header.model_id, convert_tiles.tiled_image(header, chunks()),
+                                                     options):
+            if isinstance(item, TileGrid):
+                grid = item
+                yield convert_tiles.grid(item)
+            elif isinstance(item, TileRow):
+                yield convert_tiles.row(item, grid.labels, grid.top_k)
+            else:
+                yield convert_tiles.summary(item)
 
     async def _receive_upload(self, request_iterator, method: str):
         """(header, bytes) of a header-then-chunks upload, bounded by the server's upload limit."""

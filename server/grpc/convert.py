@@ -14,7 +14,8 @@ from bioclass.server.service import EvaluationResult, PredictionResult
 from bioclass.v1 import classifier_pb2 as pb
 from bioclass.v1 import image_pb2
 
-_STATES = {"AVAILABLE": pb.AVAILABLE, "LOADED": pb.LOADED, "FAILED": pb.FAILED}
+_STATES = {"AVAILABLE": pb.AVAILABLE, "LOADED": pb.LOADED, "FAILED": pb.FAILED, "LOADING": pb.LOADING,
+           "UNLOADED": pb.UNLOADED}
 
 
 def framework(info: FrameworkInfo, loaded: bool) -> pb.Framework:
@@ -22,14 +23,21 @@ def framework(info: FrameworkInfo, loaded: bool) -> pb.Framework:
                         formats=list(info.formats), imported=loaded)
 
 
-def summary(runner: Runner) -> pb.ModelSummary:
+def summary(runner: Runner, is_default: bool = True) -> pb.ModelSummary:
     card = runner.card
     return pb.ModelSummary(id=card.id, name=card.name, framework=card.framework, tags=list(card.tags),
                            labels=list(card.labels), state=_STATES[runner.state], error=runner.error,
-                           description=card.description)
+                           description=card.description, version=runner.version, is_default=is_default,
+                           usage=usage(runner))
 
 
-def model_card(runner: Runner) -> pb.ModelCard:
+def usage(runner: Runner) -> pb.ModelUsage:
+    return pb.ModelUsage(memory_bytes=runner.memory_bytes(), last_used=runner.usage.last_used,
+                         in_flight=runner.usage.in_flight, pinned=bool(runner.card.serving.pinned),
+                         device=getattr(runner, "device", ""))
+
+
+def model_card(runner: Runner, is_default: bool = True, versions: list[int] | None = None) -> pb.ModelCard:
     card: ModelCard = runner.card
     pre, prov = card.preprocessing, card.provenance
     try:
@@ -47,6 +55,8 @@ def model_card(runner: Runner) -> pb.ModelCard:
         provenance=pb.Provenance(training_data=prov.training_data, metrics=prov.metrics, license=prov.license,
                                  citation=prov.citation, authors=list(prov.authors), created=str(prov.created)),
         state=_STATES[runner.state], error=runner.error, card_yaml=card_yaml, path=str(runner.folder),
+        version=runner.version, is_default=is_default, versions=versions or [runner.version], usage=usage(runner),
+        device=card.device,
     )
 
 

@@ -10,8 +10,8 @@ from bioclass.oip import grpc_service_pb2 as pb
 from bioclass.oip import grpc_service_pb2_grpc
 from bioclass.server import limits
 from bioclass.server.grpc.errors import streaming, unary
-from bioclass.server.oip import tensors
-from bioclass.server.oip.dataplane import OUTPUTS, VERSION, EXTENSIONS, Inference, InferenceDataPlane
+from bioclass.server.oip import tensors, tiles
+from bioclass.server.oip.dataplane import OUTPUTS, EXTENSIONS, Inference, InferenceDataPlane
 from bioclass.server.runner import Runner
 from bioclass.server.service import ClassifierService
 
@@ -49,7 +49,7 @@ class InferenceServicer(grpc_service_pb2_grpc.GRPCInferenceServiceServicer):
             return [pb.ModelMetadataResponse.TensorMetadata(name=t.name, datatype=t.datatype, shape=t.shape)
                     for t in items]
 
-        return pb.ModelMetadataResponse(name=runner.card.id, versions=[VERSION],
+        return pb.ModelMetadataResponse(name=runner.card.id, versions=self.dataplane.versions(runner),
                                         platform=f"bioclass_{runner.card.framework}",
                                         inputs=specs(inputs), outputs=specs(outputs))
 
@@ -91,9 +91,19 @@ class InferenceServicer(grpc_service_pb2_grpc.GRPCInferenceServiceServicer):
 
     async def _infer(self, request: pb.ModelInferRequest, method: str) -> pb.ModelInferResponse:
         runner = self.dataplane.model(request.model_name, request.model_version)
+        parameters = _parameters(request.parameters)
+        if tiles.requested(parameters):
+            return await self._infer_tiles(request, runner, parameters)
         wanted = _requested_outputs(request)
         result = await self.dataplane.infer(runner, _inputs(request), method)
         return _response(request, runner, result, wanted)
+
+    async def _infer_tiles(self, request: pb.ModelInferRequest, runner: Runner, parameters: dict):
+        wanted = _requested_outputs(request, tiles.OUTPUTS)
+        options = tiles.options(parameters)
+        source = tiles.image(parameters, _inputs(request), self.dataplane.service.settings.max_pixels)
+        answer = await tiles.infer(self.dataplane.service, f"{runner.card.id}@{runner.version}", source, options)
+        return _tiles_response(request, runner, answer, wanted)
 
     @unary
     async def ModelStatistics(self, request, context):
@@ -104,8 +114,8 @@ class InferenceServicer(grpc_service_pb2_grpc.GRPCInferenceServiceServicer):
     @unary
     async def RepositoryIndex(self, request, context):
         return pb.RepositoryIndexResponse(models=[
-            pb.RepositoryIndexResponse.ModelIndex(name=name, version=VERSION, state=state, reason=reason)
-            for name, state, reason in self.dataplane.index(request.ready)])
+            pb.RepositoryIndexResponse.ModelIndex(name=name, version=version, state=state, reason=reason)
+            for name, version, state, reason in self.dataplane.index(request.ready)])
 
     @unary
     async def RepositoryModelLoad(self, request, context):
@@ -127,16 +137,47 @@ def _inputs(request: pb.ModelInferRequest) -> dict:
             for i, tensor in enumerate(request.inputs)}
 
 
-def _requested_outputs(request: pb.ModelInferRequest) -> list[str]:
-    names = [o.name for o in request.outputs] or list(OUTPUTS)
-    unknown = sorted(set(names) - set(OUTPUTS))
+def _parameters(parameters) -> dict:
+    """Request parameters as Python values."""
+    return {name: getattr(value, value.WhichOneof("parameter_choice")) for name, value in parameters.items()
+            if value.WhichOneof("parameter_choice")}
+
+
+def _requested_outputs(request: pb.ModelInferRequest, outputs: tuple[str, ...] = OUTPUTS) -> list[str]:
+    names = [o.name for o in request.outputs] or list(outputs)
+    unknown = sorted(set(names) - set(outputs))
     if unknown:
-        raise InvalidArgument(f"unknown outputs {unknown}; the outputs are {list(OUTPUTS)}")
+        raise InvalidArgument(f"unknown outputs {unknown}; the outputs are {list(outputs)}")
     return names
 
 
+def _tiles_response(request, runner: Runner, answer: tiles.TiledInference, wanted: list[str]) -> pb.ModelInferResponse:
+    response = pb.ModelInferResponse(model_name=runner.card.id, model_version=str(runner.version), id=request.id)
+    probabilities = answer.result.prediction.probabilities
+    for name in wanted:
+        if name == "probability_map":
+            array = answer.map.probabilities
+        elif name == "probabilities":
+            array = probabilities.reshape(1, -1)
+        else:
+            top = answer.result.prediction.top()
+            response.outputs.add(name=name, datatype="BYTES", shape=[1])
+            response.raw_output_contents.append(tensors.encode_strings([top[0][1] if top else ""]))
+            continue
+        response.outputs.add(name=name, datatype="FP32", shape=array.shape)
+        response.raw_output_contents.append(array.astype("<f4", copy=False).tobytes())
+    grid = answer.grid
+    for key, value in (("rows", grid.rows), ("columns", grid.columns), ("tile_height", grid.tile[0]),
+                       ("tile_width", grid.tile[1]), ("tiles_classified", answer.result.classified),
+                       ("tiles_skipped", answer.result.skipped)):
+        response.parameters[key].int64_param = value
+    response.parameters["row_origins"].string_param = ",".join(map(str, grid.row_origins))
+    response.parameters["column_origins"].string_param = ",".join(map(str, grid.column_origins))
+    return response
+
+
 def _response(request, runner: Runner, result: Inference, wanted: list[str]) -> pb.ModelInferResponse:
-    response = pb.ModelInferResponse(model_name=runner.card.id, model_version=VERSION, id=request.id)
+    response = pb.ModelInferResponse(model_name=runner.card.id, model_version=str(runner.version), id=request.id)
     batch = len(result.labels)
     for name in wanted:
         if name == "probabilities":
@@ -155,7 +196,7 @@ def _statistics(runner: Runner) -> pb.ModelStatistics:
         return pb.StatisticDuration(count=d.count, ns=d.ns)
 
     return pb.ModelStatistics(
-        name=runner.card.id, version=VERSION, last_inference=s.last_inference_ms,
+        name=runner.card.id, version=str(runner.version), last_inference=s.last_inference_ms,
         inference_count=s.inference_count, execution_count=s.execution_count,
         inference_stats=pb.InferStatistics(success=duration(s.success), fail=duration(s.fail),
                                            queue=duration(s.queue), compute_infer=duration(s.compute)),

@@ -24,6 +24,7 @@ UPLOAD_METHODS = {
 }
 
 WRITE_METHODS = UPLOAD_METHODS | {
+    "/bioclass.v1.Classifier/SetDefaultVersion",
     "/bioclass.v1.Training/Train",
     "/bioclass.v1.Training/CancelJob",
     "/bioclass.v1.Training/UploadDataset",

@@ -1,6 +1,7 @@
 """What each OIP call does, without gRPC types: numpy tensors in, probabilities and labels out.
 
-Every zoo model is an OIP model under its id, version "1". It takes exactly one input, either
+Every zoo model is an OIP model under its id; its versions are OIP versions ("1", "2" ...), and an empty
+version names the default one (server/zoo.py). It takes exactly one input, either
 `image`: raw pixels [B, H, W, C] (UINT8, UINT16 or FP32, any size; preprocessed as the card says)
 or the network's own preprocessed FP32 tensor, named as ModelMetadata reports.
 """
@@ -19,7 +20,6 @@ from bioclass.server.service import ClassifierService
 IMAGE_INPUT = "image"
 IMAGE_DATATYPES = {np.dtype(np.uint8): "UINT8", np.dtype("<u2"): "UINT16", np.dtype("<f4"): "FP32"}
 OUTPUTS = ("probabilities", "label")
-VERSION = "1"
 EXTENSIONS = ["model_repository", "statistics", "binary_tensor_data"]
 
 
@@ -43,14 +43,17 @@ class InferenceDataPlane:
         self.version = __version__
 
     def model(self, name: str, version: str = "") -> Runner:
-        if version not in ("", VERSION):
-            raise NotFound(f"model {name!r} has no version {version!r}; its only version is {VERSION}")
-        return self.service.model(name)
+        if version and not (version.isascii() and version.isdigit() and len(version) <= 7):
+            raise NotFound(f"model {name!r} has no version {version!r}; versions are numbers")
+        return self.service.model(f"{name}@{int(version)}" if version else name)
+
+    def versions(self, runner: Runner) -> list[str]:
+        return [str(n) for n in sorted(self.service.zoo.versions.get(runner.card.id, {runner.version: runner}))]
 
     @staticmethod
     def ready(runner: Runner) -> bool:
-        """Ready unless it failed: models load on their first request."""
-        return runner.state != "FAILED"
+        """Ready unless it failed or is loading and warming up: an unloaded model loads on its next request."""
+        return runner.state not in ("FAILED", "LOADING")
 
     def metadata(self, runner: Runner) -> tuple[list[TensorSpec], list[TensorSpec]]:
         inputs = [TensorSpec(IMAGE_INPUT, "UINT8", (-1, -1, -1, -1)),
@@ -77,14 +80,14 @@ class InferenceDataPlane:
         check_images(array, self.service.settings.max_pixels)
         return array, True
 
-    def index(self, ready_only: bool) -> list[tuple[str, str, str]]:
-        """(model id, state, reason) of every model, in Triton's state words."""
+    def index(self, ready_only: bool) -> list[tuple[str, str, str, str]]:
+        """(model id, version, state, reason) of every version of every model, in Triton's state words."""
         rows = []
-        for runner in self.service.models():
-            state = {"LOADED": "READY", "FAILED": "UNAVAILABLE", "AVAILABLE": "UNAVAILABLE"}[runner.state]
-            reason = runner.error or ("" if state == "READY" else "unloaded; loads on its first request")
+        for runner in self.service.models(every_version=True):
+            state = {"LOADED": "READY", "LOADING": "LOADING"}.get(runner.state, "UNAVAILABLE")
+            reason = runner.error or ("" if state in ("READY", "LOADING") else "unloaded; loads on its next request")
             if not ready_only or state == "READY":
-                rows.append((runner.card.id, state, reason))
+                rows.append((runner.card.id, str(runner.version), state, reason))
         return rows
 
 

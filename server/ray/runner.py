@@ -22,6 +22,7 @@ from bioclass.errors import BioclassError, FailedPrecondition, InvalidArgument, 
 from bioclass.server import metrics
 from bioclass.server.batching import BatchPolicy, effective_policy
 from bioclass.server.cards import ModelCard
+from bioclass.server.lifecycle import Usage
 from bioclass.server.ray import store
 from bioclass.server.ray.deployment import ModelReplica
 from bioclass.server.ray.options import deployment_options, replica_threads
@@ -39,6 +40,8 @@ class RayModelRunner:  # implements server/runner.py's Runner
                  model_store: str | None = None, autoscaling: dict | None = None):
         self.card = card
         self.folder = folder
+        self.version = 1  # the zoo sets it from the folder's name
+        self.usage = Usage()
         self.model_store = model_store  # where replicas fetch the folder from (store.py); None: the path itself
         self.policy = effective_policy(defaults, card)
         self.options = deployment_options(card.serving, replicas, replica_cpus, autoscaling)
@@ -61,6 +64,13 @@ class RayModelRunner:  # implements server/runner.py's Runner
     @property
     def model(self):
         return self._handle
+
+    @property
+    def key(self) -> str:
+        return f"{self.card.id}@{self.version}"
+
+    def memory_bytes(self) -> int:
+        return 0  # the replicas' memory is the cluster's, outside this machine's budget
 
     def processes(self) -> list[tuple[int, int]]:
         return []  # the model processes live in the replicas, on the cluster's nodes
@@ -118,7 +128,11 @@ class RayModelRunner:  # implements server/runner.py's Runner
 
     async def infer(self, batch: np.ndarray, method: str = "Predict") -> tuple[np.ndarray, float]:
         """Probabilities (B, K) and the forward pass's milliseconds, from whichever replica Serve picked."""
-        return await self.stats.request(method, lambda: self._answer(batch, method))
+        self.usage.begin()
+        try:
+            return await self.stats.request(method, lambda: self._answer(batch, method))
+        finally:
+            self.usage.end()
 
     async def _answer(self, batch: np.ndarray, method: str) -> tuple[np.ndarray, float, None]:
         handle = await self.ensure_loaded()

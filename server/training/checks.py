@@ -19,3 +19,12 @@ def preview(augmentation: str, pixels: np.ndarray, count: int, seed: int) -> lis
     from bioclass.server.training import augment
 
     return augment.preview(augmentation, pixels, count, seed)
+
+
+def pretrained_weights(arch: str) -> tuple[str, list[str]]:
+    """The path of an architecture's pretrained weights (downloaded into the cache first when they can be),
+    or "none"; and the lines that say how (download progress, or the one-line reason)."""
+    from bioclass.server.training import networks
+
+    lines: list[str] = []
+    return networks.prefetch(arch, lines.append, ""), lines

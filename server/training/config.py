@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bioclass.errors import InvalidArgument
-from bioclass.server.cards import MAX_PAGE
+from bioclass.server.cards import DEVICE, MAX_PAGE
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -88,9 +88,17 @@ class TrainConfig(BaseModel):
     scale: Literal["range", "percentile", "zscore", "minmax"] = "range"
     tile: int = Field(0, ge=0, le=4096)
     pages: list[int] = Field(default_factory=list, max_length=3)
+    device: str = Field("auto", description="a card's device: auto, cpu, cuda or cuda:N (server/devices.py)")
+    # AutoML's finalists (server/automl/service.py). cross_validate: train and validate the configuration once
+    # per fold of server/automl/folds.py (max_seconds per fold), export nothing. train_on_all: the validation
+    # split is trained on too (the chosen configuration retrained before it is served).
+    cross_validate: bool = False
+    train_on_all: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
+        if not DEVICE.match(self.device or "auto"):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N; got {self.device!r}")
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ValueError("val_fraction + test_fraction must leave at least 10% for training")
         if min(self.image_size) < 8 or max(self.image_size) > 1024:

@@ -14,18 +14,21 @@ from bioclass.server.training import augment, data, datasets, distill, networks,
 from bioclass.server.training.config import IMAGENET_MEAN, IMAGENET_STD
 from bioclass.server.training.steps import Plan
 
-__all__ = ["Plan", "run", "write_plots"]
+__all__ = ["Plan", "network_card", "run", "seed", "write_plots"]
 
 
 def run(plan: Plan, reporter) -> dict:
     config = plan.config
     threads = config.threads or usable_cores()
     torch.set_num_threads(threads)
-    _seed(config.seed)
+    seed(config.seed)
     samples, unlabelled = datasets.resolve_samples(plan.dataset_root, plan.spec)
     splits = datasets.assign_splits(plan.dataset_root, samples, plan.spec, config)
+    if config.train_on_all:
+        splits = ["train" if split == "val" else split for split in splits]
+        reporter.log(f"training on all {splits.count('train')} labelled images (no validation split)")
     labels = sorted({s.label for s in samples})
-    card = _card(plan, labels)
+    card = network_card(plan, labels)
     skipped: list[tuple[str, str]] = []
     sets = _load_splits(plan, samples, splits, labels, skipped, reporter, card)
     if len(set(sets["train"].targets)) < 2:
@@ -41,13 +44,14 @@ def run(plan: Plan, reporter) -> dict:
             **steps.finish(plan, loop, sets, card, labels, unlabelled, reporter)}
 
 
-def _seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+def seed(value: int) -> None:
+    random.seed(value)
+    np.random.seed(value)
+    torch.manual_seed(value)
 
 
-def _card(plan: Plan, labels: list[str]) -> ModelCard:
+def network_card(plan: Plan, labels: list[str]) -> ModelCard:
+    """The card a trained network is served with (its preprocessing is the training's)."""
     config = plan.config
     height, width = config.image_size
     return ModelCard.model_validate({

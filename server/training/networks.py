@@ -12,14 +12,12 @@ from pathlib import Path
 import torch
 
 from bioclass.errors import FailedPrecondition, InvalidArgument, NotFound
+from bioclass.training import ARCHITECTURES
 from bioclass.server.training import compact, pretrained
 
-# Compact and standard architectures the issue names, as timm names (torchvision:NAME works too);
-# bioclass:small_cnn3 / small_cnn4 train from scratch on a few dozen labels (compact.py).
 LIBRARIES = ("timm", "torchvision", "bioclass")
-SUGGESTED = ("bioclass:small_cnn3", "mobilenetv3_small_100", "mobilenetv3_large_100", "efficientnet_b0",
-             "efficientnet_lite0", "resnet18", "mnasnet_100", "mixnet_s", "resnet50", "densenet121",
-             "torchvision:squeezenet1_1", "torchvision:shufflenet_v2_x1_0")
+# What an unknown name's message suggests: the list every client offers (one list, in the client package).
+SUGGESTED = ARCHITECTURES
 
 
 def check_architecture(arch: str) -> None:
@@ -97,16 +95,17 @@ def _weights_file(library: str, name: str, network: torch.nn.Module, weights: st
         return None
 
 
-def prefetch(arch: str, log: Callable[[str], None]) -> str:
+def prefetch(arch: str, log: Callable[[str], None], fallback: str = "; training from scratch") -> str:
     """What a job starts from, fetched before its sandbox (which has no network): the published weights'
-    path in the cache, "none" with the reason logged when they cannot be had, "auto" for bioclass's own."""
+    path in the cache, "none" with the reason logged (and the fallback) when they cannot be had, "auto" for
+    bioclass's own."""
     library, name = split_name(arch)
     if library == "bioclass":
         return "auto"
     try:
         return str(pretrained.fetch(pretrained.published(library, name, _create(library, name, 2)), log))
     except pretrained.Unavailable as reason:
-        log(f"no pretrained weights for {library}:{name}: {reason}; training from scratch")
+        log(f"no pretrained weights for {library}:{name}: {reason}{fallback}")
         return "none"
 
 

@@ -14,6 +14,7 @@ import torch
 
 from bioclass.server import measures
 from bioclass.server.cards import ModelCard
+from bioclass.server.devices import torch_device
 from bioclass.server.settings import usable_cores
 from bioclass.server.training import augment, data, export, networks, recipe
 from bioclass.server.training.config import Plan, TrainConfig
@@ -27,7 +28,9 @@ def make_loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter
     monitor = sets["val"] if len(sets["val"]) else sets["train"]
     weights = data.class_weights(sets["train"].targets, classes) if config.imbalance == "weighted_loss" else None
     deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device, note = torch_device(config.device or "auto")
+    if note:
+        reporter.log(note)
     network.to(device)
     weights = weights.to(device) if weights is not None else None
     loop = recipe.Loop(network=network, device=device, train=data.loader(train, config.batch_size, config.seed, config.imbalance,
@@ -94,14 +97,15 @@ def export_all(plan: Plan, network, card: ModelCard, sets, threads: int, reporte
     for r in results:
         reporter.log(f"export {r['format']}: accuracy {r['accuracy']:.3f}, {r['size_bytes'] / 1e6:.2f} MB, "
                      f"{r['ms_per_image']:.2f} ms/image")
-    export.write_card(folder, _card_data(plan, card, results))
+    export.write_card(folder, _card_data(plan, card, results, len(sets["train"])))
     return results
 
 
-def _card_data(plan: Plan, card: ModelCard, exports: list[dict]) -> dict:
+def _card_data(plan: Plan, card: ModelCard, exports: list[dict], training_images: int) -> dict:
     onnx_served = plan.config.serve_format == "onnx"
     served = next(e for e in exports if e["format"] == ("onnx" if onnx_served else "torchscript"))
     data_card = card.model_dump(mode="json", exclude={"provenance", "serving"})
+    measured = "training_accuracy" if plan.config.train_on_all else "held_out_accuracy"  # nothing held out
     data_card.update({
         "name": f"{plan.config.arch} trained by bioclass job {plan.job_id}",
         "description": f"Fine-tuned {plan.config.arch}; labels {', '.join(card.labels)}.",
@@ -109,7 +113,7 @@ def _card_data(plan: Plan, card: ModelCard, exports: list[dict]) -> dict:
         "format": "onnx" if onnx_served else "torchscript", "architecture": _architecture(plan.config.arch),
         "tags": ["trained", f"job-{plan.job_id}"],
         "provenance": {"training_data": str(plan.spec.dataset_id or plan.spec.server_dir),
-                       "metrics": {"held_out_accuracy": served["accuracy"]},
+                       "metrics": {measured: served["accuracy"]}, "training_images": training_images,
                        "created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     })
     if onnx_served:

@@ -60,13 +60,22 @@ def job_main(conn: Connection, cancel, plan_values: dict, parent_pid: int, scrat
 def with_weights_fetched(plan_values: dict, reporter) -> dict:
     """The plan with "auto" pretrained weights resolved while the job may still reach the hub: downloaded
     into the cache (progress in the job's log) and named by path, or "none" with the reason."""
-    from bioclass.server.classical.spec import JOB_ARCH
+    from bioclass.server.classical.spec import FROZEN_PREFIX, JOB_ARCH
 
     config = plan_values["config"]
     if config.get("pretrained", "auto") != "auto" or config["arch"] == JOB_ARCH:
         return plan_values
     from bioclass.server.training import networks
 
+    if config["arch"].startswith(FROZEN_PREFIX):  # no weights, no candidate: the job says why in one line
+        reasons: list[str] = []
+
+        def log(line: str) -> None:
+            reasons.append(line)
+            reporter.log(line)
+
+        found = networks.prefetch(config["arch"].removeprefix(FROZEN_PREFIX), log, "")
+        return {**plan_values, "config": {**config, "pretrained": found}, "no_weights": reasons[-1] if reasons else ""}
     return {**plan_values, "config": {**config, "pretrained": networks.prefetch(config["arch"], reporter.log)}}
 
 
@@ -112,16 +121,25 @@ def run_job(conn, cancel, plan_values: dict, parent_pid: int) -> None:
 
 
 def _run(plan_values: dict, reporter) -> dict:
-    """A network's training job, or AutoML's classical candidates (bioclass.server.classical.train)."""
-    from bioclass.server.classical.spec import JOB_ARCH
+    """A network's training job, or one of AutoML's: the classical candidates (bioclass.server.classical.train),
+    frozen deep features (classical/frozen.py), a finalist's cross-validation (training/crossval.py)."""
+    from bioclass.server.classical.spec import FROZEN_PREFIX, JOB_ARCH
 
     if plan_values["config"]["arch"] == JOB_ARCH:
         from bioclass.server.classical import train as classical
 
         return classical.run(classical.plan_from(plan_values), reporter)
+    if plan_values["config"]["arch"].startswith(FROZEN_PREFIX):
+        from bioclass.server.classical import frozen
+
+        return frozen.run(frozen.plan_from(plan_values), reporter)
+    plan = _plan(plan_values)
+    if plan.config.cross_validate:
+        from bioclass.server.training import crossval
+
+        return crossval.run(plan, reporter)
     from bioclass.server.training import job
 
-    plan = _plan(plan_values)
     result = job.run(plan, reporter)
     job.write_plots(plan.job_dir, result)
     return result

@@ -119,3 +119,70 @@ def test_classical_candidates_join_the_leaderboard_with_their_spread(tmp_path):
     assert search.leaderboard(study)[1]["value_sd"] == pytest.approx(((9 / 12) * (3 / 12) / 10) ** 0.5)
     assert search.networks(request) == [] and search.chosen_trial(study)[0].user_attrs["export_dir"] == \
         "/x/random_forest"
+
+
+def _network(study, metric: float, semi_supervised: str = "none") -> None:
+    attrs = {"metric": metric, "feasible": True, "val_images": 10, "job_id": f"j{len(study.trials)}"}
+    params = {"architecture": "bioclass:small_cnn3", "semi_supervised": semi_supervised}
+    distributions = {"architecture": optuna.distributions.CategoricalDistribution(["bioclass:small_cnn3"]),
+                     "semi_supervised": optuna.distributions.CategoricalDistribution(["none", "data"])}
+    study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=metric,
+                                              user_attrs=attrs))
+
+
+def test_finalists_are_chosen_by_their_cross_validation_estimates(tmp_path):
+    """The split ranks 1.0 > 0.9 > 0.8 > 0.7; cross-validated, trial 1 (0.9 on its split) is the best network,
+    and only cross-validated candidates compete for serving: the classical one beats the rest."""
+    study = search.open_study(tmp_path / "study.sqlite3", 0)
+    for metric in (1.0, 0.9, 0.8, 0.7):
+        _network(study, metric)
+    _network(study, 0.85, semi_supervised="data")  # its pseudo-labels come from its split: not a finalist
+    assert [t.number for t in search.finalists(study, {})] == [0, 1, 2] and search.has_network_result(study)
+    estimates = {"0": {"metric": 0.6, "metric_sd": 0.1, "folds": 5, "val_images": 40, "accuracy": 0.6},
+                 "1": {"metric": 0.75, "metric_sd": 0.1, "folds": 5, "val_images": 40, "accuracy": 0.75}}
+    assert [t.number for t in search.finalists(study, estimates)] == [2]
+    chosen, why = search.chosen_trial(study, estimates)  # trial 4's 0.85 is below trial 1's 0.9 on the split
+    assert (chosen.number, chosen.user_attrs["metric"], why) == (1, 0.75, "")
+    board = search.leaderboard(study, estimates)
+    assert [(row["number"], row["value"], row["folds"]) for row in board] == [
+        (4, 0.85, 1), (2, 0.8, 1), (1, 0.75, 5), (3, 0.7, 1), (0, 0.6, 5)]
+    row = next(row for row in board if row["number"] == 1)
+    assert (row["value"], row["value_sd"], row["folds"]) == (0.75, 0.1, 5)
+    assert row["note"] == "5-fold cross-validation; 0.9000 on its split"
+    validation = {"folds": 5, "images": 40, "validated": [1] * 40}
+    classical = [{"head": "random_forest", "scores": {"accuracy": [0.8] * 5}, "export_dir": "/x", "seconds": 1.0,
+                  "size_bytes": 1000, "ms_per_image": 1.0}]
+    request = _request(architectures=["classical:random_forest", "bioclass:small_cnn3"])
+    (forest,) = search.classical_trials({"validation": validation, "candidates": classical}, request, "job")
+    study.add_trial(forest)
+    assert search.chosen_trial(study, estimates)[0].user_attrs["architecture"] == "classical:random_forest"
+    assert search.chosen_trial(study)[0].number == 0  # without estimates: the split's best, as before
+    _network(study, 1.0, semi_supervised="data")  # 1.0 on 10 images: at least 0.913 within one standard error
+    chosen, why = search.chosen_trial(study, estimates)
+    assert chosen.number == 6 and why == ("semi-supervised trial 6 (1.0000 on its split) is served over trial 5 "
+                                          "(0.8000 over 5 folds): ahead by more than one standard error (0.087)")
+
+
+def test_retraining_runs_the_epochs_early_stopping_kept():
+    history = [{"stage": "head", "epoch": 1, "val_loss": 0.1}] + \
+        [{"stage": "train", "epoch": e, "val_loss": loss} for e, loss in enumerate((0.9, 0.5, 0.4, 0.6, 0.7), 1)]
+    assert search.best_epochs(history) == 3
+    assert search.best_epochs([{"stage": "train", "epoch": e, "val_loss": float("nan")} for e in (1, 2)]) == 2
+
+
+def test_the_end_phase_is_kept_once_a_network_trial_has_finished():
+    import time
+
+    from bioclass.server.automl.budget import Budget
+
+    short = Budget(deadline=time.monotonic() + 60.0, total_s=60.0)
+    short.plan_end(cross_validate=True, networks=True)
+    assert short.end_s == 0.0  # under two minutes the trial's own export is served
+    budget = Budget(deadline=time.monotonic() + 300.0, total_s=300.0)
+    budget.plan_end(cross_validate=True, networks=True)
+    assert budget.end_s == pytest.approx(0.4 * 270.0)
+    assert budget.left() == pytest.approx(270.0, abs=1.0)  # no network trial yet: the search may use it all
+    budget.network_finished = True
+    assert budget.left() == pytest.approx(270.0 - 108.0, abs=1.0)
+    assert budget.fold_seconds(trained_s=5.0, limit_s=30.0, folds=5, kept_s=30.0) == 30.0
+    assert budget.fold_seconds(trained_s=5.0, limit_s=30.0, folds=5, kept_s=250.0) == 0.0

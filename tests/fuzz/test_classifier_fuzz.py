@@ -117,6 +117,35 @@ def test_register_model(stub, card, chunks, sha, header_first):
     check(lambda: stub.RegisterModel(iter([header, *body] if header_first else body), timeout=30))
 
 
+tile_options = st.builds(
+    lambda size, stride, region, aggregation, top_k, skip: pb.TileOptions(
+        tile_size=size, stride=stride, region=region, aggregation=aggregation, top_k=top_k, skip_background=skip),
+    st.sampled_from([0, 1, 8, 16, 5000, 2**32 - 1]), st.sampled_from([0, 1, 7, 16, 2**32 - 1]),
+    st.none() | st.builds(pb.Region, y=st.integers(0, 40), x=st.integers(0, 40), height=st.integers(0, 2**32 - 1),
+                          width=st.integers(0, 40)),
+    st.integers(0, 5), st.integers(0, 2**32 - 1),
+    st.none() | st.builds(pb.BackgroundSkip, level=st.floats(allow_nan=True), dark_background=st.booleans(),
+                          min_foreground=st.floats(allow_nan=True)))
+tile_sources = st.one_of(
+    st.builds(lambda i: {"image": i}, images),
+    st.builds(lambda p: {"server_path": p}, st.sampled_from(["/etc/passwd", "relative.tif", "/nonexistent/x.tif",
+                                                             "/tmp\0x"]) | st.text(max_size=30)),
+    st.builds(lambda size, sha: {"upload": pb.FileUpload(size=size, sha256=sha)}, st.integers(0, 2**64 - 1),
+              st.sampled_from(["", "0" * 64, "xyz"])),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(model_id=st.sampled_from(MODELS), source=tile_sources, options=tile_options,
+       chunks=st.lists(st.one_of(corrupt_files(), st.binary(max_size=300)), max_size=2),
+       series=st.integers(0, 3), level=st.integers(0, 3), header_first=st.booleans())
+def test_predict_tiles(stub, model_id, source, options, chunks, series, level, header_first):
+    header = pb.PredictTilesRequest(header=pb.PredictTilesHeader(model_id=model_id, options=options, series=series,
+                                                                 level=level, **source))
+    body = [pb.PredictTilesRequest(chunk=c) for c in chunks]
+    check(lambda: list(stub.PredictTiles(iter([header, *body] if header_first else body), timeout=30)))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(model_id=st.text(max_size=80), framework=st.text(max_size=10), tags=st.lists(st.text(max_size=10), max_size=3))
 def test_catalogue(stub, model_id, framework, tags):

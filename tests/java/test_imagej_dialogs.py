@@ -13,7 +13,8 @@ from java_builds import IJ_JAR, IMAGEJ_SITE
 MODEL = "brightness-onnx"
 HERE = Path(__file__).parent
 COMMANDS = {"Classify Image (bioclass)": "Classify_Image", "Classify Folder (bioclass)": "Classify_Folder",
-            "Explain Image (bioclass)": "Explain_Image", "Train from Folder (bioclass)": "Train_From_Folder"}
+            "Explain Image (bioclass)": "Explain_Image", "Train from Folder (bioclass)": "Train_From_Folder",
+            "Classify Tiles (bioclass)": "Classify_Tiles"}
 
 
 def dialogs_of(command: str, server, cwd: Path) -> list[str]:

@@ -98,15 +98,23 @@ class Client:
     def frameworks(self) -> list[pb.Framework]:
         return list(self._call(self._stub.ListFrameworks, pb.ListFrameworksRequest()).frameworks)
 
-    def models(self, framework: str = "", tags: Iterable[str] = ()) -> list[pb.ModelSummary]:
-        return list(self.list_models(framework, tags).models)
+    def models(self, framework: str = "", tags: Iterable[str] = (), *, versions: bool = False) -> list[pb.ModelSummary]:
+        return list(self.list_models(framework, tags, versions=versions).models)
 
-    def list_models(self, framework: str = "", tags: Iterable[str] = ()) -> pb.ListModelsResponse:
-        """Models and the zoo problems the server met."""
-        return self._call(self._stub.ListModels, pb.ListModelsRequest(framework=framework, tags=list(tags)))
+    def list_models(self, framework: str = "", tags: Iterable[str] = (), *, versions: bool = False
+                    ) -> pb.ListModelsResponse:
+        """Models (each one's default version, or every version) and the zoo problems the server met."""
+        return self._call(self._stub.ListModels, pb.ListModelsRequest(framework=framework, tags=list(tags),
+                                                                      versions=versions))
 
     def model(self, model_id: str) -> pb.ModelCard:
+        """A model's card: `id` for its default version, `id@N` for version N."""
         return self._call(self._stub.GetModel, pb.GetModelRequest(model_id=model_id))
+
+    def set_default_version(self, model_id: str, version: int) -> pb.ModelCard:
+        """Make `version` what `model_id` alone names (kept across server restarts)."""
+        return self._call(self._stub.SetDefaultVersion, pb.SetDefaultVersionRequest(model_id=model_id,
+                                                                                    version=version))
 
     # ---- prediction ------------------------------------------------------------------------
 
@@ -160,6 +168,31 @@ class Client:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
+    def predict_tiles(self, image: ImageSource, model: str, *, tile: int = 0, stride: int = 0,
+                      region: tuple[int, int, int, int] | None = None, aggregation: str = "mean", top_k: int = 5,
+                      skip_background: bool | dict = False, on_server: bool = False, name: str | None = None,
+                      series: int = 0, level: int = 0):
+        """Classify an image tile by tile at native scale (bioclass.tiled.TiledPrediction): iterate it for
+        the tiles as they arrive, then read its class map and whole-image `prediction`.
+
+        `image` is a file (uploaded in chunks; TIFF and OME-TIFF are read lazily by the server, so a
+        slide of any size works), a numpy array or PIL image (sent in one message), or with `on_server`
+        a path under the server's data roots. `tile` 0: the model's input size; `stride` 0: the tile;
+        `region` (y, x, height, width); `aggregation` "mean" or "majority"; `skip_background` True or a
+        dict (level, dark_background, min_foreground) skips background tiles; `series`/`level` pick a
+        TIFF series and pyramid level.
+        """
+        from bioclass import tiled
+
+        tile_options = tiled.options(tile, stride, region, aggregation, top_k, skip_background)
+        requests = tiled.requests(image, model, tile_options, on_server=on_server, name=name, series=series,
+                                  level=level)
+        try:
+            responses = self._stub.PredictTiles(requests, timeout=None)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return tiled.TiledPrediction(responses, _as_bioclass_error)
+
     # ---- evaluation and registration -------------------------------------------------------
 
     def evaluate(self, dataset_dir: str | Path, models: Iterable[str], top_k: int = 2, *,
@@ -179,12 +212,14 @@ class Client:
 
         return self._call(self._stub.Evaluate, requests(), timeout=None)
 
-    def register_model(self, card: str | Path, weights: str | Path, *, overwrite: bool = False) -> pb.ModelCard:
-        """Upload a model: a card (YAML text or file) and its weights file, streamed in chunks."""
+    def register_model(self, card: str | Path, weights: str | Path, *, overwrite: bool = False,
+                       new_version: bool = False) -> pb.ModelCard:
+        """Upload a model: a card (YAML text or file) and its weights file, streamed in chunks. With
+        `new_version` an existing id keeps its versions and gains the next one (`id@N`)."""
         card_yaml = Path(card).read_text(encoding="utf-8") if _is_file(card) else str(card)
         data = Path(weights).read_bytes()
         header = pb.RegisterModelHeader(card_yaml=card_yaml, sha256=hashlib.sha256(data).hexdigest(),
-                                        overwrite=overwrite)
+                                        overwrite=overwrite, new_version=new_version)
 
         def requests():
             yield pb.RegisterModelRequest(header=header)
@@ -258,6 +293,10 @@ class Client:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _as_bioclass_error(exc: Exception) -> Exception:
+    return from_rpc_error(exc) if isinstance(exc, grpc.RpcError) else exc
 
 
 def _is_file(value: str | Path) -> bool:

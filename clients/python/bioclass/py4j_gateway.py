@@ -6,8 +6,9 @@ answered with a JSON string, so the Java side needs nothing but py4j. A failed c
 gRPC status name rather than a Python traceback, and in `text` the plain-words message with the next
 step that the Python clients show (bioclass.messages). The Java side is
 org.bioclass.client.Py4jBioclassClient.
-Besides listing and classifying it explains (the map as base64 little-endian float32) and trains on a
-server-side folder (py4j has no streams: Java polls getJob to watch a job).
+Besides listing and classifying it explains (the map as base64 little-endian float32), classifies in
+tiles (the whole answer in one call: grid, rows of tiles, summary) and trains on a server-side folder
+(py4j has no streams: Java polls getJob to watch a job).
 
     python -m bioclass.py4j_gateway --port 25334 --server 127.0.0.1:50051
 
@@ -80,6 +81,15 @@ class GatewayEntryPoint:
             return _explanation(self._client.explain(array, model_id, target or None, method or "auto", name=name))
 
         return self._answer(explain)
+
+    def predictTilesEncoded(self, model_id: str, data: bytes, name: str, options: str) -> str:  # noqa: N802
+        """options: JSON of TILE_OPTIONS (see _tiles); py4j has no streams, so the whole answer comes at once."""
+        return self._answer(lambda: _tiles(self._client, bytes(data), model_id, name, options))
+
+    def predictTilesTensor(self, model_id: str, dtype: str, height: int, width: int, channels: int,  # noqa: N802
+                           data: bytes, name: str, options: str) -> str:
+        return self._answer(lambda: _tiles(self._client, _pixels(dtype, height, width, channels, bytes(data)),
+                                           model_id, name, options))
 
     def trainServerFolder(self, folder: str, settings: str) -> str:  # noqa: N802
         """settings: JSON with arch, epochs, image_size, model_id, overwrite, batch_size, learning_rate,
@@ -202,6 +212,49 @@ def _explanation(explanation) -> dict:
             "width": int(saliency.shape[1]), "method": explanation.method, "class_index": explanation.class_index,
             "class_label": explanation.class_label, "explain_ms": explanation.explain_ms,
             "prediction": _prediction(explanation.prediction)}
+
+
+# What Java may set of Client.predict_tiles: region is [y, x, height, width]; skip_background false or an
+# object of level, dark_background, min_foreground.
+TILE_OPTIONS = {"tile", "stride", "region", "aggregation", "top_k", "skip_background"}
+
+
+def _tiles(client: Client, image, model_id: str, name: str, options: str) -> dict:
+    """The tiled prediction as JSON: the grid, the rows of tiles in order, and the summary."""
+    settings = json.loads(options)
+    if not isinstance(settings, dict) or set(settings) - TILE_OPTIONS:
+        raise ValueError(f"tile options must be a JSON object of {', '.join(sorted(TILE_OPTIONS))}")
+    for key in ("tile", "stride", "top_k"):
+        value = settings.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{key} must be a whole number, 0 or more; got {value!r}")
+    if settings.get("region") is not None:
+        settings["region"] = tuple(settings["region"])
+    result = client.predict_tiles(image, model_id, name=name or None, **settings)
+    rows: list[dict] = []
+    for tile in result:
+        if not rows or rows[-1]["row"] != tile.row:
+            rows.append({"row": tile.row, "tiles": []})
+        rows[-1]["tiles_done"], rows[-1]["tiles_total"] = result.progress
+        rows[-1]["tiles"].append({"row": tile.row, "column": tile.column, "y": tile.y, "x": tile.x,
+                                  "height": tile.height, "width": tile.width, "probabilities": tile.probabilities,
+                                  "top": [{"label": s.label, "probability": s.probability, "index": s.index}
+                                          for s in tile.top], "skipped": tile.skipped, "foreground": tile.foreground})
+    return {"grid": _grid(result.grid), "rows": rows,
+            "summary": {"prediction": _prediction(result.prediction), "tiles_classified": result.tiles_classified,
+                        "tiles_skipped": result.tiles_skipped}}
+
+
+def _grid(grid) -> dict:
+    from bioclass.v1 import classifier_pb2 as pb
+
+    region = grid.region
+    return {"name": grid.name, "model_id": grid.model_id, "image_height": grid.image_height,
+            "image_width": grid.image_width, "region": [region.y, region.x, region.height, region.width],
+            "tile_height": grid.tile_height, "tile_width": grid.tile_width, "stride": grid.stride,
+            "row_origins": list(grid.row_origins), "column_origins": list(grid.column_origins),
+            "labels": list(grid.labels),
+            "aggregation": "majority" if grid.aggregation == pb.AGGREGATION_MAJORITY else "mean"}
 
 
 def _job(job) -> dict:

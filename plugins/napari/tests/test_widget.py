@@ -150,3 +150,23 @@ def test_show_explanation_adds_an_overlay_over_the_shown_slice(connected, qtbot)
     assert overlay.metadata["bioclass_explanation"]["slice"] == [1]
     assert connected.status.text().startswith("Explanation of half: bright (")
     assert overlay.data[:, :16].mean() > overlay.data[:, 16:].mean()  # the bright half decides "bright"
+
+
+def test_classify_in_tiles_adds_a_map_per_class_and_labels_over_the_layer(connected, qtbot):
+    from mosaic_support import CELL, COLUMNS, LABELS, ROWS, mosaic
+
+    source = connected.viewer.add_image(mosaic(), rgb=True, name="field", scale=(0.5, 0.5), translate=(10, 20))
+    connected.model_box.setCurrentIndex(connected.model_box.findData("malaria-cnn-onnx"))
+    connected.tile_size.setValue(CELL)
+    connected.classify_tiles_button.click()
+    assert connected.busy and not connected.classify_tiles_button.isEnabled()
+    finish(connected, qtbot)
+    *maps, labels = connected.viewer.layers[1:]
+    assert [layer.name for layer in maps] == [f"field {label} (malaria-cnn-onnx)" for label in LABELS]
+    assert labels.name == "field tile labels (malaria-cnn-onnx)" and labels.data.shape == (ROWS, COLUMNS)
+    assert {label for label in np.unique(labels.data)} <= {1, 2}
+    np.testing.assert_array_equal(labels.data, np.nanargmax(np.stack([m.data for m in maps]), axis=0) + 1)
+    np.testing.assert_allclose(labels.data_to_world((-0.5, -0.5)), source.data_to_world((-0.5, -0.5)))
+    assert (connected.progress.value(), connected.progress.maximum()) == (ROWS * COLUMNS, ROWS * COLUMNS)
+    assert connected.status.text().startswith(f"Tiles of field: {ROWS} x {COLUMNS}, {ROWS * COLUMNS} classified, "
+                                              "0 skipped; whole image: ")

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from bioclass.cli.output import Progress, number, table
@@ -104,17 +105,26 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
     models.add_argument("--framework", default="", help="only models of this framework")
     models.add_argument("--tag", action="append", default=[], help="only models with this tag (repeatable)")
     models.add_argument("--json", action="store_true", help="one JSON object per model")
+    models.add_argument("--versions", action="store_true", help="every version of each model (id@N), "
+                        "not only its default")
+
+    default = command("default-version", run_default_version, "Make one version of a model its default.")
+    default.add_argument("model", help="model id")
+    default.add_argument("version", type=int, help="version number")
 
     frameworks = command("frameworks", run_frameworks, "List the frameworks a server supports.")
     frameworks.add_argument("--json", action="store_true", help="one JSON object per framework")
 
-    predict = command("predict", run_predict, "Classify images (files or folders).")
+    predict = command("predict", run_predict, "Classify images (files or folders), whole or tile by tile.")
     predict.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR",
                          help="image files, or folders searched recursively (other files are skipped)")
     predict.add_argument("--model", required=True, help="model id")
     predict.add_argument("--top", type=int, default=3, help="labels to show per image (default 3)")
     predict.add_argument("--json", action="store_true", help="one JSON object per image and line")
     predict.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from bioclass.cli.tiles import add_tile_arguments  # --tile, --stride, --map, ...
+
+    add_tile_arguments(predict)
 
     evaluate = command("evaluate", run_evaluate, "Evaluate and compare models on a class-per-folder dataset.")
     evaluate.add_argument("dataset", metavar="DATASET_DIR", help="ROOT/<class>/<image>")
@@ -127,6 +137,8 @@ def build_parser(server_settings: bool = False) -> argparse.ArgumentParser:
     register.add_argument("card", help="card.yaml")
     register.add_argument("weights", help="weights file")
     register.add_argument("--overwrite", action="store_true", help="replace a registered model with the same id")
+    register.add_argument("--new-version", action="store_true", help="keep the registered model with the same id "
+                          "and add this one as its next version (id@N), the default from now on")
 
     from bioclass.cli.training import add_training_commands  # train, jobs, job, cancel, augment-preview
 
@@ -152,6 +164,9 @@ _NAMED_ELSEWHERE = {"zoo_dirs": "--zoo", "ray_address": "--ray", "token": "--tok
                     "admin_token": "--admin-token-file", "data_roots": "--data-root"}
 
 
+_SHORTER_FLAGS = {"memory_budget_mb": ("--memory-budget",)}  # --memory-budget MB reads as the issue wrote it
+
+
 def add_setting_flags(serve: argparse.ArgumentParser) -> None:
     """A flag for each server setting that has none above, from the Settings class itself, so a new
     setting has its flag at once: --NAME VALUE (lists and mappings as JSON), --NAME / --no-NAME for a
@@ -170,7 +185,8 @@ def add_setting_flags(serve: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=f"setting_{name}", action=argparse.BooleanOptionalAction, default=None,
                                help=_escaped(field.description))
         else:
-            group.add_argument(flag, dest=f"setting_{name}", default=None, metavar=name.split("_")[-1].upper(),
+            group.add_argument(flag, *_SHORTER_FLAGS.get(name, ()), dest=f"setting_{name}", default=None,
+                               metavar=name.split("_")[-1].upper(),
                                type=json.loads if "list" in kind or "dict" in kind else str,
                                help=_escaped(field.description))
 
@@ -210,14 +226,18 @@ def _client(args):
 
 def run_models(args) -> int:
     with _client(args) as client:
-        response = client.list_models(args.framework, args.tag)
+        response = client.list_models(args.framework, args.tag, versions=args.versions)
     if args.json:
         for m in response.models:
-            print(json.dumps({"id": m.id, "name": m.name, "framework": m.framework, "tags": list(m.tags),
-                              "labels": list(m.labels), "state": _state_name(m.state), "error": m.error}))
+            print(json.dumps({"id": m.id, "version": m.version, "default": m.is_default, "name": m.name,
+                              "framework": m.framework, "tags": list(m.tags), "labels": list(m.labels),
+                              "state": _state_name(m.state), "error": m.error,
+                              "memory_bytes": m.usage.memory_bytes, "last_used": m.usage.last_used,
+                              "pinned": m.usage.pinned, "device": m.usage.device}))
         return 0
-    rows = [[m.id, m.framework, _state_name(m.state), ", ".join(m.labels)] for m in response.models]
-    print(table(rows, ["ID", "FRAMEWORK", "STATE", "LABELS"]))
+    rows = [[_model_name(m, args.versions), m.framework, _state_name(m.state), _memory(m.usage.memory_bytes),
+             _last_use(m.usage.last_used), ", ".join(m.labels)] for m in response.models]
+    print(table(rows, ["ID", "FRAMEWORK", "STATE", "MEMORY", "LAST USE", "LABELS"]))
     for problem in response.problems:
         print(f"problem: {problem.path}: {problem.reason}", file=sys.stderr)
     return 0
@@ -239,8 +259,12 @@ def run_frameworks(args) -> int:
 def run_predict(args) -> int:
     """Classify every image; a file that is not an image or that the server refuses is skipped with
     one line on stderr, and a summary closes the run. Exit 1 when an image could not be classified."""
+    from bioclass.cli.tiles import run_tiled, wants_tiles
     from bioclass.folders import NOT_AN_IMAGE, image_items, skipped_prediction, summary
 
+    if wants_tiles(args):
+        with _client(args) as client:
+            return run_tiled(args, client)
     found = image_items(args.images)
     progress = Progress(len(found.items), enabled=False if args.no_progress else None)
     for skipped in found.skipped:
@@ -302,10 +326,36 @@ def _comparison_table(evaluations) -> str:
     return table(rows, header)
 
 
+def _model_name(summary, versions: bool) -> str:
+    if not versions:
+        return summary.id
+    return f"{summary.id}@{summary.version}" + (" (default)" if summary.is_default else "")
+
+
+def _memory(size: int) -> str:
+    return f"{size / 2 ** 20:.0f} MiB" if size else "-"
+
+
+def _last_use(when: float) -> str:
+    if not when:
+        return "never"
+    seconds = max(0.0, time.time() - when)
+    return f"{seconds:.0f} s ago" if seconds < 120 else (f"{seconds / 60:.0f} min ago" if seconds < 7200
+                                                         else f"{seconds / 3600:.0f} h ago")
+
+
 def run_register(args) -> int:
     with _client(args) as client:
-        card = client.register_model(args.card, args.weights, overwrite=args.overwrite)
-    print(f"registered {card.id} ({card.framework}) at {card.path}")
+        card = client.register_model(args.card, args.weights, overwrite=args.overwrite, new_version=args.new_version)
+    print(f"registered {card.id}@{card.version} ({card.framework}) at {card.path}"
+          + ("" if card.is_default else f"; the default stays another version of {card.id}"))
+    return 0
+
+
+def run_default_version(args) -> int:
+    with _client(args) as client:
+        card = client.set_default_version(args.model, args.version)
+    print(f"{card.id} now names {card.id}@{card.version} (versions: {', '.join(str(v) for v in card.versions)})")
     return 0
 
 

@@ -14,10 +14,23 @@ class ModelState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AVAILABLE: _ClassVar[ModelState]
     LOADED: _ClassVar[ModelState]
     FAILED: _ClassVar[ModelState]
+    LOADING: _ClassVar[ModelState]
+    UNLOADED: _ClassVar[ModelState]
+
+class TileAggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TILE_AGGREGATION_UNSPECIFIED: _ClassVar[TileAggregation]
+    AGGREGATION_MEAN: _ClassVar[TileAggregation]
+    AGGREGATION_MAJORITY: _ClassVar[TileAggregation]
 MODEL_STATE_UNSPECIFIED: ModelState
 AVAILABLE: ModelState
 LOADED: ModelState
 FAILED: ModelState
+LOADING: ModelState
+UNLOADED: ModelState
+TILE_AGGREGATION_UNSPECIFIED: TileAggregation
+AGGREGATION_MEAN: TileAggregation
+AGGREGATION_MAJORITY: TileAggregation
 
 class ListFrameworksRequest(_message.Message):
     __slots__ = ()
@@ -44,15 +57,31 @@ class ListFrameworksResponse(_message.Message):
     def __init__(self, frameworks: _Optional[_Iterable[_Union[Framework, _Mapping]]] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
-    __slots__ = ("framework", "tags")
+    __slots__ = ("framework", "tags", "versions")
     FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
     framework: str
     tags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+    versions: bool
+    def __init__(self, framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., versions: _Optional[bool] = ...) -> None: ...
+
+class ModelUsage(_message.Message):
+    __slots__ = ("memory_bytes", "last_used", "in_flight", "pinned", "device")
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    PINNED_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    memory_bytes: int
+    last_used: float
+    in_flight: int
+    pinned: bool
+    device: str
+    def __init__(self, memory_bytes: _Optional[int] = ..., last_used: _Optional[float] = ..., in_flight: _Optional[int] = ..., pinned: _Optional[bool] = ..., device: _Optional[str] = ...) -> None: ...
 
 class ModelSummary(_message.Message):
-    __slots__ = ("id", "name", "framework", "tags", "labels", "state", "error", "description")
+    __slots__ = ("id", "name", "framework", "tags", "labels", "state", "error", "description", "version", "is_default", "usage")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +90,9 @@ class ModelSummary(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     framework: str
@@ -69,7 +101,10 @@ class ModelSummary(_message.Message):
     state: ModelState
     error: str
     description: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    version: int
+    is_default: bool
+    usage: ModelUsage
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., framework: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[int] = ..., is_default: _Optional[bool] = ..., usage: _Optional[_Union[ModelUsage, _Mapping]] = ...) -> None: ...
 
 class ZooProblem(_message.Message):
     __slots__ = ("path", "reason")
@@ -157,7 +192,7 @@ class Provenance(_message.Message):
     def __init__(self, training_data: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., license: _Optional[str] = ..., citation: _Optional[str] = ..., authors: _Optional[_Iterable[str]] = ..., created: _Optional[str] = ...) -> None: ...
 
 class ModelCard(_message.Message):
-    __slots__ = ("id", "name", "description", "framework", "weights", "format", "tags", "input", "preprocessing", "output", "provenance", "architecture", "state", "error", "card_yaml", "path")
+    __slots__ = ("id", "name", "description", "framework", "weights", "format", "tags", "input", "preprocessing", "output", "provenance", "architecture", "state", "error", "card_yaml", "path", "version", "is_default", "versions", "usage", "device")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +209,11 @@ class ModelCard(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CARD_YAML_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     description: str
@@ -190,7 +230,20 @@ class ModelCard(_message.Message):
     error: str
     card_yaml: str
     path: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., framework: _Optional[str] = ..., weights: _Optional[str] = ..., format: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., input: _Optional[_Union[InputSpec, _Mapping]] = ..., preprocessing: _Optional[_Union[Preprocessing, _Mapping]] = ..., output: _Optional[_Union[OutputSpec, _Mapping]] = ..., provenance: _Optional[_Union[Provenance, _Mapping]] = ..., architecture: _Optional[str] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., card_yaml: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    version: int
+    is_default: bool
+    versions: _containers.RepeatedScalarFieldContainer[int]
+    usage: ModelUsage
+    device: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., framework: _Optional[str] = ..., weights: _Optional[str] = ..., format: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., input: _Optional[_Union[InputSpec, _Mapping]] = ..., preprocessing: _Optional[_Union[Preprocessing, _Mapping]] = ..., output: _Optional[_Union[OutputSpec, _Mapping]] = ..., provenance: _Optional[_Union[Provenance, _Mapping]] = ..., architecture: _Optional[str] = ..., state: _Optional[_Union[ModelState, str]] = ..., error: _Optional[str] = ..., card_yaml: _Optional[str] = ..., path: _Optional[str] = ..., version: _Optional[int] = ..., is_default: _Optional[bool] = ..., versions: _Optional[_Iterable[int]] = ..., usage: _Optional[_Union[ModelUsage, _Mapping]] = ..., device: _Optional[str] = ...) -> None: ...
+
+class SetDefaultVersionRequest(_message.Message):
+    __slots__ = ("model_id", "version")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    version: int
+    def __init__(self, model_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
     __slots__ = ("model_id", "image", "top_k", "explain")
@@ -369,14 +422,16 @@ class EvaluateResponse(_message.Message):
     def __init__(self, evaluations: _Optional[_Iterable[_Union[ModelEvaluation, _Mapping]]] = ..., skipped: _Optional[_Iterable[_Union[SkippedImage, _Mapping]]] = ...) -> None: ...
 
 class RegisterModelHeader(_message.Message):
-    __slots__ = ("card_yaml", "sha256", "overwrite")
+    __slots__ = ("card_yaml", "sha256", "overwrite", "new_version")
     CARD_YAML_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    NEW_VERSION_FIELD_NUMBER: _ClassVar[int]
     card_yaml: str
     sha256: str
     overwrite: bool
-    def __init__(self, card_yaml: _Optional[str] = ..., sha256: _Optional[str] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+    new_version: bool
+    def __init__(self, card_yaml: _Optional[str] = ..., sha256: _Optional[str] = ..., overwrite: _Optional[bool] = ..., new_version: _Optional[bool] = ...) -> None: ...
 
 class RegisterModelRequest(_message.Message):
     __slots__ = ("header", "chunk")
@@ -467,3 +522,159 @@ class PackageChunk(_message.Message):
     file_name: str
     last: bool
     def __init__(self, data: _Optional[bytes] = ..., file_name: _Optional[str] = ..., last: _Optional[bool] = ...) -> None: ...
+
+class Region(_message.Message):
+    __slots__ = ("y", "x", "height", "width")
+    Y_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    y: int
+    x: int
+    height: int
+    width: int
+    def __init__(self, y: _Optional[int] = ..., x: _Optional[int] = ..., height: _Optional[int] = ..., width: _Optional[int] = ...) -> None: ...
+
+class BackgroundSkip(_message.Message):
+    __slots__ = ("level", "dark_background", "min_foreground")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    DARK_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
+    MIN_FOREGROUND_FIELD_NUMBER: _ClassVar[int]
+    level: float
+    dark_background: bool
+    min_foreground: float
+    def __init__(self, level: _Optional[float] = ..., dark_background: _Optional[bool] = ..., min_foreground: _Optional[float] = ...) -> None: ...
+
+class TileOptions(_message.Message):
+    __slots__ = ("tile_size", "stride", "region", "aggregation", "top_k", "skip_background")
+    TILE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STRIDE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    SKIP_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
+    tile_size: int
+    stride: int
+    region: Region
+    aggregation: TileAggregation
+    top_k: int
+    skip_background: BackgroundSkip
+    def __init__(self, tile_size: _Optional[int] = ..., stride: _Optional[int] = ..., region: _Optional[_Union[Region, _Mapping]] = ..., aggregation: _Optional[_Union[TileAggregation, str]] = ..., top_k: _Optional[int] = ..., skip_background: _Optional[_Union[BackgroundSkip, _Mapping]] = ...) -> None: ...
+
+class FileUpload(_message.Message):
+    __slots__ = ("size", "sha256")
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    sha256: str
+    def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class PredictTilesHeader(_message.Message):
+    __slots__ = ("model_id", "image", "server_path", "upload", "options", "name", "series", "level")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_PATH_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    image: _image_pb2.Image
+    server_path: str
+    upload: FileUpload
+    options: TileOptions
+    name: str
+    series: int
+    level: int
+    def __init__(self, model_id: _Optional[str] = ..., image: _Optional[_Union[_image_pb2.Image, _Mapping]] = ..., server_path: _Optional[str] = ..., upload: _Optional[_Union[FileUpload, _Mapping]] = ..., options: _Optional[_Union[TileOptions, _Mapping]] = ..., name: _Optional[str] = ..., series: _Optional[int] = ..., level: _Optional[int] = ...) -> None: ...
+
+class PredictTilesRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: PredictTilesHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[PredictTilesHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class TileGrid(_message.Message):
+    __slots__ = ("name", "model_id", "image_height", "image_width", "region", "tile_height", "tile_width", "stride", "rows", "columns", "row_origins", "column_origins", "labels", "aggregation")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    TILE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TILE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    STRIDE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    ROW_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model_id: str
+    image_height: int
+    image_width: int
+    region: Region
+    tile_height: int
+    tile_width: int
+    stride: int
+    rows: int
+    columns: int
+    row_origins: _containers.RepeatedScalarFieldContainer[int]
+    column_origins: _containers.RepeatedScalarFieldContainer[int]
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    aggregation: TileAggregation
+    def __init__(self, name: _Optional[str] = ..., model_id: _Optional[str] = ..., image_height: _Optional[int] = ..., image_width: _Optional[int] = ..., region: _Optional[_Union[Region, _Mapping]] = ..., tile_height: _Optional[int] = ..., tile_width: _Optional[int] = ..., stride: _Optional[int] = ..., rows: _Optional[int] = ..., columns: _Optional[int] = ..., row_origins: _Optional[_Iterable[int]] = ..., column_origins: _Optional[_Iterable[int]] = ..., labels: _Optional[_Iterable[str]] = ..., aggregation: _Optional[_Union[TileAggregation, str]] = ...) -> None: ...
+
+class TileResult(_message.Message):
+    __slots__ = ("row", "column", "tile", "probabilities", "top", "skipped", "foreground")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    TILE_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    FOREGROUND_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    column: int
+    tile: Region
+    probabilities: _containers.RepeatedScalarFieldContainer[float]
+    top: _containers.RepeatedCompositeFieldContainer[LabelProbability]
+    skipped: bool
+    foreground: float
+    def __init__(self, row: _Optional[int] = ..., column: _Optional[int] = ..., tile: _Optional[_Union[Region, _Mapping]] = ..., probabilities: _Optional[_Iterable[float]] = ..., top: _Optional[_Iterable[_Union[LabelProbability, _Mapping]]] = ..., skipped: _Optional[bool] = ..., foreground: _Optional[float] = ...) -> None: ...
+
+class TileRow(_message.Message):
+    __slots__ = ("row", "tiles", "tiles_done", "tiles_total")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    TILES_FIELD_NUMBER: _ClassVar[int]
+    TILES_DONE_FIELD_NUMBER: _ClassVar[int]
+    TILES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    tiles: _containers.RepeatedCompositeFieldContainer[TileResult]
+    tiles_done: int
+    tiles_total: int
+    def __init__(self, row: _Optional[int] = ..., tiles: _Optional[_Iterable[_Union[TileResult, _Mapping]]] = ..., tiles_done: _Optional[int] = ..., tiles_total: _Optional[int] = ...) -> None: ...
+
+class TileSummary(_message.Message):
+    __slots__ = ("prediction", "tiles_classified", "tiles_skipped")
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    TILES_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
+    TILES_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    prediction: Prediction
+    tiles_classified: int
+    tiles_skipped: int
+    def __init__(self, prediction: _Optional[_Union[Prediction, _Mapping]] = ..., tiles_classified: _Optional[int] = ..., tiles_skipped: _Optional[int] = ...) -> None: ...
+
+class PredictTilesResponse(_message.Message):
+    __slots__ = ("grid", "row", "summary")
+    GRID_FIELD_NUMBER: _ClassVar[int]
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    grid: TileGrid
+    row: TileRow
+    summary: TileSummary
+    def __init__(self, grid: _Optional[_Union[TileGrid, _Mapping]] = ..., row: _Optional[_Union[TileRow, _Mapping]] = ..., summary: _Optional[_Union[TileSummary, _Mapping]] = ...) -> None: ...

@@ -84,6 +84,16 @@ class ClassifierStub:
                 request_serializer=bioclass_dot_v1_dot_classifier__pb2.ExportBioimageioRequest.SerializeToString,
                 response_deserializer=bioclass_dot_v1_dot_classifier__pb2.PackageChunk.FromString,
                 _registered_method=True)
+        self.PredictTiles = channel.stream_stream(
+                '/bioclass.v1.Classifier/PredictTiles',
+                request_serializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesRequest.SerializeToString,
+                response_deserializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesResponse.FromString,
+                _registered_method=True)
+        self.SetDefaultVersion = channel.unary_unary(
+                '/bioclass.v1.Classifier/SetDefaultVersion',
+                request_serializer=bioclass_dot_v1_dot_classifier__pb2.SetDefaultVersionRequest.SerializeToString,
+                response_deserializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
+                _registered_method=True)
 
 
 class ClassifierServicer:
@@ -165,6 +175,28 @@ class ClassifierServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PredictTiles(self, request_iterator, context):
+        """Classify an image tile by tile at native scale: a class map (classes x rows x columns) and a
+        whole-image answer. The first message is the header (model, tiling options, where the image is);
+        when the image is uploaded as a file, its bytes follow in chunks. The answer streams: first the
+        grid, then one message per row of tiles (in row order, with progress), last the whole-image result.
+        Large TIFF / OME-TIFF files (tiled or pyramidal) are read lazily, one row of tiles at a time.
+        INVALID_ARGUMENT     bad tile size, stride or region, an unreadable file, a chunk before the header
+        RESOURCE_EXHAUSTED   more tiles than the server's bound, an upload over its size limit
+        PERMISSION_DENIED    a server path outside the data roots (or a server with none)
+        NOT_FOUND            unknown model id, or no such file under the data roots
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDefaultVersion(self, request, context):
+        """Make one version of a model its default (what `id` alone names); kept across restarts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClassifierServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +249,16 @@ def add_ClassifierServicer_to_server(servicer, server):
                     servicer.ExportBioimageio,
                     request_deserializer=bioclass_dot_v1_dot_classifier__pb2.ExportBioimageioRequest.FromString,
                     response_serializer=bioclass_dot_v1_dot_classifier__pb2.PackageChunk.SerializeToString,
+            ),
+            'PredictTiles': grpc.stream_stream_rpc_method_handler(
+                    servicer.PredictTiles,
+                    request_deserializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesRequest.FromString,
+                    response_serializer=bioclass_dot_v1_dot_classifier__pb2.PredictTilesResponse.SerializeToString,
+            ),
+            'SetDefaultVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultVersion,
+                    request_deserializer=bioclass_dot_v1_dot_classifier__pb2.SetDefaultVersionRequest.FromString,
+                    response_serializer=bioclass_dot_v1_dot_classifier__pb2.ModelCard.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +531,60 @@ class Classifier:
             '/bioclass.v1.Classifier/ExportBioimageio',
             bioclass_dot_v1_dot_classifier__pb2.ExportBioimageioRequest.SerializeToString,
             bioclass_dot_v1_dot_classifier__pb2.PackageChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PredictTiles(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/bioclass.v1.Classifier/PredictTiles',
+            bioclass_dot_v1_dot_classifier__pb2.PredictTilesRequest.SerializeToString,
+            bioclass_dot_v1_dot_classifier__pb2.PredictTilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bioclass.v1.Classifier/SetDefaultVersion',
+            bioclass_dot_v1_dot_classifier__pb2.SetDefaultVersionRequest.SerializeToString,
+            bioclass_dot_v1_dot_classifier__pb2.ModelCard.FromString,
             options,
             channel_credentials,
             insecure,

@@ -97,8 +97,9 @@ def fit_text(text: str, width_px: int, font_size: float) -> str:
 
 
 @dataclass(frozen=True)
-class ExplanationJob:
-    """One shown plane to explain, and where its map goes in world coordinates."""
+class PlaneJob:
+    """One shown plane to send (to explain it, or to classify it in tiles), and where what comes back
+    lies in world coordinates: the scale and offset of the plane's two axes."""
 
     name: str
     plane: Any
@@ -107,12 +108,13 @@ class ExplanationJob:
     translate: tuple[float, ...]
 
 
-def explanation_job(layer, world_point: Iterable[float]) -> ExplanationJob:
-    """The plane of `layer` on screen; the map lies over it with the plane axes' scale and offset."""
+def plane_job(layer, world_point: Iterable[float], level: int = -1) -> PlaneJob:
+    """The plane of `layer` on screen; for a pyramid, at `level` (default: the coarsest)."""
     index = shown_slice(layer, world_point)
-    plane = np.asarray(pixels(layer)[index])
+    data = layer.data[level] if layer.multiscale else layer.data
+    plane = np.asarray(data[index])
     spatial = slice(len(index), len(index) + 2)  # the two plane axes among the layer's dims
     scale = np.asarray(layer.scale[spatial], dtype=float)
-    if layer.multiscale:  # the plane sent is the coarsest level
-        scale = scale * np.asarray(layer.downsample_factors[-1][spatial])
-    return ExplanationJob(layer.name, plane, index, tuple(scale), tuple(layer.translate[spatial]))
+    if layer.multiscale:  # a level's pixel is downsample_factors[level] pixels of level 0
+        scale = scale * np.asarray(layer.downsample_factors[level][spatial])
+    return PlaneJob(layer.name, plane, index, tuple(scale), tuple(layer.translate[spatial]))

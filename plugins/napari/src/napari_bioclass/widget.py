@@ -2,7 +2,8 @@
 
 Classify: thin on purpose, it gathers layers on the GUI thread, runs `layers.classify_jobs` in a
 napari worker thread, and shows what comes back in a table, in layer metadata and in the viewer's
-text overlay; "Show explanation" adds the server's saliency map as an overlay layer.
+text overlay; "Show explanation" adds the server's saliency map as an overlay layer; "Classify current
+slice in tiles" adds the class map of `tiles.py` (an Image layer per class, a Labels layer) over it.
 Annotate (`annotate_tab.py`) and Train (`train_tab.py`) share the connection and the model list.
 Errors become a status line and a napari notification.
 """
@@ -20,10 +21,11 @@ from napari_bioclass.annotate_tab import AnnotateTab
 from napari_bioclass.classify import classify_folder, describe_error, run_summary
 from napari_bioclass.connection import ConnectionFields
 from napari_bioclass.controls import button, close_notifications, folder_row
-from napari_bioclass.layers import (Job, classify_jobs, explanation_job, fit_text, image_layers, job_for,
+from napari_bioclass.layers import (Job, classify_jobs, plane_job, fit_text, image_layers, job_for,
                                     result_text, shown_slice, store_rows)
 from napari_bioclass.results_table import ResultsTable
 from napari_bioclass.threads import start_worker
+from napari_bioclass.tiles import classify_tiles, map_layers, summary_text, tile_job
 from napari_bioclass.train_tab import TrainTab
 
 
@@ -61,6 +63,7 @@ class ClassifierWidget(QWidget):
         self.explain_button = button("Show explanation (current slice)", self.show_explanation, buttons)
         self.stop_button = button("Stop", self.stop, buttons)
         layout.addLayout(buttons)
+        layout.addLayout(self._tiles_form())
         folder_form = QFormLayout()
         self.folder_edit = folder_row(folder_form, "Folder", "Images on disk, classified without opening them")
         self.classify_folder_button = button("Classify folder", self.classify_folder)
@@ -73,6 +76,22 @@ class ClassifierWidget(QWidget):
         for widget in (self.progress, self.status, self.table):
             layout.addWidget(widget)
         return tab
+
+    def _tiles_form(self) -> QFormLayout:
+        form = QFormLayout()
+        self.tile_size = QSpinBox()
+        self.tile_size.setRange(0, 100_000)
+        self.tile_size.setSpecialValueText("model input")  # 0: the server takes the model's input size
+        self.tile_size.setSuffix(" px")
+        form.addRow("Tile", self.tile_size)
+        self.tile_stride = QSpinBox()
+        self.tile_stride.setRange(0, 100_000)
+        self.tile_stride.setSpecialValueText("tile (no overlap)")
+        self.tile_stride.setSuffix(" px")
+        form.addRow("Stride", self.tile_stride)
+        self.classify_tiles_button = button("Classify current slice in tiles", self.classify_in_tiles)
+        form.addRow(self.classify_tiles_button)
+        return form
 
     def _server_box(self) -> QGroupBox:
         box = QGroupBox("Server and model")
@@ -149,9 +168,22 @@ class ClassifierWidget(QWidget):
         if not self.model or not image_layers([layer]):
             self._show_error("Connect, choose a model and select an image layer first.")
             return
-        job = explanation_job(layer, self.viewer.dims.point)
+        job = plane_job(layer, self.viewer.dims.point)
         self._start(self.client.explain, job.plane, self.model, on_returned=partial(self._add_explanation, job),
                     message=f"Explaining {job.name} with {self.model}...")
+
+    def classify_in_tiles(self) -> None:
+        """The active layer's shown plane tile by tile: a map layer per class and a Labels layer over it."""
+        layer = self.viewer.layers.selection.active
+        if not self.model or not image_layers([layer]):
+            self._show_error("Connect, choose a model and select an image layer first.")
+            return
+        job = tile_job(layer, self.viewer.dims.point)
+        self.progress.setRange(0, 0)
+        self._start(classify_tiles, self.client, job, self.model, self.tile_size.value(), self.tile_stride.value(),
+                    on_yielded=self._show_tile_progress, on_returned=partial(self._add_tile_maps, job, self.model),
+                    on_aborted=lambda: self.status.setText(f"Stopped: tiles of {job.name}."),
+                    message=f"Classifying {job.name} in tiles with {self.model}...")
 
     def refresh_models(self, select: str = "") -> None:
         """List the server's models again (e.g. after training), keeping or selecting a model.
@@ -250,6 +282,16 @@ class ClassifierWidget(QWidget):
         self._succeeded(f"Explanation of {job.name}: {explanation.class_label} "
                         f"({explanation.method}, {explanation.explain_ms:.0f} ms).")
 
+    def _show_tile_progress(self, progress) -> None:
+        done, total = progress
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _add_tile_maps(self, job, model: str, result) -> None:
+        for data, options, kind in map_layers(job, result, model):
+            getattr(self.viewer, f"add_{kind}")(data, **options)
+        self._succeeded(summary_text(job, result))
+
     def _report_stopped(self) -> None:
         self.status.setText(f"Stopped: {run_summary(self.rows)}.")
 
@@ -270,7 +312,8 @@ class ClassifierWidget(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         for push in (self.connect_button, self.classify_selected_button, self.classify_slice_button,
-                     self.classify_all_button, self.explain_button, self.classify_folder_button):
+                     self.classify_all_button, self.explain_button, self.classify_folder_button,
+                     self.classify_tiles_button):
             push.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
 

@@ -52,6 +52,15 @@ public interface BioclassClient extends AutoCloseable {
     }
 
     /**
+     * Classify an image tile by tile at native scale (large images: see GrpcBioclassClient's
+     * predictTilesFile and predictTilesOnServer). The listener (may be null) gets the grid, then each row
+     * of tiles as it arrives (over py4j, which has no streams: once the whole answer is in), on the
+     * calling thread; the returned map holds the probability and label maps and the whole-image answer.
+     * A listener that throws cancels the call.
+     */
+    TileMap predictTiles(String modelId, ImageInput image, TileSettings settings, TileListener listener);
+
+    /**
      * A saliency map of the image for one class: targetLabel null or "" explains the predicted class;
      * method "auto" (or null: Grad-CAM where the framework supports it, else occlusion), "gradcam" or
      * "occlusion". The map has the size of the image as sent, values in [0, 1].

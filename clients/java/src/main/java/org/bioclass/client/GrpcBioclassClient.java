@@ -4,6 +4,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
@@ -25,6 +32,9 @@ import org.bioclass.v1.GetModelRequest;
 import org.bioclass.v1.ListModelsRequest;
 import org.bioclass.v1.PredictRequest;
 import org.bioclass.v1.PredictStreamResponse;
+import org.bioclass.v1.FileUpload;
+import org.bioclass.v1.PredictTilesHeader;
+import org.bioclass.v1.PredictTilesRequest;
 
 /**
  * The client over grpc-java: {@code new GrpcBioclassClient("127.0.0.1:50051")}, with the token and TLS
@@ -112,6 +122,64 @@ public final class GrpcBioclassClient implements BioclassClient {
         }
         requests.onCompleted();
         call(responses::await);
+    }
+
+    @Override
+    public TileMap predictTiles(String modelId, ImageInput image, TileSettings settings, TileListener listener) {
+        PredictTilesHeader header = Messages.tilesHeader(modelId, image.name(), settings)
+                .setImage(Messages.image(image)).build();
+        return tiles(header, null, listener);
+    }
+
+    /** A file on the server's disk, under its data roots (TIFF / OME-TIFF read lazily, row of tiles by row). */
+    public TileMap predictTilesOnServer(String modelId, String serverPath, TileSettings settings,
+                                        TileListener listener) {
+        return tiles(Messages.tilesHeader(modelId, "", settings).setServerPath(serverPath).build(), null, listener);
+    }
+
+    /**
+     * A file of this machine, uploaded in chunks of 1 MiB as the transport takes them (the server reads a
+     * TIFF lazily; PNG, JPEG and BMP are decoded whole). INVALID_ARGUMENT when the file cannot be read.
+     */
+    public TileMap predictTilesFile(String modelId, Path file, TileSettings settings, TileListener listener) {
+        try {
+            FileUpload upload = FileUpload.newBuilder().setSize(Files.size(file)).setSha256(sha256(file)).build();
+            PredictTilesHeader header = Messages.tilesHeader(modelId, file.getFileName().toString(), settings)
+                    .setUpload(upload).build();
+            return tiles(header, file, listener);
+        } catch (IOException e) {
+            throw new BioclassException("INVALID_ARGUMENT", "Cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private TileMap tiles(PredictTilesHeader header, Path upload, TileListener listener) {
+        TileStream stream = new TileStream(header.getModelId());
+        ClassifierGrpc.newStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS).predictTiles(stream);
+        return call(() -> {
+            try (InputStream chunks = upload == null ? null : Files.newInputStream(upload)) {
+                stream.send(PredictTilesRequest.newBuilder().setHeader(header).build(), chunks);
+            } catch (IOException e) {
+                throw new BioclassException("INVALID_ARGUMENT", "Cannot read " + upload + ": " + e.getMessage(), e);
+            }
+            return stream.receive(listener);
+        });
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (DigestInputStream in = new DigestInputStream(Files.newInputStream(file),
+                MessageDigest.getInstance("SHA-256"))) {
+            byte[] buffer = new byte[TileStream.CHUNK_BYTES];
+            while (in.read(buffer) > 0) {
+                continue; // the digest sees every byte read
+            }
+            StringBuilder hex = new StringBuilder();
+            for (byte b : in.getMessageDigest().digest()) {
+                hex.append(String.format("%02x", b));
+            }
+            return hex.toString();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     @Override

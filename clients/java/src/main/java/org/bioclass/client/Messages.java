@@ -21,6 +21,11 @@ import org.bioclass.v1.ModelCard;
 import org.bioclass.v1.ModelSummary;
 import org.bioclass.v1.PredictRequest;
 import org.bioclass.v1.PredictStreamResponse;
+import org.bioclass.v1.PredictTilesHeader;
+import org.bioclass.v1.Region;
+import org.bioclass.v1.TileAggregation;
+import org.bioclass.v1.BackgroundSkip;
+import org.bioclass.v1.TileOptions;
 import org.bioclass.v1.Tensor;
 import org.bioclass.v1.TrainConfig;
 import org.bioclass.v1.TrainRequest;
@@ -66,11 +71,7 @@ final class Messages {
     }
 
     static Prediction prediction(org.bioclass.v1.Prediction message) {
-        List<LabelProbability> top = new ArrayList<>();
-        for (org.bioclass.v1.LabelProbability row : message.getTopList()) {
-            top.add(new LabelProbability(row.getLabel(), row.getProbability(), row.getIndex()));
-        }
-        return new Prediction(message.getName(), message.getModelId(), top);
+        return new Prediction(message.getName(), message.getModelId(), top(message.getTopList()));
     }
 
     static Prediction streamed(PredictStreamResponse response, String name, String modelId) {
@@ -154,5 +155,63 @@ final class Messages {
         }
         String name = state.name();
         return name.startsWith("JOB_STATE_") ? name.substring("JOB_STATE_".length()) : name.substring("JOB_".length());
+    }
+
+    /** The header of PredictTiles without its source (the caller sets image, server path or upload). */
+    static PredictTilesHeader.Builder tilesHeader(String modelId, String name, TileSettings settings) {
+        TileOptions.Builder options = TileOptions.newBuilder().setTileSize(Math.max(settings.tileSize(), 0))
+                .setStride(Math.max(settings.stride(), 0)).setTopK(Math.max(settings.topK(), 0))
+                .setAggregation("majority".equals(settings.aggregation()) ? TileAggregation.AGGREGATION_MAJORITY
+                        : TileAggregation.AGGREGATION_MEAN);
+        int[] region = settings.region();
+        if (region != null) {
+            options.setRegion(Region.newBuilder().setX(Math.max(region[0], 0)).setY(Math.max(region[1], 0))
+                    .setWidth(region[2]).setHeight(region[3]));
+        }
+        if (settings.skipsBackground()) {
+            options.setSkipBackground(BackgroundSkip.newBuilder().setLevel(settings.backgroundLevel())
+                    .setDarkBackground(settings.darkBackground()).setMinForeground(settings.minForeground()));
+        }
+        return PredictTilesHeader.newBuilder().setModelId(modelId).setName(name == null ? "" : name)
+                .setOptions(options);
+    }
+
+    static TileGrid grid(org.bioclass.v1.TileGrid grid) {
+        Region region = grid.getRegion();
+        return new TileGrid(grid.getName(), grid.getModelId(), grid.getImageWidth(), grid.getImageHeight(),
+                new int[] {region.getX(), region.getY(), region.getWidth(), region.getHeight()}, grid.getTileWidth(),
+                grid.getTileHeight(), grid.getStride(), ints(grid.getRowOriginsList()),
+                ints(grid.getColumnOriginsList()), new ArrayList<>(grid.getLabelsList()),
+                grid.getAggregation() == TileAggregation.AGGREGATION_MAJORITY ? "majority" : "mean");
+    }
+
+    static TileRow row(org.bioclass.v1.TileRow row) {
+        List<TileResult> tiles = new ArrayList<>(row.getTilesCount());
+        for (org.bioclass.v1.TileResult tile : row.getTilesList()) {
+            float[] probabilities = new float[tile.getProbabilitiesCount()];
+            for (int k = 0; k < probabilities.length; k++) {
+                probabilities[k] = tile.getProbabilities(k);
+            }
+            Region at = tile.getTile();
+            tiles.add(new TileResult(tile.getRow(), tile.getColumn(), at.getX(), at.getY(), at.getWidth(),
+                    at.getHeight(), probabilities, top(tile.getTopList()), tile.getSkipped(), tile.getForeground()));
+        }
+        return new TileRow(row.getRow(), tiles, row.getTilesDone(), row.getTilesTotal());
+    }
+
+    private static int[] ints(List<Integer> values) {
+        int[] out = new int[values.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values.get(i);
+        }
+        return out;
+    }
+
+    private static List<LabelProbability> top(List<org.bioclass.v1.LabelProbability> rows) {
+        List<LabelProbability> top = new ArrayList<>(rows.size());
+        for (org.bioclass.v1.LabelProbability row : rows) {
+            top.add(new LabelProbability(row.getLabel(), row.getProbability(), row.getIndex()));
+        }
+        return top;
     }
 }

@@ -95,6 +95,17 @@ public final class Py4jBioclassClient implements BioclassClient {
         return predictions;
     }
 
+    /** py4j has no streams: the listener sees the grid and the rows once the gateway has the whole answer. */
+    @Override
+    public TileMap predictTiles(String modelId, ImageInput image, TileSettings settings, TileListener listener) {
+        String options = Py4jTiles.options(settings);
+        Map<String, Object> answer = image.isEncoded()
+                ? answer(() -> gateway.predictTilesEncoded(modelId, image.encodedBytes(), image.name(), options))
+                : answer(() -> gateway.predictTilesTensor(modelId, image.type().pythonName(), image.height(),
+                        image.width(), image.channels(), image.pixelBytes(), image.name(), options));
+        return Py4jTiles.replay(answer, listener);
+    }
+
     @Override
     public Explanation explain(String modelId, ImageInput image, String targetLabel, String method) {
         String target = targetLabel == null ? "" : targetLabel.trim();
@@ -262,14 +273,19 @@ public final class Py4jBioclassClient implements BioclassClient {
                 labels, (String) json.get("description"), (String) json.get("error"));
     }
 
-    private static Prediction prediction(Map<String, Object> json) {
+    /** A prediction's JSON (also a tile's: name and model absent, its top labels). */
+    static Prediction prediction(Map<String, Object> json) {
         List<LabelProbability> top = new ArrayList<>();
         for (Object item : Json.list(json.get("top"))) {
             Map<String, Object> row = Json.object(item);
             top.add(new LabelProbability((String) row.get("label"), ((Number) row.get("probability")).doubleValue(),
                     ((Number) row.get("index")).intValue()));
         }
-        return new Prediction((String) json.get("name"), (String) json.get("model"), top);
+        return new Prediction(text(json.get("name")), text(json.get("model")), top);
+    }
+
+    private static String text(Object value) {
+        return value == null ? "" : (String) value;
     }
 
     private static InetAddress loopback() {

@@ -21,6 +21,12 @@ public interface Py4jEntryPoint {
     String explainTensor(String modelId, String dtype, int height, int width, int channels, byte[] data,
                          String name, String target, String method);
 
+    /** options: JSON of tile, stride, region [y, x, height, width], aggregation, top_k, skip_background. */
+    String predictTilesEncoded(String modelId, byte[] data, String name, String options);
+
+    String predictTilesTensor(String modelId, String dtype, int height, int width, int channels, byte[] data,
+                              String name, String options);
+
     /** settings: JSON of arch, epochs, image_size, model_id, overwrite, batch_size, learning_rate, threads. */
     String trainServerFolder(String folder, String settings);
 

@@ -34,9 +34,14 @@ final class ServerSettings {
 
     /** Throws BioclassException INVALID_ARGUMENT when a token file, certificate or key cannot be used. */
     static GrpcBioclassClient open(String server) {
+        return open(server, GrpcBioclassClient.DEFAULT_DEADLINE_SECONDS);
+    }
+
+    /** With a deadline of its own for each call (a stream: the whole stream). */
+    static GrpcBioclassClient open(String server, long deadlineSeconds) {
         ConnectionSettings settings = ConnectionSettings.fromEnvironment().tokenFile(TOKEN_FILE.get())
                 .caCertificate(CA.get()).clientCertificate(CERT.get(), KEY.get());
-        return new GrpcBioclassClient(server, settings);
+        return new GrpcBioclassClient(server, settings, deadlineSeconds);
     }
 
     private static boolean ask(StringProperty setting, String prompt) {

@@ -1,0 +1,132 @@
+"""The memory budget: 20 PyTorch models on a server whose budget fits about 5 of them; idle models are
+unloaded least recently used first, busy and pinned ones never, and an unloaded one loads on its next call."""
+import shutil
+import threading
+import time
+
+import pytest
+import yaml
+
+from bioclass.client import Client
+from bioclass.server.lifecycle import tree_resident_bytes
+from bioclass.server.session import ModelSession
+from bioclass.v1 import classifier_pb2 as pb
+from models import solid_image
+from server_process import ServerProcess
+
+MiB = 1024 * 1024
+SERVER_ALLOWANCE = 250 * MiB  # the server process, its resource tracker and gRPC's buffers
+
+
+@pytest.fixture(scope="module")
+def torch_zoo(test_zoo, tmp_path_factory):
+    """20 copies of the TorchScript brightness net under their own ids (model-00 ... model-19)."""
+    zoo = tmp_path_factory.mktemp("budget-zoo")
+    for index in range(20):
+        folder = zoo / f"model-{index:02d}"
+        shutil.copytree(test_zoo / "brightness-pytorch", folder)
+        card = yaml.safe_load((folder / "card.yaml").read_text())
+        card["id"] = folder.name
+        if index == 19:
+            card["serving"] = {"pinned": True}
+        (folder / "card.yaml").write_text(yaml.safe_dump(card))
+    return zoo
+
+
+@pytest.fixture(scope="module")
+def model_bytes(torch_zoo) -> int:
+    """Resident memory of one PyTorch model process on this machine, as the server will measure it."""
+    session = ModelSession(torch_zoo / "model-00", 1)
+    try:
+        return tree_resident_bytes(session.process.pid)
+    finally:
+        session.close()
+
+
+def start(torch_zoo, tmp_path, budget: int) -> ServerProcess:
+    return ServerProcess("--zoo", str(torch_zoo), "--no-builtin", "--inference-threads", "1",
+                         "--memory-budget", str(budget // MiB), work_dir=tmp_path)
+
+
+class PeakMemory:
+    """The largest resident memory of a process and every process under it, sampled every 50 ms."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, tree_resident_bytes(self.pid))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def states(client: Client) -> dict[str, pb.ModelSummary]:
+    return {m.id: m for m in client.models()}
+
+
+def test_twenty_models_in_a_budget_of_five(torch_zoo, model_bytes, tmp_path):
+    budget = SERVER_ALLOWANCE + int(5.5 * model_bytes)
+    server = start(torch_zoo, tmp_path, budget)
+    peak = PeakMemory(server.process.pid)
+    try:
+        with Client(server.address) as client:
+            for index in range(20):
+                for value in (0.9, 0.1):
+                    expected = "bright" if value > 0.5 else "dark"
+                    assert client.predict(solid_image(value), f"model-{index:02d}").label == expected
+            models = states(client)
+            loaded = [m for m in models.values() if m.state == pb.LOADED]
+            assert 2 <= len(loaded) <= 6, [(m.id, pb.ModelState.Name(m.state)) for m in models.values()]
+            assert models["model-19"].state == pb.LOADED and models["model-19"].usage.pinned
+            assert models["model-00"].state == pb.UNLOADED and models["model-00"].usage.memory_bytes == 0
+            assert all(m.usage.memory_bytes > 10 * MiB and m.usage.last_used > 0 for m in loaded)
+            # the pinned model, used before the others, was never unloaded; model-00 loads again
+            assert client.predict(solid_image(0.9), "model-00").label == "bright"
+            assert states(client)["model-00"].state == pb.LOADED
+            assert states(client)["model-19"].state == pb.LOADED
+    finally:
+        used = peak.stop()
+        server.stop()
+    assert used <= 1.1 * budget, f"peak {used / MiB:.0f} MiB, budget {budget / MiB:.0f} MiB"
+    assert "memory budget: unloading model-00" in server.log
+
+
+def test_a_busy_model_is_never_unloaded(torch_zoo, model_bytes, tmp_path):
+    """A budget for one model: while model-01 answers a stream of calls, loading model-02 goes over the
+    budget rather than stopping it; once model-01 is idle, the next load stops it."""
+    server = start(torch_zoo, tmp_path, SERVER_ALLOWANCE + int(1.5 * model_bytes))
+    stop, answers, failures = threading.Event(), [], []
+
+    def keep_busy():
+        with Client(server.address) as client:
+            while not stop.is_set():
+                try:
+                    answers.append(client.predict(solid_image(0.9), "model-01").label)
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    failures.append(exc)
+
+    try:
+        with Client(server.address) as client:
+            client.predict(solid_image(0.9), "model-01")
+            busy = threading.Thread(target=keep_busy)
+            busy.start()
+            try:
+                assert client.predict(solid_image(0.1), "model-02").label == "dark"
+                assert states(client)["model-01"].state == pb.LOADED
+            finally:
+                stop.set()
+                busy.join()
+            time.sleep(0.1)
+            assert client.predict(solid_image(0.1), "model-03").label == "dark"
+            after = states(client)
+            assert after["model-01"].state == pb.UNLOADED and after["model-03"].state == pb.LOADED
+    finally:
+        server.stop()
+    assert not failures and answers and set(answers) == {"bright"}
+    assert "every loaded model is busy or pinned" in server.log
