@@ -31,18 +31,44 @@ import numpy as np
 from PIL import Image
 
 VAL_FRACTION = 0.2  # bioclass AutoML's default
+PERCENTILES = (1.0, 99.8)  # bioclass's percentile scaling's default
 DEADLINE = {"at": float("inf")}  # module state: AutoKeras deep-copies the callbacks of every trial
 
 
-def load_folder(root: Path, size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def load_folder(root: Path, size: int, pages: list[int]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     labels = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "unlabelled")
     images, targets = [], []
     for index, label in enumerate(labels):
         for path in sorted((root / label).iterdir()):
-            with Image.open(path) as image:
-                images.append(np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR)))
+            images.append(load_image(path, size, pages))
             targets.append(index)
     return np.stack(images).astype(np.float32), np.asarray(targets), labels
+
+
+def load_image(path: Path, size: int, pages: list[int]) -> np.ndarray:
+    """size x size x 3 in 0..255. 8-bit images: as RGB. 16-bit or the given pages of a multi-page TIFF: each
+    page scaled from its PERCENTILES to 0..255 (a 16-bit range cast to 8 bits would clip at 255), resized,
+    then one page repeated to 3 channels, two pages with a zero third channel (as bioclass feeds them)."""
+    with Image.open(path) as image:
+        if not pages and image.mode not in ("I;16", "I;16B", "I;16L", "I", "F"):
+            return np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR))
+        planes = []
+        for page in pages or [0]:
+            image.seek(page)
+            plane = np.asarray(image, dtype=np.float32)
+            low, high = np.percentile(plane, PERCENTILES)
+            plane = np.clip((plane - low) / max(high - low, 1e-6), 0, 1) * 255
+            planes.append(np.asarray(Image.fromarray(plane.astype(np.float32)).resize((size, size), Image.BILINEAR)))
+    if len(planes) == 1:
+        planes *= 3
+    if len(planes) == 2:
+        planes.append(np.zeros_like(planes[0]))
+    return np.stack(planes, axis=-1)
+
+
+def balanced_accuracy(y: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean recall over the classes present in y."""
+    return float(np.mean([np.mean(predicted[y == label] == label) for label in np.unique(y)]))
 
 
 def stratified_validation(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -106,6 +132,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64, help="images are resized to SIZE x SIZE")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pages", type=int, nargs="*", default=[], help="pages of multi-page TIFFs, as channels")
     parser.add_argument("--work", type=Path, required=True, help="AutoKeras's project folder (emptied)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -119,8 +146,8 @@ def main() -> None:
     from keras_tuner import errors
 
     keras.utils.set_random_seed(args.seed)
-    x_train, y_train, labels = load_folder(args.train, args.size)
-    x_test, y_test, test_labels = load_folder(args.test, args.size)
+    x_train, y_train, labels = load_folder(args.train, args.size, args.pages)
+    x_test, y_test, test_labels = load_folder(args.test, args.size, args.pages)
     assert labels == test_labels, (labels, test_labels)
     shutil.rmtree(args.work, ignore_errors=True)
     classifier = ak.ImageClassifier(num_classes=len(labels), max_trials=10_000, overwrite=True,
@@ -142,7 +169,7 @@ def main() -> None:
     trial, model, pipeline = best_so_far(classifier)
     result = {"tool": "autokeras", "versions": {"autokeras": ak.__version__, "keras": keras.__version__,
                                                 "tensorflow": tf.__version__},
-              "budget_min": args.budget, "size": args.size, "seed": args.seed, "threads": args.threads,
+              "budget_min": args.budget, "size": args.size, "pages": args.pages, "seed": args.seed, "threads": args.threads,
               "train_images": len(fit), "val_images": len(val), "test_images": len(x_test), "labels": labels,
               "search_s": search_s, "ended_by": ended_by, "trials": trial_rows(classifier),
               "load_average": os.getloadavg()}
@@ -153,6 +180,7 @@ def main() -> None:
         predicted = np.asarray(predicted).reshape(-1).astype(int)
         result.update(best_trial=trial.trial_id, val_score=trial.score,
                       test_accuracy=float(np.mean(predicted == y_test)),
+                      test_balanced_accuracy=balanced_accuracy(y_test, predicted),
                       evaluate_s=time.monotonic() - evaluation_started,
                       parameters=model.count_params())
     result["wall_s"] = time.monotonic() - started

@@ -7,7 +7,8 @@
     .venv/bin/python bench/automl.py autokeras --dataset malaria|wbc [--budget 10]  # AutoKeras alone
     .venv/bin/python bench/automl.py trials --dataset malaria  # the last run's trials: validation vs test
     .venv/bin/python bench/automl.py tables  # Markdown tables from the saved JSON files
-    .venv/bin/python bench/automl.py baseline --dataset malaria|wbc|cric  # handcrafted features + random forest
+    .venv/bin/python bench/automl.py baseline --dataset malaria|wbc|cric|jurkat|dapi  # features + random forest
+    .venv/bin/python bench/automl_suite.py run|tables  # every set, bioclass + AutoKeras + baseline (its docstring)
 
 `versus` runs both tools back to back on the same labelled training folder and test folder, each with
 the same wall-clock budget (AutoKeras in bench/.venv-autokeras: bash bench/setup_autokeras.sh, run by
@@ -46,6 +47,7 @@ from paths import DATASETS  # noqa: E402 - the tests' module, on the path just a
 MALARIA = DATASETS / "malaria-cells-50"
 WBC = DATASETS / "blood-cells-wbc"
 CRIC = DATASETS / "cric-cervix-cells"
+JURKAT = DATASETS / "jurkat-cell-cycle"
 DAPI_FIELDS = {"binucleate": "binucleate_*.tif", "non_binu": "non_binu_*.tif"}
 DAPI_GRID = (4, 4)  # rows, columns of crops per field; the last row is the test set
 WBC_TEST_FRACTION = 0.3  # blood-cells-wbc's and cric-cervix-cells's stratified test share
@@ -142,13 +144,17 @@ def _split_dapi(target: Path) -> None:
                 tifffile.imwrite(folder / f"r{row}c{column}.tif", crop)
 
 
+STRATIFIED = {"wbc": WBC, "cric": CRIC, "jurkat": JURKAT}  # split stratified, WBC_TEST_FRACTION for test
+PAGES = {"jurkat": (0, 1)}  # label-free: brightfield and darkfield; page 2 (the DNA stain) gives the phase away
+
+
 def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path, str]:
     """(train, test, unlabelled folder name under train or "") of a benchmark dataset."""
     if name == "dapi":
         data = build_dapi_split()
         return data / "train", data / "test", ""
-    if name in ("wbc", "cric"):
-        data = build_wbc_split() if name == "wbc" else build_wbc_split(source=CRIC, name="cric")
+    if name in STRATIFIED:
+        data = build_wbc_split(source=STRATIFIED[name], name=name)
         return data / "train", data / "test", ""
     data = build_split()
     if labelled_only:  # a folder without unlabelled/, which would otherwise be read as a third class
@@ -160,10 +166,11 @@ def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path,
 
 
 def server():
+    """The real server; it may read WORK's folders (on_server datasets need a data root)."""
     from server_process import ServerProcess
 
     return ServerProcess("--no-builtin", "--data-root", str(WORK), work_dir=WORK / "server",
-                         env={"BIOCLASS_INFERENCE_THREADS": "2"})  # the splits it builds are under WORK
+                         env={"BIOCLASS_INFERENCE_THREADS": "2"})
 
 
 def semi(args) -> dict:
@@ -389,9 +396,12 @@ def baseline(args) -> dict:
 
     train, test, _ = dataset_folders(args.dataset, labelled_only=True)
     labels = sorted(p.name for p in train.iterdir() if p.is_dir())
+    pages = PAGES.get(args.dataset, ())
     started = time.perf_counter()
-    (train_pixels, y_train), (test_pixels, y_test) = _decoded(train, labels), _decoded(test, labels)
+    (train_pixels, y_train), (test_pixels, y_test) = _decoded(train, labels, pages), _decoded(test, labels, pages)
     card = classical.classical_card("baseline", train_pixels, labels)
+    if pages:  # two pages: the product's rule, a 3-channel input with a zero third channel
+        card = card.model_copy(update={"input": card.input.model_copy(update={"pages": pages})})
 
     def table(pixels):
         return np.stack([features.image_features(prepare(p, card), card.features) for p in pixels]).astype(np.float32)
@@ -407,11 +417,18 @@ def baseline(args) -> dict:
             "wall_s": time.perf_counter() - started, "load_average": os.getloadavg()}
 
 
-def _decoded(root: Path, labels: list[str]) -> tuple[list, list[int]]:
-    from bioclass.images import decode_encoded
+def _decoded(root: Path, labels: list[str], pages: tuple[int, ...] = ()) -> tuple[list, list[int]]:
+    """Each image's pixels; with pages, the first max(pages) + 1 pages as (H, W, pages)."""
+    from bioclass.images import decode_encoded, decode_pages
+
+    def read(path: Path):
+        data = path.read_bytes()
+        if not pages:
+            return decode_encoded(data, 0, 50_000_000)
+        return decode_pages(data, max(pages) + 1, 50_000_000)[..., list(pages)]
 
     items = [(p, i) for i, label in enumerate(labels) for p in sorted((root / label).iterdir()) if p.is_file()]
-    return [decode_encoded(p.read_bytes(), 0, 50_000_000) for p, _ in items], [i for _, i in items]
+    return [read(p) for p, _ in items], [i for _, i in items]
 
 
 def tables(args) -> dict:
@@ -516,7 +533,7 @@ def main() -> None:
         p.add_argument("--size", type=int, default=64, help="AutoKeras's image size (it searches none)")
     sub.add_parser("trials").add_argument("--dataset", choices=["malaria", "wbc"], default="malaria")
     p = sub.add_parser("baseline")
-    p.add_argument("--dataset", choices=["malaria", "wbc", "cric"], default="malaria")
+    p.add_argument("--dataset", choices=["malaria", *STRATIFIED, "dapi"], default="malaria")
     p.add_argument("--seed", type=int, default=0)
     sub.add_parser("tables")
     args = parser.parse_args()
