@@ -17,7 +17,7 @@ from server_process import ServerProcess
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ray_support import LocalCluster  # noqa: E402
+from ray_support import AUTH_MODE, LocalCluster  # noqa: E402
 
 REPLICATED_CARD = """
 serving:
@@ -39,6 +39,12 @@ ENV = {"BIOCLASS_INFERENCE_THREADS": "1", "BIOCLASS_RAY_TRIALS": "2", "BIOCLASS_
 @pytest.fixture(scope="session")
 def cluster():
     nodes = LocalCluster(cpus_per_node=2, resources_per_node={"replica_slot": 1})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_AUTH_MODE", AUTH_MODE)  # the servers and drivers the tests start join it alike
+        yield from _started(nodes)
+
+
+def _started(nodes: LocalCluster):
     try:
         nodes.start_node("node_a")
         nodes.start_node("node_b")

@@ -22,6 +22,10 @@ RAY = str(Path(sys.executable).with_name("ray"))
 # Fast failure detection, so a lost node shows within the test's time.
 SYSTEM_CONFIG = {"health_check_initial_delay_ms": 1000, "health_check_period_ms": 1000,
                  "health_check_failure_threshold": 3}
+# A loopback cluster without Ray's token authentication, said explicitly: a ~/.ray/auth_token left by
+# any earlier local ray.init() makes a head started with the mode unset require tokens, which
+# `ray start --address` for the second node does not send.
+AUTH_MODE = "disabled"
 NODES_SCRIPT = """
 import json, sys, ray
 ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
@@ -44,7 +48,7 @@ class LocalCluster:
         self.temp_dir = Path(tempfile.mkdtemp(prefix="bcray-", dir="/tmp"))
         self.cpus, self.resources = cpus_per_node, resources_per_node
         self.nodes: dict[str, subprocess.Popen] = {}
-        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": AUTH_MODE}
 
     def start_node(self, name: str, timeout: float = 90.0) -> None:
         head = not self.nodes
