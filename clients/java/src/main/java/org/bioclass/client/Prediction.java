@@ -4,7 +4,7 @@ import java.util.Collections;
 import java.util.List;
 
 /** A classified image: labels best first, or an error when the server could not classify it. */
-public final class Prediction {
+public final class Prediction implements Ranked {
     private final String name;
     private final String modelId;
     private final List<LabelProbability> top;
@@ -36,17 +36,10 @@ public final class Prediction {
         return modelId;
     }
 
+    /** Best labels first; empty for a failed image. */
+    @Override
     public List<LabelProbability> top() {
         return top;
-    }
-
-    /** The best label, or "" for a failed image. */
-    public String label() {
-        return top.isEmpty() ? "" : top.get(0).label();
-    }
-
-    public double probability() {
-        return top.isEmpty() ? Double.NaN : top.get(0).probability();
     }
 
     public boolean failed() {
