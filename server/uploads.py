@@ -30,7 +30,7 @@ async def spooled(chunks: AsyncIterator[bytes], declared: int, sha256: str, limi
     path = Path(name)
     try:
         with os.fdopen(handle, "wb") as file:
-            digest, size = await _receive(chunks, file, declared, limit, run)
+            digest, size = await receive(chunks, file, limit, run, declared)
         if declared and size != declared:
             raise InvalidArgument(f"the upload declared {declared} bytes but {size} arrived")
         if sha256 and digest.hexdigest() != sha256.lower():
@@ -40,14 +40,16 @@ async def spooled(chunks: AsyncIterator[bytes], declared: int, sha256: str, limi
         path.unlink(missing_ok=True)
 
 
-async def _receive(chunks: AsyncIterator[bytes], file, declared: int, limit: int, run: RunInThread):
+async def receive(chunks: AsyncIterator[bytes], file, limit: int, run: RunInThread, declared: int = 0,
+                  setting: str = "max_image_upload_bytes"):
+    """Write the chunks to `file` (each write in a thread), held to `limit` bytes (the Settings field
+    `setting`) and to the `declared` size when one was given; the SHA-256 and the size that arrived."""
     digest = hashlib.sha256()
     size = 0
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise ResourceExhausted(f"the upload exceeds the server limit of {limit} bytes "
-                                    "(setting max_image_upload_bytes)")
+            raise ResourceExhausted(f"the upload exceeds the server limit of {limit} bytes (setting {setting})")
         if declared and size > declared:
             raise InvalidArgument(f"the upload sends more than the {declared} bytes its header declares")
         await run(_write, file, digest, chunk)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import json
 import os
 import random
@@ -20,8 +19,9 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from bioclass.errors import DataLoss, InvalidArgument, NotFound, ResourceExhausted
+from bioclass.errors import DataLoss, InvalidArgument, NotFound
 from bioclass.images import is_image_file
+from bioclass.server import uploads
 from bioclass.server.data_roots import server_folder
 from bioclass.server.training import archives
 from bioclass.server.training.config import DatasetSpec, TrainConfig, group_pattern
@@ -74,18 +74,11 @@ class DatasetStore:
             archives.remove(staging)
 
     async def _receive(self, archive: Path, chunks: AsyncIterator[bytes]) -> str:
-        digest, size = hashlib.sha256(), 0
         with open(archive, "wb") as out:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > self.max_upload_bytes:
-                    raise ResourceExhausted(f"archive larger than the server's limit of {self.max_upload_bytes} bytes")
-                digest.update(chunk)
-                out.write(chunk)
+            digest, _ = await uploads.receive(chunks, out, self.max_upload_bytes, asyncio.to_thread,
+                                              setting="max_upload_bytes")
             out.flush()
             os.fsync(out.fileno())
-        if size == 0:
-            raise InvalidArgument("the upload carried no archive bytes")
         return digest.hexdigest()
 
     def _unpack(self, staging: Path, archive: Path, fmt: str, name: str, digest: str) -> DatasetInfo:
