@@ -15,7 +15,7 @@ from bioclass.v1 import image_pb2
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 ZSCORE_EPS = 1e-6
-_DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 def decode_for(image: image_pb2.Image, card: ModelCard, max_pixels: int) -> np.ndarray:
@@ -58,7 +58,7 @@ def prepare_tiles(band: np.ndarray, lefts: list[int], width: int, card: ModelCar
     height, channels = band.shape[0], card.input.channels
     batch = np.empty((len(lefts), channels, height, width) if channels_first else
                      (len(lefts), height, width, channels), np.float32)
-    maximum = _DTYPE_MAX.get(band.dtype) if card.preprocessing.scale == "range" else None
+    maximum = DTYPE_MAX.get(band.dtype) if card.preprocessing.scale == "range" else None
     pixels = (band[..., None] if band.ndim == 2 else band)[..., :channels]  # alpha carries no class information
     for slot, left in zip(batch, lefts):
         tile = pixels[:, left:left + width]
@@ -122,7 +122,7 @@ def to_channels(image: np.ndarray, card: ModelCard) -> np.ndarray:
 def scale(pixels: np.ndarray, source_dtype: np.dtype, card: ModelCard) -> np.ndarray:
     mode = card.preprocessing.scale
     if mode == "range":
-        maximum = _DTYPE_MAX.get(np.dtype(source_dtype))
+        maximum = DTYPE_MAX.get(np.dtype(source_dtype))
         return pixels / maximum if maximum else pixels
     if mode == "none":
         return pixels

@@ -20,7 +20,7 @@ import numpy as np
 from bioclass.errors import InvalidArgument, ResourceExhausted
 from bioclass.server import limits
 from bioclass.server.cards import ModelCard
-from bioclass.server.preprocess import prepare_tiles
+from bioclass.server.preprocess import DTYPE_MAX, prepare_tiles
 from bioclass.server.runner import Runner
 from bioclass.server.settings import Settings
 from bioclass.server.tile_sources import ImageSource
@@ -30,7 +30,6 @@ AGGREGATIONS = ("mean", "majority")
 # Batches being read, preprocessed or queued at once: enough that the model never waits for the
 # reader, few enough that memory stays bounded (each holds one band and its network inputs).
 CHUNKS_IN_FLIGHT = 4
-_DTYPE_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class BackgroundSkip:
 
     def foreground(self, tile: np.ndarray) -> float:
         intensity = tile.mean(axis=2) if tile.ndim == 3 else tile
-        threshold = self.level * _DTYPE_MAX.get(tile.dtype, 1.0)
+        threshold = self.level * DTYPE_MAX.get(tile.dtype, 1.0)
         return float(np.mean(intensity > threshold if self.dark_background else intensity < threshold))
 
 
