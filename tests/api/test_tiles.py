@@ -193,3 +193,21 @@ def tiles_server(test_zoo, tmp_path_factory):
                             env={"BIOCLASS_MAX_IMAGE_UPLOAD_BYTES": "1000000", "BIOCLASS_MAX_MAP_TILES": "1000"})
     yield process
     process.stop()
+
+
+def test_the_cli_tiles_every_image_of_a_folder_and_skips_what_it_cannot_read(server, tmp_path):
+    """A folder as `predict` takes it: stray files are skipped with one line each, a broken image is
+    refused by the server and skipped, and the good image is still mapped."""
+    write_checkerboard_tiff(tmp_path / "good.tif", 448, 448, BLOCK)
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    run = subprocess.run([sys.executable, "-m", "bioclass.cli.main", "predict", str(tmp_path), "--model", MODEL,
+                          "--tile", str(TILE), "--json", "--server", server.address],
+                         capture_output=True, text=True, timeout=120, env=os.environ)
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["image"] for line in lines if "grid" in line] == ["good.tif"]
+    assert len([line for line in lines if "tile" in line]) == 4
+    assert f"skipped {tmp_path / 'notes.txt'}: not an image" in run.stderr
+    assert f"skipped {tmp_path / 'broken.png'}:" in run.stderr
+    assert "bioclass: 1 classified, 2 skipped" in run.stderr
+    assert run.returncode == 1

@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from bioclass.cli.output import Progress
+from bioclass.errors import BioclassError
+from bioclass.folders import NOT_AN_IMAGE, Skipped, image_items, summary
+from bioclass.messages import image_reason
 
 
 def add_tile_arguments(predict) -> None:
@@ -38,24 +41,49 @@ def wants_tiles(args) -> bool:
 
 
 def run_tiled(args, client) -> int:
-    if args.map and len(args.images) != 1:
+    """Each image in tiles; folders are searched as `predict` searches them, and an image that cannot be
+    read or that the server refuses is skipped with one line, the others still classified."""
+    images, skipped = _tiled_images(args)
+    if args.map and len(images) != 1:
         raise ValueError("--map writes the map of one image: give one IMAGE")
-    for image in args.images:
-        result = client.predict_tiles(image, args.model, tile=args.tile or 0, stride=args.stride or 0,
-                                      region=_region(args.region), aggregation=args.aggregation or "mean",
-                                      top_k=args.top, skip_background=bool(args.skip_background),
-                                      on_server=bool(args.on_server))
-        name = result.grid.name or str(image)
-        progress = Progress(result.grid.rows * result.grid.columns, enabled=False if args.no_progress else None)
-        for tile in result:
-            progress.step()
-            if args.json:
-                print(json.dumps(tile.as_dict(name)), flush=True)
-        progress.finish()
-        _print_whole(result, name, args.json)
-        if args.map:
-            write_maps(Path(args.map), result.probabilities, result.label_image())
-    return 0
+    for skip in skipped:
+        print(f"bioclass: {skip.line()}", file=sys.stderr)
+    refused = []
+    for image in images:
+        try:
+            _classify_in_tiles(args, client, image)
+        except BioclassError as exc:
+            refused.append(Skipped(str(image), image_reason(exc.message), exc.message))
+            print(f"bioclass: {refused[-1].line()}" + (f" ({exc.message})" if args.verbose else ""), file=sys.stderr)
+    if len(images) + len(skipped) > 1 or refused:
+        print(f"bioclass: {summary(len(images) - len(refused), skipped + refused)}", file=sys.stderr)
+    return 1 if refused or any(s.reason != NOT_AN_IMAGE for s in skipped) else 0
+
+
+def _tiled_images(args) -> tuple[list, list]:
+    """The files to tile, each once (a multi-page TIFF is one image here), and the files skipped; a
+    server path is the server's to check."""
+    if args.on_server:
+        return list(args.images), []
+    found = image_items(args.images)
+    return list(dict.fromkeys(path for path, _, _ in found.items)), found.skipped
+
+
+def _classify_in_tiles(args, client, image) -> None:
+    result = client.predict_tiles(image, args.model, tile=args.tile or 0, stride=args.stride or 0,
+                                  region=_region(args.region), aggregation=args.aggregation or "mean",
+                                  top_k=args.top, skip_background=bool(args.skip_background),
+                                  on_server=bool(args.on_server))
+    name = result.grid.name or str(image)
+    progress = Progress(result.grid.rows * result.grid.columns, enabled=False if args.no_progress else None)
+    for tile in result:
+        progress.step()
+        if args.json:
+            print(json.dumps(tile.as_dict(name)), flush=True)
+    progress.finish()
+    _print_whole(result, name, args.json)
+    if args.map:
+        write_maps(Path(args.map), result.probabilities, result.label_image())
 
 
 def _print_whole(result, name: str, as_json: bool) -> None:
