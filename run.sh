@@ -39,7 +39,8 @@ case "$command" in
     export QT_QPA_PLATFORM=offscreen
     tests=(tests)
     [ -d plugins/napari/tests ] && tests+=(plugins/napari/tests)
-    exec "$venv/bin/python" -m pytest -p no:cacheprovider "${tests[@]}" "$@"
+    # The slowest tests are listed at the end, so that the suite's time can be watched from any run.
+    exec "$venv/bin/python" -m pytest -p no:cacheprovider --durations=30 "${tests[@]}" "$@"
     ;;
   *)
     echo "usage: ./run.sh serve [bioclass serve options] | ./run.sh test [pytest options]" >&2

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bioclass.errors import InvalidArgument, ResourceExhausted
-from bioclass.server.cards import ModelCard
+from bioclass.server.cards import ModelCard, spinning_mode
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,16 @@ class BatchPolicy:
     queue_size: int = 256
     instances: int = 1
     isolation: str = "process"  # or "in_process": ONNX models only (inprocess.py)
-    onnx_spinning: bool = False  # ONNX Runtime's idle threads spin (backends/onnx.py session_options)
+    onnx_spinning: str = "off"  # ONNX Runtime's idle threads: off, pass or always (cards.spinning_mode)
     max_instances: int = 8  # the server's bound on a card's serving.instances (Settings.max_instances)
+    load_timeout_s: float = 600.0  # a model process's time to load (Settings.model_load_timeout_s)
 
     @classmethod
     def from_settings(cls, settings) -> "BatchPolicy":
         """The server-wide defaults (server/settings.py)."""
         return cls(settings.max_batch_size, settings.max_queue_delay_us, settings.queue_size, settings.instances,
                    "in_process" if settings.onnx_in_process else "process", settings.onnx_spinning,
-                   settings.max_instances)
+                   settings.max_instances, settings.model_load_timeout_s)
 
 
 def check_instances(instances: int, bound: int) -> None:
@@ -57,6 +58,8 @@ def effective_policy(defaults: BatchPolicy, card: ModelCard) -> BatchPolicy:
                               "keep torch and TensorFlow out of the server process)")
     overrides = {f.name: getattr(serving, f.name) for f in dataclasses.fields(BatchPolicy)
                  if getattr(serving, f.name, None) is not None}
+    if "onnx_spinning" in overrides:
+        overrides["onnx_spinning"] = spinning_mode(overrides["onnx_spinning"])
     policy = dataclasses.replace(defaults, **overrides)
     check_instances(policy.instances, policy.max_instances)
     return policy if plain_onnx else dataclasses.replace(policy, isolation="process")

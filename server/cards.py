@@ -120,6 +120,17 @@ class Provenance(BaseModel):
     created: str = ""
 
 
+SpinningMode = Literal["off", "pass", "always"]
+
+
+def spinning_mode(value: bool | str) -> str:
+    """ONNX Runtime's idle threads: `off` (they sleep), `pass` (they spin during a forward pass and sleep
+    between passes) or `always`. True and false, as cards and settings said before, mean always and off."""
+    if isinstance(value, bool):
+        return "always" if value else "off"
+    return value
+
+
 class _Options(BaseModel):
     """Serving options are checked strictly: a quoted number or a 1 for true is a mistake in a card."""
 
@@ -169,7 +180,7 @@ class ServingOptions(_Options):
     queue_size: Optional[PositiveInt] = None
     instances: Optional[PositiveInt] = None
     isolation: Optional[Literal["process", "in_process"]] = None
-    onnx_spinning: Optional[bool] = None
+    onnx_spinning: Optional[bool | SpinningMode] = None  # spinning_mode(); true and false kept for old cards
     serve_as: Optional[Literal["onnx"]] = None  # a PyTorch or Keras model served through ONNX Runtime
     pinned: Optional[bool] = None  # never unloaded to make room under the memory budget (server/lifecycle.py)
     replicas: Optional[PositiveInt] = None

@@ -24,7 +24,7 @@ class InProcessSession:
 
     process = None  # no model process: nothing to watch in metrics, nothing to restart
 
-    def __init__(self, folder: Path, threads: int, onnx_spinning: bool = False):
+    def __init__(self, folder: Path, threads: int, onnx_spinning: str = "off", load_timeout_s: float = 600.0):
         from bioclass.server.backends.onnx import Backend  # ONNX Runtime loads with the first such model
         from bioclass.server.cards import read_card
 

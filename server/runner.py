@@ -223,7 +223,8 @@ class ModelRunner:
             raise FailedPrecondition(f"weights file {self.card.weights} is missing")
         started = time.perf_counter()
         session = (InProcessSession if self.in_process else ModelSession)(self.folder, self.threads,
-                                                                          self.policy.onnx_spinning)
+                                                                          self.policy.onnx_spinning,
+                                                                          self.policy.load_timeout_s)
         try:
             self._check_output(session)
         except BaseException:

@@ -34,7 +34,6 @@ from bioclass.server import sandbox
 from bioclass.server.ring import ANSWER, FIRST_SIZE, REQUEST, HopTimes, Ring
 
 _CONTEXT = multiprocessing.get_context("spawn")
-LOAD_TIMEOUT_S = 600.0
 MAX_REPLY_BYTES = 64 * 2**20  # errors, load notes and Grad-CAM maps; forward answers travel in the ring
 
 
@@ -45,7 +44,7 @@ class SessionCrashed(Unavailable):
 class ModelSession:
     """Parent-side handle of one model process. Calls block: run them in a worker thread."""
 
-    def __init__(self, folder: Path, threads: int, onnx_spinning: bool = False):
+    def __init__(self, folder: Path, threads: int, onnx_spinning: str = "off", load_timeout_s: float = 600.0):
         sandbox.warn_if_unsupported()
         self._conn, child = _CONTEXT.Pipe()
         self.scratch = tempfile.mkdtemp(prefix=f"bioclass-model-{folder.name}-")  # the child's only writable folder
@@ -59,7 +58,7 @@ class ModelSession:
             self.process.start()
             child.close()
             # e.g. how serve_as went; the device it runs on, and why auto fell back to the CPU
-            self.load_note, self.device = self._request(("load",), timeout=LOAD_TIMEOUT_S)
+            self.load_note, self.device = self._request(("load",), timeout=load_timeout_s)
         except BaseException:
             self.close()
             raise
@@ -126,7 +125,7 @@ class ModelSession:
             self._conn.send(message)
             if timeout is not None and not self._conn.poll(timeout):
                 self.close()
-                raise FailedPrecondition(f"loading took more than {timeout:.0f} s")
+                raise FailedPrecondition(f"loading took more than {timeout:g} s (the server's model_load_timeout_s)")
             reply = self._read_reply(self._receive())
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
@@ -228,7 +227,7 @@ class _Confinement(NamedTuple):
         sandbox.confine(view, self.limits, self.parent_pid, self.limits.memory_mb)
 
 
-def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: bool, ring_name: str,
+def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: str, ring_name: str,
                   confinement: _Confinement) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when sessions stop
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -306,7 +305,7 @@ def gradcam_of(model, batch: np.ndarray, class_index: int) -> np.ndarray:
     return model.gradcam(batch, class_index)
 
 
-def _load(folder: Path, threads: int, onnx_spinning: bool):
+def _load(folder: Path, threads: int, onnx_spinning: str):
     from bioclass.server.backends import get_backend
     from bioclass.server.cards import read_card
 

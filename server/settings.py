@@ -5,12 +5,13 @@ import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bioclass.connection import read_token_file
 from bioclass.model_zoo import ZOO_DIR
 from bioclass.server.allocator import DEFAULT_RETAINED_HEAP_MB
+from bioclass.server.cards import SpinningMode, spinning_mode
 from bioclass.server.lifecycle import default_budget_mb
 from bioclass.server.sandbox import Limits
 
@@ -111,9 +112,11 @@ class Settings(BaseSettings):
     onnx_in_process: bool = Field(False, description="Run ONNX models in the server process (no hop to a model "
                                                      "process per pass, no crash isolation); a card's "
                                                      "serving.isolation overrides it.")
-    onnx_spinning: bool = Field(False, description="ONNX Runtime's idle threads spin between passes: lower latency "
-                                                   "on a quiet machine, starved neighbours on a busy one; a card's "
-                                                   "serving.onnx_spinning overrides it.")
+    onnx_spinning: SpinningMode = Field("off", description="ONNX Runtime's idle threads: off (they sleep), pass "
+                                                           "(they spin during a forward pass only) or always (they "
+                                                           "spin between passes too: the lowest latency on a quiet "
+                                                           "machine, starved neighbours on a busy one); a card's "
+                                                           "serving.onnx_spinning overrides it.")
     retained_heap_mb: int = Field(DEFAULT_RETAINED_HEAP_MB, ge=0,
                                   description="Freed memory (MiB per allocator arena) kept for the next requests "
                                               "instead of returned to the system: large request buffers then "
@@ -179,6 +182,10 @@ class Settings(BaseSettings):
                                                           "the models it serves for the replicas to fetch; unset: "
                                                           "replicas read the server's folders (mount them on every node).")
     ray_trials: int = Field(2, ge=1, description="AutoML trials run at once on the cluster.")
+    ray_retry_s: float = Field(30.0, gt=0, le=3600, description="Seconds a request whose replica died is sent "
+                                                                 "again before it fails UNAVAILABLE.")
+    ray_deploy_timeout_s: float = Field(120.0, gt=0, le=24 * 3600, description="Seconds a model's replicas have "
+                                                                               "to start on the cluster.")
     ray_trial_cpus: float = Field(1.0, gt=0, description="CPUs each AutoML trial reserves on the cluster.")
 
     # What a request leaves at 0 or a job may take, for a user to tune.
@@ -187,8 +194,18 @@ class Settings(BaseSettings):
                                                                "asks for 0.")
     max_augmentation_previews: int = Field(32, ge=1, le=1024, description="Most images one augmentation "
                                                                           "preview returns.")
+    model_load_timeout_s: float = Field(600.0, gt=0, le=24 * 3600, description="Seconds a model process has to "
+                                                                              "load its model (then: failed).")
     job_cancel_grace_s: float = Field(10.0, ge=0, le=3600, description="Seconds a cancelled training job or "
                                                                        "trial has to stop before it is killed.")
+
+    @field_validator("onnx_spinning", mode="before")
+    @classmethod
+    def _spinning_switch(cls, value):
+        """BIOCLASS_ONNX_SPINNING=1 (or true / false / 0), as the setting was once a switch."""
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            value = value.lower() in ("1", "true", "yes")
+        return spinning_mode(value)
 
     @model_validator(mode="after")
     def _security_consistent(self) -> "Settings":

@@ -20,6 +20,6 @@ class LoadedModel(Protocol):
 class Backend(Protocol):
     """Loads weights of one framework. Implementations live in one module each."""
 
-    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> LoadedModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: str = "off") -> LoadedModel:
         """`threads` for one forward pass; `onnx_spinning`: the model's effective serving.onnx_spinning, for
         backends that run ONNX Runtime."""

@@ -32,7 +32,7 @@ class ClassicalModel:
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> ClassicalModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: str = "off") -> ClassicalModel:
         check_external_data(weights)
         session = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning=onnx_spinning),
                                        providers=["CPUExecutionProvider"])

@@ -37,7 +37,7 @@ class OnnxServed:
         self.original.close()
 
 
-def serve_as_onnx(card: ModelCard, original, threads: int, onnx_spinning: bool = False) -> tuple[object, str]:
+def serve_as_onnx(card: ModelCard, original, threads: int, onnx_spinning: str = "off") -> tuple[object, str]:
     """(the model to serve, a note saying what happened)."""
     try:
         model = _convert(card, original, threads, onnx_spinning)
@@ -49,7 +49,7 @@ def serve_as_onnx(card: ModelCard, original, threads: int, onnx_spinning: bool =
     return model, "serving through ONNX Runtime (converted at load; outputs agree on sample inputs)"
 
 
-def _convert(card: ModelCard, original, threads: int, onnx_spinning: bool) -> OnnxServed:
+def _convert(card: ModelCard, original, threads: int, onnx_spinning: str) -> OnnxServed:
     from bioclass.server.backends.onnx import Backend as OnnxBackend
 
     folder = Path(tempfile.mkdtemp(prefix=f"bioclass-{card.id}-onnx-"))

@@ -46,7 +46,7 @@ class KerasModel:
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> KerasModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: str = "off") -> KerasModel:
         import tensorflow as tf
 
         _set_threads(threads)

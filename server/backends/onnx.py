@@ -7,7 +7,7 @@ import numpy as np
 import onnxruntime as ort
 
 from bioclass.errors import FailedPrecondition
-from bioclass.server.cards import ModelCard
+from bioclass.server.cards import ModelCard, spinning_mode
 from bioclass.server.devices import described, onnx_providers, onnx_used
 
 
@@ -25,24 +25,30 @@ class OnnxModel:
         self.session = None
 
 
-def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning: bool = False) -> ort.SessionOptions:
-    """How the server runs every ONNX model (training exports and AutoML time theirs the same way)."""
+def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning: bool | str = "off",
+                    ) -> ort.SessionOptions:
+    """How the server runs every ONNX model (training exports and AutoML time theirs the same way).
+    `spinning`: off, pass or always (cards.spinning_mode)."""
     options = ort.SessionOptions()
     # One forward pass uses every core; the server runs passes of one model one at a time,
     # so inter-op parallelism would only oversubscribe the CPU.
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # By default idle pool threads sleep instead of spinning: between passes the cores belong to the
-    # server's gRPC and preprocessing threads (and other models), which spinning starves on a busy
-    # machine. On a quiet one spinning saves a wake-up per pass (serving.onnx_spinning).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    # By default idle pool threads sleep: between passes the cores belong to the server's gRPC and
+    # preprocessing threads (and other models), which spinning starves on a busy machine. Sleeping
+    # threads are woken for each parallel operator of a pass, though; `pass` lets them spin while a
+    # pass runs and sleep once it returns, `always` spins between passes too.
+    spinning = spinning_mode(spinning)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0" if spinning == "off" else "1")
+    if spinning == "pass":
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, optimization)
     return options
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> OnnxModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: str = "off") -> OnnxModel:
         check_external_data(weights)
         options = session_options(threads, spinning=onnx_spinning)
         providers, device, note = onnx_providers(card.device)

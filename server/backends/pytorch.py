@@ -43,7 +43,7 @@ class TorchModel:
 
 
 class Backend:
-    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: bool = False) -> TorchModel:
+    def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: str = "off") -> TorchModel:
         torch.set_num_threads(threads)
         device, note = torch_device(card.device)
         if card.weight_format == "torchscript":

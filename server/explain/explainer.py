@@ -34,7 +34,8 @@ class _GradcamProcess:
 
     def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         if self.session is None:
-            self.session = ModelSession(self.runner.folder, self.runner.threads)
+            self.session = ModelSession(self.runner.folder, self.runner.threads,
+                                        load_timeout_s=self.runner.policy.load_timeout_s)
         return self.session.gradcam(batch, class_index)
 
     def close(self) -> None:

@@ -72,19 +72,12 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
 
     @unary
     async def Evaluate(self, request_iterator, context):
-        first = await anext(aiter(request_iterator), None)
-        if first is None or first.WhichOneof("item") != "config":
-            raise InvalidArgument("the first Evaluate message must carry the configuration")
-        config = first.config
-
-        async def samples() -> AsyncIterator:
-            async for request in request_iterator:
-                if request.WhichOneof("item") != "sample":
-                    raise InvalidArgument("only labelled images may follow the configuration")
-                yield request.sample.image, request.sample.label
-
+        config, items = await _opened(request_iterator, "config", "sample",
+                                      "the first Evaluate message must carry the configuration",
+                                      "only labelled images may follow the configuration")
+        samples = ((sample.image, sample.label) async for sample in items)
         result = await self.service.evaluate(list(config.model_ids), config.top_k, config.dataset_dir,
-                                             None if config.dataset_dir else samples())
+                                             None if config.dataset_dir else samples)
         return convert.evaluation(result)
 
     @unary
@@ -111,19 +104,11 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
 
     @streaming
     async def PredictTiles(self, request_iterator, context):
-        first = await anext(aiter(request_iterator), None)
-        if first is None or first.WhichOneof("item") != "header":
-            raise InvalidArgument("the first PredictTiles message must be the header")
-        header = first.header
-
-        async def chunks():
-            async for request in request_iterator:
-                if request.WhichOneof("item") != "chunk":
-                    raise InvalidArgument("only chunks of the uploaded file may follow the PredictTiles header")
-                yield request.chunk
-
+        header, chunks = await _opened(request_iterator, "header", "chunk",
+                                       "the first PredictTiles message must be the header",
+                                       "only chunks of the uploaded file may follow the PredictTiles header")
         options = convert_tiles.tile_options(header.options)
-        async for item in self.service.predict_tiles(header.model_id, convert_tiles.tiled_image(header, chunks()),
+        async for item in self.service.predict_tiles(header.model_id, convert_tiles.tiled_image(header, chunks),
                                                      options):
             if isinstance(item, TileGrid):
                 grid = item
@@ -152,3 +137,20 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServicer):
         if header is None:
             raise InvalidArgument(f"{method} received no header")
         return header, bytes(data)
+
+
+async def _opened(request_iterator, opening: str, following: str, not_opened: str, not_following: str
+                  ) -> tuple[object, AsyncIterator]:
+    """A client stream's first message (its `opening` item) and the `following` items after it; any other
+    message is INVALID_ARGUMENT with the matching reason."""
+    first = await anext(aiter(request_iterator), None)
+    if first is None or first.WhichOneof("item") != opening:
+        raise InvalidArgument(not_opened)
+
+    async def rest() -> AsyncIterator:
+        async for request in request_iterator:
+            if request.WhichOneof("item") != following:
+                raise InvalidArgument(not_following)
+            yield getattr(request, following)
+
+    return getattr(first, opening), rest()

@@ -45,11 +45,12 @@ def joined_address() -> str:
 
 def runner_factory(settings: Settings, defaults: BatchPolicy):
     """What the zoo calls to serve a model folder: a runner whose replicas live on the cluster."""
-    from bioclass.server.ray.runner import RayModelRunner
+    from bioclass.server.ray.runner import Patience, RayModelRunner
 
     def make(card: ModelCard, folder: Path) -> RayModelRunner:
         return RayModelRunner(card, folder, defaults, settings.ray_replicas, settings.ray_replica_cpus,
-                              settings.ray_model_store, settings.ray_autoscaling)
+                              settings.ray_model_store, settings.ray_autoscaling,
+                              Patience(settings.ray_retry_s, settings.ray_deploy_timeout_s))
 
     return make
 

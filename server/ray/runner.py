@@ -4,7 +4,7 @@ The zoo makes one of these per model when the server runs with --ray; the servic
 the Open Inference Protocol) cannot tell it from a local ModelRunner. The model is deployed as a
 Ray Serve application on its first use; Serve's router picks a replica for each request, and the
 replica batches what reaches it. A replica that died with its node is routed around: the request
-is sent again until another replica answers or RETRY_S has passed.
+is sent again until another replica answers or Settings.ray_retry_s has passed.
 """
 from __future__ import annotations
 
@@ -30,15 +30,22 @@ from bioclass.server.runner import network_input_shape
 from bioclass.server.statistics import ModelStats
 
 log = logging.getLogger(__name__)
-RETRY_S = 30.0
-DEPLOY_TIMEOUT_S = 120.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Patience:
+    """How long the front waits on the cluster (Settings.ray_retry_s, Settings.ray_deploy_timeout_s)."""
+    retry_s: float = 30.0  # a request whose replica died is sent again until another answers, this long
+    deploy_timeout_s: float = 120.0  # for a model's replicas to start
+
 _generation = iter(range(1, 1 << 30))  # each deployment its own app name: a replaced model never races its successor
 
 
 class RayModelRunner:  # implements server/runner.py's Runner
     def __init__(self, card: ModelCard, folder: Path, defaults: BatchPolicy, replicas: int, replica_cpus: float,
-                 model_store: str | None = None, autoscaling: dict | None = None):
+                 model_store: str | None = None, autoscaling: dict | None = None, patience: Patience = Patience()):
         self.card = card
+        self.patience = patience
         self.folder = folder
         self.version = 1  # the zoo sets it from the folder's name
         self.usage = Usage()
@@ -96,10 +103,11 @@ class RayModelRunner:  # implements server/runner.py's Runner
         try:
             handle = await asyncio.to_thread(self._start_application, name)
             # The first replica to load answers; the others may still be loading, or waiting for room.
-            node, self.load_note, error = await asyncio.wait_for(handle.ready.remote(), DEPLOY_TIMEOUT_S)
+            node, self.load_note, error = await asyncio.wait_for(handle.ready.remote(),
+                                                                 self.patience.deploy_timeout_s)
         except TimeoutError:
-            error = (f"no replica was ready within {DEPLOY_TIMEOUT_S:.0f} s; does the cluster have room for "
-                     f"{self.options}? (ray status shows pending demands)")
+            error = (f"no replica was ready within {self.patience.deploy_timeout_s:.0f} s; does the cluster have "
+                     f"room for {self.options}? (ray status shows pending demands)")
         except Exception as exc:  # noqa: BLE001 - a deployment that fails is reported like a model that cannot load
             log.exception("deploying %s on Ray failed", self.card.id)
             error = f"deploying on Ray failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -143,7 +151,7 @@ class RayModelRunner:  # implements server/runner.py's Runner
         return probabilities, compute_ms, None  # its queue time: what the call did not spend computing
 
     async def _call(self, handle, batch: np.ndarray, method: str) -> tuple[np.ndarray, float, str]:
-        deadline = time.monotonic() + RETRY_S
+        deadline = time.monotonic() + self.patience.retry_s
         attempt = 0
         while True:
             attempt += 1
@@ -153,8 +161,8 @@ class RayModelRunner:  # implements server/runner.py's Runner
             except ray.exceptions.RayActorError as exc:
                 # The replica died (its node went away); Serve starts another, the router skips the dead one.
                 if time.monotonic() >= deadline:
-                    raise Unavailable(f"model {self.card.id}: no replica answered within {RETRY_S:.0f} s "
-                                      f"({type(exc).__name__})") from None
+                    raise Unavailable(f"model {self.card.id}: no replica answered within "
+                                      f"{self.patience.retry_s:.0f} s ({type(exc).__name__})") from None
                 log.warning("model %s: a replica was lost (%s); request sent again (attempt %d)",
                             self.card.id, type(exc).__name__, attempt + 1)
                 await asyncio.sleep(min(1.0, 0.1 * attempt))
@@ -171,14 +179,14 @@ class RayModelRunner:  # implements server/runner.py's Runner
         async with self._lock:
             self.error = ""
         await self.ensure_loaded()
-        deadline = time.monotonic() + DEPLOY_TIMEOUT_S
+        deadline = time.monotonic() + self.patience.deploy_timeout_s
         while time.monotonic() < deadline:
             application = (await asyncio.to_thread(serve.status)).applications.get(self.app_name)
             if application is None or application.status == "RUNNING":
                 return
             await asyncio.sleep(0.5)
         log.warning("model %s: not all replicas of %s started within %.0f s; it serves with those that did",
-                    self.card.id, self.options, DEPLOY_TIMEOUT_S)
+                    self.card.id, self.options, self.patience.deploy_timeout_s)
 
     async def unload(self) -> None:
         """Delete the deployment (its replicas stop); the next call deploys it again."""

@@ -79,3 +79,19 @@ def test_a_bad_label_mid_stream_fails_the_call_and_the_server_serves_on(server, 
         assert client.predict(solid_image(0.9), "brightness-onnx").label == "bright"
     time.sleep(0.5)
     assert "Traceback" not in server.log[log_before:]
+
+
+def test_a_stream_out_of_order_is_refused_with_the_reason(client):
+    import grpc
+
+    from bioclass.images import to_image
+    from bioclass.v1 import classifier_pb2 as pb
+
+    sample = pb.EvaluateRequest(sample=pb.LabelledImage(image=to_image(solid_image(0.9)), label="bright"))
+    config = pb.EvaluateRequest(config=pb.EvaluateConfig(model_ids=["brightness-onnx"]))
+    for stream, words in (([sample], "the first Evaluate message must carry the configuration"),
+                          ([], "the first Evaluate message must carry the configuration"),
+                          ([config, sample, config], "only labelled images may follow the configuration")):
+        with pytest.raises(grpc.RpcError) as refused:
+            client._stub.Evaluate(iter(stream), timeout=60)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and refused.value.details() == words

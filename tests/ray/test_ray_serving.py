@@ -99,6 +99,19 @@ def test_bad_ray_serving_options_are_refused_with_the_key(serving, complaint):
         deployment_options(serving_options(serving), replicas=1, replica_cpus=1.0)
 
 
+def test_the_clusters_patience_comes_from_the_settings(test_zoo):
+    from bioclass.server.batching import BatchPolicy
+    from bioclass.server.cards import read_card
+    from bioclass.server.ray.cluster import runner_factory
+    from bioclass.server.ray.runner import Patience
+    from bioclass.server.settings import Settings
+
+    settings = Settings(ray_retry_s=7.0, ray_deploy_timeout_s=9.0)
+    runner = runner_factory(settings, BatchPolicy.from_settings(settings))(read_card(test_zoo / "brightness-onnx"),
+                                                                          test_zoo / "brightness-onnx")
+    assert runner.patience == Patience(retry_s=7.0, deploy_timeout_s=9.0)
+
+
 def test_card_options_override_the_server_defaults():
     from bioclass.server.cards import ServingOptions, serving_options
     from bioclass.server.ray.options import deployment_options, replica_threads

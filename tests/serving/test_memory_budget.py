@@ -1,11 +1,13 @@
 """The memory budget: 20 PyTorch models on a server whose budget fits about 5 of them; idle models are
 unloaded least recently used first, busy and pinned ones never, and an unloaded one loads on its next call."""
+import io
 import shutil
 import threading
 import time
 
 import pytest
 import yaml
+from PIL import Image
 
 from bioclass.client import Client
 from bioclass.server.lifecycle import tree_resident_bytes
@@ -98,8 +100,9 @@ def test_twenty_models_in_a_budget_of_five(torch_zoo, model_bytes, tmp_path):
 
 
 def test_a_busy_model_is_never_unloaded(torch_zoo, model_bytes, tmp_path):
-    """A budget for one model: while model-01 answers a stream of calls, loading model-02 goes over the
-    budget rather than stopping it; once model-01 is idle, the next load stops it."""
+    """A budget for one model: while model-01 has a request in flight (and answers a stream of calls),
+    loading model-02 goes over the budget rather than stopping it; once model-01 is idle, the next load
+    stops it."""
     server = start(torch_zoo, tmp_path, SERVER_ALLOWANCE + int(1.5 * model_bytes))
     stop, answers, failures = threading.Event(), [], []
 
@@ -114,14 +117,16 @@ def test_a_busy_model_is_never_unloaded(torch_zoo, model_bytes, tmp_path):
     try:
         with Client(server.address) as client:
             client.predict(solid_image(0.9), "model-01")
-            # Three callers, and answers already flowing, so model-01 has a request in flight whenever
-            # model-02's load asks for room (one caller is idle between an answer and its next call).
+            # Callers alone leave moments with nothing in flight (every caller between an answer and its next
+            # call), so one request is held open: a tiled prediction whose upload stops half-way.
+            held = HalfSentUpload(client, "model-01")
             busy = [threading.Thread(target=keep_busy) for _ in range(3)]
             for thread in busy:
                 thread.start()
             try:
                 deadline = time.monotonic() + 60
-                while len(answers) < 6 and not failures and time.monotonic() < deadline:
+                while (len(answers) < 6 or states(client)["model-01"].usage.in_flight < 1) and not failures \
+                        and time.monotonic() < deadline:
                     time.sleep(0.05)
                 assert client.predict(solid_image(0.1), "model-02").label == "dark"
                 assert states(client)["model-01"].state == pb.LOADED
@@ -129,6 +134,8 @@ def test_a_busy_model_is_never_unloaded(torch_zoo, model_bytes, tmp_path):
                 stop.set()
                 for thread in busy:
                     thread.join()
+                held.finish()
+            assert held.labels() == ["bright"], "the held request was answered by model-01"
             time.sleep(0.1)
             assert client.predict(solid_image(0.1), "model-03").label == "dark"
             after = states(client)
@@ -137,3 +144,33 @@ def test_a_busy_model_is_never_unloaded(torch_zoo, model_bytes, tmp_path):
         server.stop()
     assert not failures and answers and set(answers) == {"bright"}
     assert "every loaded model is busy or pinned" in server.log
+
+
+class HalfSentUpload:
+    """A PredictTiles call whose image upload stops after its first chunk until `finish()`: a request that
+    stays in flight for as long as the test needs."""
+
+    def __init__(self, client: Client, model_id: str):
+        data = png_bytes(solid_image(0.9))
+        header = pb.PredictTilesHeader(model_id=model_id, upload=pb.FileUpload(size=len(data)))
+        self._release = threading.Event()
+
+        def requests():
+            yield pb.PredictTilesRequest(header=header)
+            yield pb.PredictTilesRequest(chunk=data[:1])
+            self._release.wait(120)
+            yield pb.PredictTilesRequest(chunk=data[1:])
+
+        self._answers = client._stub.PredictTiles(requests(), timeout=180)
+
+    def finish(self) -> None:
+        self._release.set()
+
+    def labels(self) -> list[str]:
+        return [a.summary.prediction.top[0].label for a in self._answers if a.HasField("summary")]
+
+
+def png_bytes(pixels) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()

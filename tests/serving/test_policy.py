@@ -1,4 +1,5 @@
 """Batching policy: global defaults, per-card overrides, invalid options refused with the reason."""
+import numpy as np
 import pytest
 
 from bioclass.errors import InvalidArgument
@@ -21,7 +22,7 @@ def test_a_card_overrides_only_what_it_names(test_zoo):
 
 @pytest.mark.parametrize("serving", [{"max_batch_size": 0}, {"queue_size": "many"}, {"instances": 1.5},
                                      {"max_queue_delay_us": -1}, {"max_batch_size": True}, {"serve_as": "tflite"},
-                                     {"isolation": "thread"}, {"onnx_spinning": "yes"}])
+                                     {"isolation": "thread"}, {"onnx_spinning": "yes"}, {"onnx_spinning": 1}])
 def test_invalid_serving_options_are_refused(serving):
     with pytest.raises(InvalidArgument, match=f"serving.{next(iter(serving))}"):
         serving_options(serving)
@@ -35,14 +36,29 @@ def test_settings_read_the_defaults_from_the_environment(monkeypatch):
 
 
 def test_the_effective_spinning_policy_reaches_onnx_runtime(test_zoo):
-    """A card's serving.onnx_spinning, else the server's setting, is what the model's session runs with."""
+    """A card's serving.onnx_spinning, else the server's setting, is what the model's session runs with:
+    off (threads sleep), pass (they spin during a pass and stop when it returns) or always."""
     from bioclass.server.backends.onnx import Backend
 
     card = read_card(test_zoo / "brightness-onnx")
-    for setting in (False, True):
+    expected = {"off": ("0", ""), "pass": ("1", "1"), "always": ("1", "")}
+    for setting, (allow, stop) in expected.items():
         policy = effective_policy(BatchPolicy(onnx_spinning=setting), card)
         model = Backend().load(card, test_zoo / "brightness-onnx" / card.weights, 1, policy.onnx_spinning)
         options = model.session.get_session_options()
-        assert options.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if setting else "0")
-    assert effective_policy(BatchPolicy(onnx_spinning=True), with_serving(card, {"onnx_spinning": False})
-                            ).onnx_spinning is False
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == allow
+        entries = options.get_session_config_entry("session.force_spinning_stop") if stop else ""
+        assert entries == stop
+        assert model.forward(np.full((1, 3, 16, 16), 0.9, np.float32)).argmax() == 0  # bright
+    assert effective_policy(BatchPolicy(onnx_spinning="always"), with_serving(card, {"onnx_spinning": False})
+                            ).onnx_spinning == "off"
+    assert effective_policy(BatchPolicy(), with_serving(card, {"onnx_spinning": True})).onnx_spinning == "always"
+    assert effective_policy(BatchPolicy(), with_serving(card, {"onnx_spinning": "pass"})).onnx_spinning == "pass"
+
+
+@pytest.mark.parametrize(("variable", "mode"), [("1", "always"), ("false", "off"), ("pass", "pass")])
+def test_the_spinning_setting_reads_old_switches_and_modes(monkeypatch, variable, mode):
+    monkeypatch.setenv("BIOCLASS_ONNX_SPINNING", variable)
+    assert Settings().onnx_spinning == mode
+
+

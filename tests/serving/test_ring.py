@@ -32,6 +32,16 @@ def session(onnx_folder):
     session.close()
 
 
+def test_a_model_process_that_loads_too_slowly_is_stopped_with_the_setting_named(onnx_folder):
+    from bioclass.errors import FailedPrecondition
+    from bioclass.server.batching import BatchPolicy
+    from bioclass.server.settings import Settings
+
+    assert BatchPolicy.from_settings(Settings(model_load_timeout_s=0.05)).load_timeout_s == 0.05
+    with pytest.raises(FailedPrecondition, match=r"loading took more than 0.05 s \(the server's model_load_timeout_s\)"):
+        ModelSession(onnx_folder, 1, load_timeout_s=0.05)  # a process takes far longer than that to start
+
+
 def images(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random((count, 3, SIZE, SIZE), dtype=np.float32)
 
