@@ -7,7 +7,8 @@ probability `p` and the technique's parameters (albumentations' names), e.g.
     - {technique: rotate, limit: 20}
     - {technique: gaussian_noise, std_range: [0.02, 0.08], p: 0.3}
 
-Techniques run on uint8 RGB images (H, W, 3) before the model's preprocessing, so the network sees
+Techniques run before the model's preprocessing, on uint8 RGB images (H, W, 3) for 8-bit sources and
+on the source's own channels as float32 for 16-bit and float ones (`apply`), so the network sees
 augmented images exactly as served images are prepared. Parameters are checked when the job is
 queued, not when it has been running for an hour.
 """
@@ -131,19 +132,46 @@ def to_uint8_rgb(pixels: np.ndarray) -> np.ndarray:
 
 
 def apply(pipeline, pixels: np.ndarray) -> np.ndarray:
-    return pipeline(image=to_uint8_rgb(pixels))["image"]
+    """The augmented image. 8-bit images run as uint8 RGB, as before; any other image keeps its dtype,
+    channels (pages) and intensity scale: it runs as float32 in [0, 1] of its dtype's range
+    (albumentations' float convention) and is converted back, so the card's preprocessing scales it as
+    it scales a served image. (As uint8 RGB a 16-bit brightfield page of values 500-1000 became three
+    grey levels, and range scaling then saw it 257 times brighter than the validation images.)"""
+    if pixels.dtype == np.uint8:
+        return pipeline(image=to_uint8_rgb(pixels))["image"]
+    try:
+        return in_unit_range(pixels, lambda unit: pipeline(image=unit)["image"])
+    except (TypeError, ValueError) as exc:  # e.g. a colour technique on a two-page image
+        channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+        raise InvalidArgument(f"augmentation cannot run on {channels}-channel {pixels.dtype} images: "
+                              f"{' '.join(str(exc).split())}") from None
+
+
+def in_unit_range(pixels: np.ndarray, change) -> np.ndarray:
+    """change(float32 image in [0, 1] of the dtype's range), back in the image's dtype and range."""
+    if np.issubdtype(pixels.dtype, np.integer):
+        maximum = float(np.iinfo(pixels.dtype).max)
+    else:  # float images are finite (data.load skips the others)
+        maximum = max(float(np.abs(pixels).max(initial=0.0)), 1e-12)
+    changed = change(pixels.astype(np.float32) / np.float32(maximum)) * maximum
+    if np.issubdtype(pixels.dtype, np.integer):
+        return np.clip(np.rint(changed), 0, maximum).astype(pixels.dtype)
+    return changed.astype(pixels.dtype, copy=False)
 
 
 def preview(text: str, pixels: np.ndarray, count: int, seed: int) -> list[np.ndarray]:
+    """Augmented versions as uint8 RGB, for display."""
     pipeline = build(text, seed=seed)
     if pipeline is None:
         raise InvalidArgument("the augmentation lists no technique")
-    return [apply(pipeline, pixels) for _ in range(count)]
+    return [to_uint8_rgb(apply(pipeline, pixels)) for _ in range(count)]
 
 
 def write_folder(text: str, sources: list[tuple[Path, str]], target: Path, copies: int, seed: int,
                  read) -> int:
-    """CLoDSA's folder mode: `copies` augmented versions of each image, written as TARGET/<class>/."""
+    """CLoDSA's folder mode: `copies` augmented versions of each image, written as TARGET/<class>/:
+    8-bit images as PNG, any other as a TIFF with one page per channel in the source's dtype."""
+    import tifffile
     from PIL import Image as PILImage
 
     pipeline = build(text, seed=seed)
@@ -152,6 +180,12 @@ def write_folder(text: str, sources: list[tuple[Path, str]], target: Path, copie
         pixels = read(path)
         (target / label).mkdir(parents=True, exist_ok=True)
         for copy in range(copies):
-            PILImage.fromarray(apply(pipeline, pixels)).save(target / label / f"{path.stem}_aug{copy}.png")
+            augmented = apply(pipeline, pixels)
+            name = target / label / f"{path.stem}_aug{copy}"
+            if augmented.dtype == np.uint8:
+                PILImage.fromarray(augmented).save(name.with_suffix(".png"))
+            else:
+                planes = augmented if augmented.ndim == 2 else np.moveaxis(augmented, 2, 0)
+                tifffile.imwrite(name.with_suffix(".tif"), planes, photometric="minisblack")
             written += 1
     return written

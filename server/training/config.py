@@ -93,6 +93,7 @@ class TrainConfig(BaseModel):
     # per fold of server/automl/folds.py (max_seconds per fold), export nothing. train_on_all: the validation
     # split is trained on too (the chosen configuration retrained before it is served).
     cross_validate: bool = False
+    folds: int = Field(0, ge=0, le=10, description="cross_validate's folds; 0: as many as server/automl/folds.py makes")
     train_on_all: bool = False
 
     @model_validator(mode="after")

@@ -37,7 +37,8 @@ def run(plan: Plan, reporter) -> dict:
     samples, splits = zip(*[(s, where) for s, where in zip(samples, splits) if s.path in kept])
     groups = datasets.sample_groups(list(samples), re.compile(plan.spec.group_pattern)) \
         if plan.spec.group_pattern else None
-    fold_list = folds.ranking_folds(np.asarray(images.targets), groups, list(splits), config.seed)
+    fold_list = folds.ranking_folds(np.asarray(images.targets), groups, list(splits), config.seed,
+                                     config.folds or folds.MAX_FOLDS)
     if len(fold_list) < 2:
         raise InvalidArgument(f"{len(images)} images do not make cross-validation folds")
     scores: dict[str, list[float]] = {metric: [] for metric in METRICS}
@@ -59,6 +60,7 @@ def _fold(plan: Plan, images: data.ImageSet, train: np.ndarray, val: np.ndarray,
     and the seconds its epochs took."""
     config = plan.config
     training = {"train": _subset(images, train), "val": data.ImageSet(), "test": data.ImageSet()}
+    card = data.normalised_card(card, training["train"])  # from the fold's training images, as a job would
     job.seed(config.seed)
     network, source = networks.build(config.arch, len(labels), config.pretrained)
     loop = steps.make_loop(plan, network, training, card, len(labels), reporter)  # no validation: as retrained

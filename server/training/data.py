@@ -56,10 +56,47 @@ def load(root: Path, items: list[tuple[str, int]], skipped: list[tuple[str, str]
         except (BioclassError, OSError, ValueError) as exc:
             skipped.append((name, str(exc)))
             continue
+        if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():  # as Predict refuses such an image
+            skipped.append((name, "the image contains NaN or infinite values"))
+            continue
         images.names.append(name)
         images.pixels.append(pixels)
         images.targets.append(target)
     return images
+
+
+STATISTICS_IMAGES = 256  # images (evenly spaced) and pixels per image that estimate the channels' statistics
+STATISTICS_PIXELS = 65536
+
+
+def normalised_card(card: ModelCard, images: ImageSet) -> ModelCard:
+    """The card with the mean and std its network is trained and served with.
+
+    8-bit images keep ImageNet's (what pretrained weights saw; natural-looking contrast). Other images
+    get the training images' own per-channel mean and std as the card scales them: 16-bit microscopy
+    scaled by its range fills a sliver of [0, 1] (Jurkat's brightfield: 0.008-0.015), which ImageNet's
+    statistics leave a near-constant input; batch norm then trains on batch statistics and fails on
+    its running ones (validation loss in the hundreds, one class predicted)."""
+    if not len(images) or all(p.dtype == np.uint8 for p in images.pixels):
+        return card
+    mean, std = channel_statistics(images, card)
+    preprocessing = card.preprocessing.model_copy(update={"mean": mean, "std": std})
+    return card.model_copy(update={"preprocessing": preprocessing})
+
+
+def channel_statistics(images: ImageSet, card: ModelCard) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of the images scaled as the card says (before its normalisation)."""
+    picks = np.unique(np.linspace(0, len(images) - 1, min(STATISTICS_IMAGES, len(images))).astype(int))
+    total = squares = 0.0
+    count = 0
+    for index in picks:
+        pixels = scaled(images.pixels[index], card).astype(np.float64)
+        step = max(1, int(np.sqrt(pixels.shape[0] * pixels.shape[1] / STATISTICS_PIXELS)))
+        sample = pixels[::step, ::step].reshape(-1, pixels.shape[-1])
+        total, squares, count = total + sample.sum(axis=0), squares + (sample ** 2).sum(axis=0), count + len(sample)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean ** 2, 0.0))
+    return tuple(float(m) for m in mean), tuple(float(max(s, 1e-6)) for s in std)  # a constant channel stays 0
 
 
 def prepared_tensor(images: ImageSet, card: ModelCard) -> torch.Tensor:

@@ -30,7 +30,7 @@ def teacher_archs(config) -> list[str]:
 def run(plan: Plan, sets: dict, card, labels: list[str], unlabelled: list[str], reporter, base: dict) -> dict:
     config = plan.config
     deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
-    pool = pseudo.load_pool(plan.dataset_root, unlabelled, labels)
+    pool = pseudo.load_pool(plan.dataset_root, unlabelled, labels, card)
     if not len(pool.images):
         reporter.log("semi-supervised: no unlabelled images; training supervised only")
     archs = teacher_archs(config)

@@ -33,6 +33,7 @@ def run(plan: Plan, reporter) -> dict:
     sets = _load_splits(plan, samples, splits, labels, skipped, reporter, card)
     if len(set(sets["train"].targets)) < 2:
         raise InvalidArgument("fewer than two classes left in the training split after skipping unreadable images")
+    card = data.normalised_card(card, sets["train"])
     base = {"counts": datasets.split_counts(samples, splits), "skipped": skipped}
     if config.semi_supervised:  # teachers, pseudo-labels, then a student
         return distill.run(plan, sets, card, labels, unlabelled, reporter, base)
@@ -71,22 +72,22 @@ def _load_splits(plan: Plan, samples, splits, labels, skipped, reporter, card: M
     for name, reason in skipped:
         reporter.log(f"skipped unreadable image {name}: {reason}")
     if plan.config.augmented_copies and plan.config.augmentation:
-        _add_augmented_folder(plan, sets["train"], labels, reporter)
+        _add_augmented_folder(plan, sets["train"], labels, reporter, card)
     return sets
 
 
-def _add_augmented_folder(plan: Plan, train: data.ImageSet, labels: list[str], reporter) -> None:
+def _add_augmented_folder(plan: Plan, train: data.ImageSet, labels: list[str], reporter, card: ModelCard) -> None:
     """CLoDSA's folder mode: write augmented copies to disk, then train on originals and copies."""
     target = plan.job_dir / "augmented"
     sources = [(plan.dataset_root / name, labels[t]) for name, t in zip(train.names, train.targets)]
     written = augment.write_folder(plan.config.augmentation, sources, target, plan.config.augmented_copies,
-                                   plan.config.seed, data.read_image)
+                                   plan.config.seed, lambda path: data.read_image(path, card))
     reporter.log(f"wrote {written} augmented images to {target}")
     index = {label: i for i, label in enumerate(labels)}
     for label in labels:
-        for path in sorted((target / label).glob("*.png")):
+        for path in sorted(p for p in (target / label).iterdir() if p.suffix in (".png", ".tif")):
             train.names.append(str(path))
-            train.pixels.append(data.read_image(path))
+            train.pixels.append(data.read_image(path, card))  # the card's pages, as the originals
             train.targets.append(index[label])
 
 

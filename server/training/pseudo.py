@@ -16,12 +16,15 @@ import torch
 
 from bioclass.server.cards import ModelCard
 from bioclass.server.preprocess import prepare
-from bioclass.server.training import data, recipe
+from bioclass.server.training import augment, data, recipe
 
 
 def _gamma(pixels: np.ndarray, gamma: float) -> np.ndarray:
-    table = (np.linspace(0, 1, 256) ** gamma * 255).round().astype(np.uint8)
-    return table[pixels]
+    """Exposure changed in the image's own dtype and range (16-bit pages stay 16-bit)."""
+    if pixels.dtype == np.uint8:
+        table = (np.linspace(0, 1, 256) ** gamma * 255).round().astype(np.uint8)
+        return table[pixels]
+    return augment.in_unit_range(pixels, lambda unit: np.clip(unit, 0, 1) ** gamma)
 
 
 # Label-preserving transforms for microscopy cells: orientation, focus and exposure do not change the class.
@@ -43,8 +46,8 @@ class Pool:
     truths: list[str]
 
 
-def load_pool(root, names: list[str], labels: list[str]) -> Pool:
-    images = data.load(root, [(name, 0) for name in names], [])
+def load_pool(root, names: list[str], labels: list[str], card: ModelCard) -> Pool:
+    images = data.load(root, [(name, 0) for name in names], [], card)  # the card's pages, as the labelled ones
     truths = [_known_label(name, labels) for name in images.names]
     return Pool(images, truths)
 

@@ -22,6 +22,9 @@ class Loop:
     val_y: torch.Tensor
     loss_fn: torch.nn.Module
     reporter: object
+    # Per-class weights of the validation loss (inverse training frequency when imbalance is handled, by
+    # weighted loss or sampler), so that early stopping watches the objective the network is trained for.
+    val_weights: torch.Tensor | None = None
     deadline: float = math.inf
     device: str = "cpu"
     history: list[dict] = field(default_factory=list)
@@ -79,7 +82,10 @@ def find_learning_rate(loop: Loop, steps: int, low: float = 1e-6, high: float = 
 
 def fit(loop: Loop, stage: str, epochs: int, lrs: list[float], param_groups: list[list], patience: int,
         weight_decay: float, deadline: float | None = None) -> None:
-    """One-cycle training for up to `epochs`, stopping early or at the deadline; keeps the best weights."""
+    """One-cycle training for up to `epochs`, stopping early or at the deadline; keeps the best weights.
+
+    Patience counts only after the warm-up: while the rate climbs to its peak the validation loss may
+    rise for epochs on end, and stopping there keeps the weights of the first epoch."""
     groups = [{"params": params, "lr": lr, "peak": lr} for params, lr in zip(param_groups, lrs) if params]
     optimizer = torch.optim.AdamW(groups, weight_decay=weight_decay)
     schedule = OneCycle(optimizer, max(1, epochs * len(loop.train)), deadline or loop.deadline)
@@ -96,7 +102,7 @@ def fit(loop: Loop, stage: str, epochs: int, lrs: list[float], param_groups: lis
         monitored = val_loss if math.isfinite(val_loss) else train_loss  # no validation split: train loss
         if monitored < best - 1e-4:
             best, best_state, waited = monitored, copy.deepcopy(loop.network.state_dict()), 0
-        else:
+        elif schedule.warmed_up:
             waited += 1
         if 0 <= patience <= waited:
             loop.reporter.log(f"{stage}: early stop after epoch {epoch} (no better validation loss for {waited})")
@@ -136,14 +142,19 @@ class OneCycle:
         self.started = time.perf_counter()
         self.budget = deadline - self.started
         self.steps = 0
+        self.fraction = 0.0
         self.finished = False
         self._apply(0.0)
 
+    @property
+    def warmed_up(self) -> bool:
+        return self.fraction >= self.warmup
+
     def step(self) -> None:
         self.steps += 1
-        fraction = max(self.steps / self.total_steps, (time.perf_counter() - self.started) / self.budget)
-        self.finished = fraction >= 1.0
-        self._apply(min(fraction, 1.0))
+        self.fraction = max(self.steps / self.total_steps, (time.perf_counter() - self.started) / self.budget)
+        self.finished = self.fraction >= 1.0
+        self._apply(min(self.fraction, 1.0))
 
     def _apply(self, fraction: float) -> None:
         for group in self.optimizer.param_groups:
@@ -194,6 +205,6 @@ def validate(loop: Loop) -> tuple[float, float]:
     if not len(loop.val_x):
         return math.nan, math.nan
     logits = predict(loop.network, loop.val_x)
-    loss = float(torch.nn.functional.cross_entropy(logits, loop.val_y))
+    loss = float(torch.nn.functional.cross_entropy(logits, loop.val_y, weight=loop.val_weights))
     accuracy = float((logits.argmax(1) == loop.val_y).float().mean())
     return loss, accuracy

@@ -26,7 +26,8 @@ def make_loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter
     pipeline = augment.build(config.augmentation, seed=config.seed) if on_the_fly else None
     train = data.TrainingImages(sets["train"], card, pipeline, config.seed)
     monitor = sets["val"] if len(sets["val"]) else sets["train"]
-    weights = data.class_weights(sets["train"].targets, classes) if config.imbalance == "weighted_loss" else None
+    balanced = data.class_weights(sets["train"].targets, classes) if config.imbalance != "none" else None
+    weights = balanced if config.imbalance == "weighted_loss" else None
     deadline = time.perf_counter() + config.max_seconds if config.max_seconds else math.inf
     device, note = torch_device(config.device or "auto")
     if note:
@@ -37,7 +38,8 @@ def make_loop(plan: Plan, network, sets, card: ModelCard, classes: int, reporter
                                                           classes),
                        val_x=data.prepared_tensor(monitor, card),
                        val_y=torch.from_numpy(data.row_targets(monitor, card)),  # per tile when tiled
-                       loss_fn=torch.nn.CrossEntropyLoss(weight=weights), reporter=reporter, deadline=deadline)
+                       loss_fn=torch.nn.CrossEntropyLoss(weight=weights), val_weights=balanced, reporter=reporter,
+                       deadline=deadline)
     return loop
 
 

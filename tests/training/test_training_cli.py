@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 import json
+import shutil
+
+import pytest
+import yaml
 
 from bioclass.cli.main import main
-from training_support import MALARIA
+from bioclass.client import Client
+from paths import DATASETS
+from training_support import ARCH, MALARIA
+
+JURKAT = DATASETS / "jurkat-cell-cycle"
 
 
 def test_jobs_lists_as_json(training_server, capsys):
@@ -35,3 +43,28 @@ def test_train_detached_then_cancel(training_server, tiny_dataset, capsys):
     job_id = capsys.readouterr().out.strip()
     assert main(["cancel", job_id, *address]) == 0
     assert f"job {job_id}: cancel requested" in capsys.readouterr().out
+
+
+def test_train_reads_16_bit_pages_with_the_chosen_scaling(training_server, tmp_path, capsys):
+    """`bioclass train --scale percentile --page 0 --page 1` on Jurkat's 3-page 16-bit cells: the job and
+    the served card keep both choices, the card carries the training images' own statistics, and the
+    model classifies a cell file read the same way."""
+    root = tmp_path / "jurkat"
+    for label in ("G1", "S"):
+        (root / label).mkdir(parents=True)
+        for path in sorted((JURKAT / label).iterdir())[:10]:
+            shutil.copy(path, root / label / path.name)
+    address = ["--server", training_server.address]
+    assert main(["train", str(root), "--arch", ARCH, "--epochs", "1", "--image-size", "32", "--batch-size", "8",
+                 "--lr", "1e-3", "--scale", "percentile", "--page", "0", "--page", "1", "--name", "jurkat-pages",
+                 "--on-server", "--detach", *address]) == 0
+    job_id = capsys.readouterr().out.strip()
+    with Client(training_server.address) as client:
+        job = client.training.wait(job_id)
+        assert job.error == "" and job.model_id == "jurkat-pages"
+        assert (job.request.config.scale, list(job.request.config.pages)) == ("percentile", [0, 1])
+        card = client.model("jurkat-pages")
+        assert (card.preprocessing.scale, yaml.safe_load(card.card_yaml)["input"]["pages"]) == ("percentile", [0, 1])
+        assert len(card.preprocessing.mean) == 3 and card.preprocessing.mean[0] != pytest.approx(0.485)
+        assert card.preprocessing.std[2] == pytest.approx(1e-6)  # two pages: the third channel is zeros
+        assert client.predict(next((root / "S").iterdir()), "jurkat-pages").label in ("G1", "S")

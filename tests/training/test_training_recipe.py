@@ -8,7 +8,10 @@ import torch
 
 from bioclass.server.cards import ModelCard
 from bioclass.server.training import data, networks, recipe
-from training_support import MALARIA
+from paths import DATASETS
+from training_support import CLASSES, MALARIA
+
+JURKAT = DATASETS / "jurkat-cell-cycle"
 
 
 class QuietReporter:
@@ -71,3 +74,96 @@ def test_from_scratch_the_body_learns_at_the_full_rate_and_pretrained_at_a_fract
     steps.train(loop, config, pretrained=False, reporter=QuietReporter())
     steps.train(loop, config, pretrained=True, reporter=QuietReporter())
     assert rates == [[1e-2, 1e-2], [1e-3, 1e-2]]
+
+
+class RisingValidation(torch.nn.Module):
+    """A bias-only network whose training pulls it away from the validation labels: its validation loss
+    rises every epoch, from the first."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(2))
+
+    def forward(self, x):
+        return self.bias.expand(len(x), 2)
+
+
+def _rising_loop(val_weights=None) -> recipe.Loop:
+    x = torch.zeros(16, 1)
+    train = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.zeros(16, dtype=torch.long)),
+                                        batch_size=4)
+    return recipe.Loop(network=RisingValidation(), train=train, val_x=torch.zeros(8, 1),
+                       val_y=torch.ones(8, dtype=torch.long), loss_fn=torch.nn.CrossEntropyLoss(),
+                       reporter=QuietReporter(), val_weights=val_weights)
+
+
+def test_patience_counts_only_after_the_warm_up():
+    """The first quarter of 12 epochs warms up (it ends with epoch 3): epoch 2, which ends inside it, does
+    not count, so patience 2 stops the run after epoch 4 (counting from epoch 2 it would stop after 3);
+    the first epoch's weights are kept."""
+    loop = _rising_loop()
+    recipe.fit(loop, "train", 12, [0.1], [list(loop.network.parameters())], patience=2, weight_decay=0.0)
+    losses = [h["val_loss"] for h in loop.history]
+    assert losses == sorted(losses) and len(losses) == 4
+    assert recipe.validate(loop)[0] == pytest.approx(losses[0])  # the best weights are kept
+
+
+def test_the_validation_loss_is_weighted_like_the_training():
+    """Imbalanced classes: validation measures the class-weighted loss the network is trained on."""
+    logits_for = torch.tensor([[2.0, 0.0]] * 6 + [[0.0, 2.0]] * 2)
+    loop = _rising_loop(val_weights=torch.tensor([0.25, 4.0]))
+    loop.val_y = torch.tensor([0] * 6 + [1, 0])
+    loop.network.forward = lambda x: logits_for[:len(x)]
+    expected = torch.nn.functional.cross_entropy(logits_for, loop.val_y, weight=torch.tensor([0.25, 4.0]))
+    assert recipe.validate(loop)[0] == pytest.approx(float(expected))
+    assert float(expected) != pytest.approx(float(torch.nn.functional.cross_entropy(logits_for, loop.val_y)))
+
+
+def _card(**preprocessing) -> ModelCard:
+    return ModelCard.model_validate({"id": "n", "framework": "pytorch", "weights": "m.pt",
+                                     "input": {"size": [32, 32], "pages": [0, 1]},
+                                     "preprocessing": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                                                       **preprocessing},
+                                     "output": {"labels": ["G1", "S"]}})
+
+
+def test_16_bit_images_are_normalised_by_their_own_statistics():
+    """Jurkat's label-free pages scaled by the 16-bit range fill a sliver of [0, 1]: ImageNet's statistics
+    would leave a near-constant input, so the card gets the training images' own, and the prepared input
+    has zero mean and unit spread per page (the zero third channel stays zero)."""
+    items = [(f"{label}/{p.name}", i) for i, label in enumerate(("G1", "S"))
+             for p in sorted((JURKAT / label).iterdir())[:20]]
+    card = _card(scale="range")
+    images = data.load(JURKAT, items, [], card)
+    imagenet = data.prepared_tensor(images, card)
+    assert float(imagenet[:, :2].std()) < 0.1  # what the network saw before
+    normalised = data.normalised_card(card, images)
+    x = data.prepared_tensor(images, normalised)
+    for page in (0, 1):
+        assert abs(float(x[:, page].mean())) < 0.1 and 0.8 < float(x[:, page].std()) < 1.2
+    assert float(x[:, 2].abs().max()) == 0.0
+    assert normalised.preprocessing.mean[0] < 0.02  # brightfield: about 680 of 65535
+
+
+def test_8_bit_images_keep_imagenet_statistics():
+    items = [(f"{label}/{p.name}", i) for i, label in enumerate(CLASSES) for p in sorted((MALARIA / label).iterdir())[:4]]
+    card = ModelCard.model_validate({"id": "r", "framework": "pytorch", "weights": "m.pt", "input": {"size": [32, 32]},
+                                     "preprocessing": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+                                     "output": {"labels": list(CLASSES)}})
+    assert data.normalised_card(card, data.load(MALARIA, items, [])) == card
+
+
+def test_a_float_image_with_nan_is_skipped_with_the_reason(tmp_path):
+    """A clumsy export (NaN in a float TIFF) is left out of training, as Predict refuses it, instead of
+    poisoning the channel statistics and every batch it lands in."""
+    import numpy as np
+    import tifffile
+
+    good, bad = np.full((16, 16), 0.5, np.float32), np.full((16, 16), 0.5, np.float32)
+    bad[3, 4] = np.nan
+    tifffile.imwrite(tmp_path / "good.tif", good)
+    tifffile.imwrite(tmp_path / "bad.tif", bad)
+    skipped: list = []
+    images = data.load(tmp_path, [("good.tif", 0), ("bad.tif", 1)], skipped)
+    assert images.names == ["good.tif"]
+    assert skipped == [("bad.tif", "the image contains NaN or infinite values")]

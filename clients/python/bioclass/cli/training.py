@@ -25,6 +25,13 @@ def add_training_commands(command) -> None:
     train.add_argument("--image-size", type=int, default=0, help="network input size (default 224)")
     train.add_argument("--batch-size", type=int, default=0, help="images per step (default 32)")
     train.add_argument("--lr", type=float, default=0.0, help="peak learning rate (default: learning-rate finder)")
+    train.add_argument("--scale", default="", choices=["", "range", "percentile", "minmax", "zscore"],
+                       metavar="MODE", help="intensity scaling: range (default), percentile, minmax or zscore "
+                                            "(per image; percentile suits 16-bit fluorescence)")
+    train.add_argument("--page", type=int, action="append", default=[],
+                       help="page of multi-page TIFFs read as a channel (repeatable, 0-based, in order)")
+    train.add_argument("--tile", type=int, default=0, metavar="PIXELS",
+                       help="train on native-scale tiles of this size and serve their mean (large fields)")
     train.add_argument("--seed", type=int, default=0, help="random seed of splits and training (default 0)")
     train.add_argument("--max-seconds", type=float, default=0.0, help="stop training after this long")
     train.add_argument("--group-pattern", default="", help="regex (RE2 syntax: no lookarounds or "
@@ -73,7 +80,8 @@ def run_train(args) -> int:
                                      ("learning_rate", args.lr), ("seed", args.seed),
                                      ("max_seconds", args.max_seconds), ("quantize", args.quantize),
                                      ("overwrite", args.overwrite), ("model_id", args.name),
-                                     ("semi_supervised", args.semi_supervised)) if v}
+                                     ("semi_supervised", args.semi_supervised), ("scale", args.scale),
+                                     ("tile", args.tile), ("pages", args.page)) if v}
         job_id = training.train(args.dataset, args.arch, on_server=args.on_server, augmentation=args.augment,
                                 image_size=args.image_size, group_pattern=args.group_pattern,
                                 unlabelled_dir=args.unlabeled, **options)

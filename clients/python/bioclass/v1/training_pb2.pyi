@@ -43,7 +43,7 @@ class DatasetSource(_message.Message):
     def __init__(self, dataset_id: _Optional[str] = ..., server_dir: _Optional[str] = ..., labels_csv: _Optional[str] = ..., unlabelled_dir: _Optional[str] = ..., splits_csv: _Optional[str] = ..., group_pattern: _Optional[str] = ...) -> None: ...
 
 class TrainConfig(_message.Message):
-    __slots__ = ("arch", "model_id", "overwrite", "epochs", "head_epochs", "batch_size", "image_height", "image_width", "learning_rate", "body_lr_divisor", "weight_decay", "patience", "imbalance", "pretrained", "seed", "val_fraction", "test_fraction", "augmentation", "quantize", "max_seconds", "threads", "augmented_copies", "serve_format", "lr_finder_steps", "semi_supervised", "pseudo_threshold", "ensemble_archs", "device")
+    __slots__ = ("arch", "model_id", "overwrite", "epochs", "head_epochs", "batch_size", "image_height", "image_width", "learning_rate", "body_lr_divisor", "weight_decay", "patience", "imbalance", "pretrained", "seed", "val_fraction", "test_fraction", "augmentation", "quantize", "max_seconds", "threads", "augmented_copies", "serve_format", "lr_finder_steps", "semi_supervised", "pseudo_threshold", "ensemble_archs", "device", "scale", "tile", "pages")
     ARCH_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,9 @@ class TrainConfig(_message.Message):
     PSEUDO_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     ENSEMBLE_ARCHS_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    TILE_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
     arch: str
     model_id: str
     overwrite: bool
@@ -100,7 +103,10 @@ class TrainConfig(_message.Message):
     pseudo_threshold: float
     ensemble_archs: _containers.RepeatedScalarFieldContainer[str]
     device: str
-    def __init__(self, arch: _Optional[str] = ..., model_id: _Optional[str] = ..., overwrite: _Optional[bool] = ..., epochs: _Optional[int] = ..., head_epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., image_height: _Optional[int] = ..., image_width: _Optional[int] = ..., learning_rate: _Optional[float] = ..., body_lr_divisor: _Optional[float] = ..., weight_decay: _Optional[float] = ..., patience: _Optional[int] = ..., imbalance: _Optional[str] = ..., pretrained: _Optional[str] = ..., seed: _Optional[int] = ..., val_fraction: _Optional[float] = ..., test_fraction: _Optional[float] = ..., augmentation: _Optional[str] = ..., quantize: _Optional[bool] = ..., max_seconds: _Optional[float] = ..., threads: _Optional[int] = ..., augmented_copies: _Optional[int] = ..., serve_format: _Optional[str] = ..., lr_finder_steps: _Optional[int] = ..., semi_supervised: _Optional[str] = ..., pseudo_threshold: _Optional[float] = ..., ensemble_archs: _Optional[_Iterable[str]] = ..., device: _Optional[str] = ...) -> None: ...
+    scale: str
+    tile: int
+    pages: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, arch: _Optional[str] = ..., model_id: _Optional[str] = ..., overwrite: _Optional[bool] = ..., epochs: _Optional[int] = ..., head_epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., image_height: _Optional[int] = ..., image_width: _Optional[int] = ..., learning_rate: _Optional[float] = ..., body_lr_divisor: _Optional[float] = ..., weight_decay: _Optional[float] = ..., patience: _Optional[int] = ..., imbalance: _Optional[str] = ..., pretrained: _Optional[str] = ..., seed: _Optional[int] = ..., val_fraction: _Optional[float] = ..., test_fraction: _Optional[float] = ..., augmentation: _Optional[str] = ..., quantize: _Optional[bool] = ..., max_seconds: _Optional[float] = ..., threads: _Optional[int] = ..., augmented_copies: _Optional[int] = ..., serve_format: _Optional[str] = ..., lr_finder_steps: _Optional[int] = ..., semi_supervised: _Optional[str] = ..., pseudo_threshold: _Optional[float] = ..., ensemble_archs: _Optional[_Iterable[str]] = ..., device: _Optional[str] = ..., scale: _Optional[str] = ..., tile: _Optional[int] = ..., pages: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
     __slots__ = ("dataset", "config")
