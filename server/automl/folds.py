@@ -14,14 +14,14 @@ MIN_FOLDS = 2
 
 
 def ranking_folds(targets: np.ndarray, groups: list[str] | None, splits: list[str],
-                  seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train indices, validation indices) per fold."""
-    if len(targets) >= CV_MAX_IMAGES or fold_count(targets, groups) < MIN_FOLDS:
+                  seed: int, most: int = MAX_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train indices, validation indices) per fold, at most `most` folds."""
+    k = min(most, fold_count(targets, groups))
+    if len(targets) >= CV_MAX_IMAGES or k < MIN_FOLDS:
         where = np.asarray(splits)
         return [(np.flatnonzero(where == "train"), np.flatnonzero(where == "val"))]
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-    k = fold_count(targets, groups)
     if groups is not None:
         splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(len(targets)), targets, groups))

@@ -294,26 +294,33 @@ class AutoMLService:
         """Re-score the best network trials by k-fold cross-validation on the folds the classical candidates
         had: on a few dozen images one validation split cannot rank them. Estimates go to run.result."""
         search, request = _search(), _request(run)
-        folds = search.expected_folds(run.result["profile"])
+        folds = self._plan_end(run, study, budget)
         estimates = dict(run.result.get("estimates", {}))
         chosen = search.finalists(study, estimates)
-        if folds < 2 or not chosen:
+        if not chosen:
             return
+        ahead = search.candidate_ahead_of_networks(study)
+        if ahead is not None:
+            return self._log(run, f"the best network trials are not cross-validated: trial {ahead.number} "
+                                  f"({ahead.user_attrs['architecture']}) is ahead of them")
+        if folds < 2:
+            return self._log(run, f"the best network trials are not cross-validated: {FEWEST_FOLDS} folds of "
+                                  "the best would not fit the run's end phase with its retraining")
         jobs = {t.number: self.trials.get(t.user_attrs["job_id"]) for t in chosen}
         retraining_s = budget.overhead_s + max(_retraining_estimate(j, request) for j in jobs.values())
         self._log(run, f"cross-validating the best network trials ({', '.join(str(t.number) for t in chosen)}) "
                        f"in {folds} folds, as far as the time allows")
         for trial in chosen:
             trial_config = jobs[trial.number].request["config"]
-            seconds = budget.fold_seconds(_training_seconds(jobs[trial.number]), trial_config["max_seconds"], folds,
-                                          retraining_s)
+            fold_training_s = _retraining_estimate(jobs[trial.number], request) * (folds - 1) / folds
+            seconds = budget.fold_seconds(fold_training_s, trial_config["max_seconds"], folds, retraining_s)
             if not seconds or run.id in self.cancelled:
                 self._log(run, f"trial {trial.number}: not cross-validated: the run's end phase is spent")
                 break
             # Each fold trains as the served model will be retrained: the epochs its trial kept, no early stop.
             epochs = search.best_epochs(jobs[trial.number].result.get("history", []))
             config = TrainConfig.model_validate({**trial_config, "cross_validate": True, "epochs": epochs,
-                                                 "patience": -1, "max_seconds": seconds,
+                                                 "patience": -1, "max_seconds": seconds, "folds": folds,
                                                  "model_id": f"{run.id}-cv-{trial.number}"})
             finished, wall = await self._job(run, study, config, budget, clock, scheduler,
                                              f"cross-validation of trial {trial.number}", left=budget.end_left)
@@ -328,6 +335,22 @@ class AutoMLService:
                            f"{trial.user_attrs['metric']:.4f} on its split)")
             self._changed(run, study, clock, force=True)
 
+    def _plan_end(self, run: JobRecord, study, budget: Budget) -> int:
+        """Size the end phase from the best network trial so far: its retraining and, on a small dataset, its
+        cross-validation in as many folds as fit (FEWEST_FOLDS when the profile's do not); nothing while a
+        classical or frozen-features candidate is ahead of every network. The folds; 0: none."""
+        search, request = _search(), _request(run)
+        best = search.finalists(study, {}, count=1)
+        if not best:
+            return 0
+        if search.candidate_ahead_of_networks(study) is not None:  # it is served as it is: no retraining
+            return budget.plan_need(None, [])
+        retraining_s = _retraining_estimate(self.trials.get(best[0].user_attrs["job_id"]), request)
+        profile = run.result.get("profile", {})
+        most = search.expected_folds(profile) if search.cross_validates(profile) else 0
+        options = sorted({most, min(most, FEWEST_FOLDS)}) if most >= 2 else []
+        return budget.plan_need(retraining_s, options)
+
     async def _retrained(self, run: JobRecord, study, best, budget: Budget, clock, scheduler: Scheduler) -> JobRecord | None:
         """The chosen configuration trained again on all labelled images (its validation split too) for the
         epochs its trial's early stopping kept. None, with the reason logged, when the trial's own export is
@@ -338,10 +361,11 @@ class AutoMLService:
         why = ("the run is too short for retraining" if not budget.end_share
                else "retraining a semi-supervised trial is not supported" if config.get("semi_supervised")
                else "cancelled" if run.id in self.cancelled else "")
-        seconds = 0.0 if why else budget.retrain_seconds(_retraining_estimate(trial_job, request),
-                                                         config["max_seconds"] / (1.0 - request.val_fraction))
+        needed = _retraining_estimate(trial_job, request)
+        seconds = 0.0 if why else budget.retrain_seconds(needed, config["max_seconds"] / (1.0 - request.val_fraction))
         if not why and not seconds:
-            why = "the run's end phase is spent"
+            why = (f"the run's end phase has {max(0.0, budget.end_left() - budget.overhead_s):.0f} s left, "
+                   f"less than the about {needed:.0f} s its trial trained")
         if why:
             self._log(run, f"not retrained on all images ({why}): serving trial {best.number}'s own export")
             return None
@@ -437,6 +461,7 @@ class AutoMLService:
             study.tell(trial, value, skip_if_finished=True)
             self._log(run, f"trial {trial.number}: {request.metric} {attrs['metric']:.4f} in {wall_s:.0f} s"
                       + (f" ({attrs['note']})" if attrs.get("note") else ""))
+            self._plan_end(run, study, budget)
         elif pruned:
             study.tell(trial, state=search.TrialState.PRUNED, skip_if_finished=True)
         else:
@@ -564,6 +589,9 @@ async def _keep_unserved(job: JobRecord, result: dict) -> str:
 
 def _training_seconds(job: JobRecord) -> float:
     return sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
+
+
+FEWEST_FOLDS = 3  # the finalists' folds when the profile's (up to five) do not fit the end phase
 
 
 def _retraining_estimate(job: JobRecord, request: AutoMLConfig) -> float:

@@ -51,6 +51,7 @@ def run(plan: Plan, reporter) -> dict:
     images = data.load(plan.dataset_root, [(s.path, index[s.label]) for s in samples], [], card)
     if len(set(images.targets)) < 2:
         raise InvalidArgument("fewer than two classes left after skipping unreadable images")
+    card = data.normalised_card(card, images)
     kept = set(images.names)
     samples, splits = zip(*[(s, where) for s, where in zip(samples, splits) if s.path in kept])
     backbone = _backbone(backbone_arch, len(labels), config.pretrained, reporter)

@@ -51,7 +51,11 @@ def run_message(run: JobRecord, full: bool = False) -> pb.AutoMLRun:
                            elapsed_seconds=run.progress.get("elapsed", 0.0), model_id=run.model_id,
                            int8_model_id=result.get("int8_model_id", ""), best_trial=result.get("best_trial", -1),
                            quantization=result.get("quantization", ""), error=run.error, metric=request["metric"])
-    message.request.CopyFrom(pb.AutoMLRequest(dataset=tpb.DatasetSource(**dataset), **request))
+    # The stored request is the validated AutoMLConfig: what the proto has no field for (the profile's choices
+    # are in `profile`) stays on the server.
+    fields = pb.AutoMLRequest.DESCRIPTOR.fields_by_name
+    message.request.CopyFrom(pb.AutoMLRequest(dataset=tpb.DatasetSource(**dataset),
+                                              **{k: v for k, v in request.items() if k in fields}))
     message.exports.extend(tpb.ExportedModel(**e) for e in result.get("exports", []))
     if "profile" in result:
         ParseDict(result["profile"], message.profile)

@@ -22,7 +22,10 @@ def test_a_classical_run_ranks_by_k_fold_and_serves_its_winner(automl_server, cl
     for trial in board:
         assert trial_state_name(trial.state) == "complete" and trial.folds == 5 and trial.job_id
         assert 0.0 <= trial.value <= 1.0 and trial.value_sd >= 0.0 and dict(trial.params) == {}
-    assert board[0].value >= board[1].value and run.best_trial == board[0].number
+    assert board[0].value >= board[1].value
+    best = next(t for t in board if t.number == run.best_trial)  # the top, or the forest within its spread
+    kept = [line for line in run.log if line.startswith("the random forest on handcrafted features (trial ")]
+    assert best.number == board[0].number or (best.architecture == "classical:random_forest" and len(kept) == 1), run.log
     assert sum("(5 folds)" in line for line in run.log) == 2
 
     assert run.model_id == "tiny-classical" and run.int8_model_id == ""

@@ -2,6 +2,7 @@
 it unless a trial beats it by more than the noise of its validation images."""
 from __future__ import annotations
 
+import numpy as np
 import optuna
 import pytest
 
@@ -163,6 +164,52 @@ def test_finalists_are_chosen_by_their_cross_validation_estimates(tmp_path):
                                           "(0.8000 over 5 folds): ahead by more than one standard error (0.087)")
 
 
+def test_a_classical_candidate_ahead_of_every_network_needs_no_end_phase(tmp_path):
+    study = search.open_study(tmp_path / "study.sqlite3", 0)
+    _network(study, 0.7)
+    assert search.candidate_ahead_of_networks(study) is None  # no candidate
+    validation = {"folds": 1, "images": 40, "validated": [1] * 40}
+    classical = [{"head": "random_forest", "scores": {"accuracy": [0.8]}, "export_dir": "/x", "seconds": 1.0,
+                  "size_bytes": 1000, "ms_per_image": 1.0}]
+    request = _request(architectures=["classical:random_forest", "bioclass:small_cnn3"])
+    (forest,) = search.classical_trials({"validation": validation, "candidates": classical}, request, "job")
+    study.add_trial(forest)
+    assert search.candidate_ahead_of_networks(study).number == 1
+    _network(study, 0.95, semi_supervised="data")  # not a finalist: no retraining either way
+    assert search.candidate_ahead_of_networks(study).number == 1
+    _network(study, 0.8)  # a tie goes to the network: it keeps its end phase
+    assert search.candidate_ahead_of_networks(study) is None
+
+
+def test_the_forest_is_kept_over_a_candidate_ahead_by_less_than_one_standard_error(tmp_path):
+    """wbc, 84 validation images: gradient boosting 0.952 against the forest's 0.940 is one image."""
+    validation = {"folds": 1, "images": 84, "validated": [1] * 84}
+    request = _request(architectures=["classical:random_forest", "classical:gradient_boosting",
+                                      "bioclass:small_cnn3"])
+
+    def heads(forest: float, boosting: float) -> list[dict]:
+        return [{"head": head, "scores": {"accuracy": [value]}, "export_dir": f"/x/{head}", "seconds": 1.0,
+                 "size_bytes": 1000, "ms_per_image": 1.0}
+                for head, value in (("random_forest", forest), ("gradient_boosting", boosting))]
+
+    study = search.open_study(tmp_path / "close.sqlite3", 0)
+    for trial in search.classical_trials({"validation": validation, "candidates": heads(79 / 84, 80 / 84)},
+                                         request, "job"):
+        study.add_trial(trial)
+    chosen, why = search.chosen_trial(study)
+    assert chosen.user_attrs["architecture"] == "classical:random_forest"
+    assert why.startswith("the random forest on handcrafted features (trial 0, 0.9405) is kept over trial 1 "
+                          "(0.9524): within one standard error (0.026) on 84 validation images"), why
+    _network(study, 1.0)  # 10 of 10 validation images: still within one standard error (0.077) of the forest
+    assert search.chosen_trial(study)[0].number == 0
+
+    study = search.open_study(tmp_path / "clear.sqlite3", 0)
+    for trial in search.classical_trials({"validation": validation, "candidates": heads(70 / 84, 80 / 84)},
+                                         request, "job"):
+        study.add_trial(trial)
+    assert search.chosen_trial(study)[0].user_attrs["architecture"] == "classical:gradient_boosting"
+
+
 def test_retraining_runs_the_epochs_early_stopping_kept():
     history = [{"stage": "head", "epoch": 1, "val_loss": 0.1}] + \
         [{"stage": "train", "epoch": e, "val_loss": loss} for e, loss in enumerate((0.9, 0.5, 0.4, 0.6, 0.7), 1)]
@@ -186,3 +233,79 @@ def test_the_end_phase_is_kept_once_a_network_trial_has_finished():
     assert budget.left() == pytest.approx(270.0 - 108.0, abs=1.0)
     assert budget.fold_seconds(trained_s=5.0, limit_s=30.0, folds=5, kept_s=30.0) == 30.0
     assert budget.fold_seconds(trained_s=5.0, limit_s=30.0, folds=5, kept_s=250.0) == 0.0
+    assert budget.fold_seconds(trained_s=5.0, limit_s=60.0, folds=5, kept_s=150.0) == pytest.approx(18.5, abs=0.5)
+    assert budget.fold_seconds(trained_s=30.0, limit_s=60.0, folds=5, kept_s=150.0) == 0.0  # a fold cut short
+    left = budget.end_left() - budget.overhead_s  # about 270 s: the run's whole time is still ahead
+    assert budget.retrain_seconds(trained_s=100.0, limit_s=120.0) == 120.0
+    assert budget.retrain_seconds(trained_s=0.95 * left, limit_s=0.0) == pytest.approx(left, abs=1.0)
+    assert budget.retrain_seconds(trained_s=1.2 * left, limit_s=0.0) == 0.0  # cut short: the trial's export is served
+
+
+def test_the_end_phase_keeps_only_what_it_will_use():
+    import time
+
+    from bioclass.server.automl.budget import Budget
+
+    budget = Budget(deadline=time.monotonic() + 300.0, total_s=300.0, overhead_s=10.0, fold_slack_s=1.0)
+    budget.plan_end(cross_validate=True, networks=True)
+    budget.network_finished = True
+    # A 10 s retraining (2 * 10 + 10 s kept for it): five folds of 8 s each fit the 108 s share (+ 10 + 5 * 9).
+    assert budget.plan_need(10.0, [3, 5]) == 5
+    assert budget.end_s == pytest.approx(30.0 + 10.0 + 5 * 9.0)
+    assert budget.left() == pytest.approx(270.0 - 85.0, abs=1.0)
+    # A 20 s retraining: five folds of 16 s do not fit (40 + 95 s), three of 13.3 s do (40 + 53 s).
+    assert budget.plan_need(20.0, [3, 5]) == 3
+    assert budget.end_s == pytest.approx(40.0 + 10.0 + 3 * (20.0 * 2 / 3 + 1.0))
+    # A 80 s retraining: no cross-validation fits; the search gets all but the retraining back.
+    assert budget.plan_need(80.0, [3, 5]) == 0
+    assert budget.end_s == pytest.approx(100.0)
+    assert budget.plan_need(200.0, []) == 0
+    assert budget.end_s == pytest.approx(108.0)  # never more than the end phase's share
+    assert budget.plan_need(None, [3, 5]) == 0 and budget.end_s == 0.0  # nothing to retrain
+    # Short trainings are kept MIN_TRAINING_S each: the checks before a fold or the retraining ask that much.
+    assert budget.plan_need(1.0, [5]) == 5
+    assert budget.end_s == pytest.approx(20.0 + 4.0 + 10.0 + 5 * 5.0)
+
+
+def test_ranking_folds_are_capped_when_asked():
+    from bioclass.server.automl import folds
+
+    targets = np.repeat([0, 1], 10)
+    splits = ["train"] * 16 + ["val"] * 4
+    assert len(folds.ranking_folds(targets, None, splits, seed=0)) == 5
+    three = folds.ranking_folds(targets, None, splits, seed=0, most=3)
+    assert len(three) == 3
+    assert sorted(np.concatenate([val for _, val in three]).tolist()) == list(range(20))
+    assert len(folds.ranking_folds(targets, None, splits, seed=0, most=1)) == 1  # the run's split
+
+
+def test_a_network_must_beat_the_best_classical_candidate_by_more_than_one_standard_error(tmp_path):
+    """jurkat, 479 validation images: resnet10t 0.590 against logistic regression's 0.589 is noise, and the
+    network would still have to be retrained; logistic regression (itself clearly ahead of the forest) is
+    served. A network clearly ahead is served."""
+    validation = {"folds": 1, "images": 479, "validated": [1] * 479}
+    request = _request(architectures=["classical:random_forest", "classical:logistic_regression",
+                                      "bioclass:small_cnn3"])
+    candidates = [{"head": head, "scores": {"accuracy": [value]}, "export_dir": f"/x/{head}", "seconds": 1.0,
+                   "size_bytes": 1000, "ms_per_image": 1.0}
+                  for head, value in (("random_forest", 0.553), ("logistic_regression", 0.589))]
+    study = search.open_study(tmp_path / "jurkat.sqlite3", 0)
+    for trial in search.classical_trials({"validation": validation, "candidates": candidates}, request, "job"):
+        study.add_trial(trial)
+
+    attrs = {"metric": 0.590, "feasible": True, "val_images": 479, "job_id": "net"}
+    study.add_trial(optuna.trial.create_trial(
+        params={"architecture": "resnet10t", "semi_supervised": "none"}, value=0.590, user_attrs=attrs,
+        distributions={"architecture": optuna.distributions.CategoricalDistribution(["resnet10t"]),
+                       "semi_supervised": optuna.distributions.CategoricalDistribution(["none"])}))
+    chosen, why = search.chosen_trial(study)
+    assert chosen.user_attrs["architecture"] == "classical:logistic_regression", why
+    assert why.startswith("classical:logistic_regression (trial 1, 0.5890) is kept over trial 2 (0.5900): within "
+                          "one standard error (0.022) on 479 validation images"), why
+
+    attrs = {**attrs, "metric": 0.65, "job_id": "net2"}
+    study.add_trial(optuna.trial.create_trial(
+        params={"architecture": "resnet10t", "semi_supervised": "none"}, value=0.65, user_attrs=attrs,
+        distributions={"architecture": optuna.distributions.CategoricalDistribution(["resnet10t"]),
+                       "semi_supervised": optuna.distributions.CategoricalDistribution(["none"])}))
+    assert search.chosen_trial(study) == (study.get_trials()[3], "")

@@ -65,3 +65,14 @@ def test_a_constant_image_gives_zeros_for_texture_not_an_error():
     values = features.compute(np.full((1, 1, 32, 32), 0.5, np.float32), SPEC)
     assert values.shape == (1, PER_CHANNEL) and np.isfinite(values).all()
     assert values[0, 0] == pytest.approx(0.5) and values[0, 1] == 0.0
+
+
+def test_a_subset_of_features_keeps_small_classes_whole_and_fills_the_rest():
+    from bioclass.server.classical.train import _round_robin
+
+    groups = [list(range(100)), list(range(100, 103)), list(range(200, 250))]
+    taken = _round_robin(groups, 40)
+    assert len(taken) == 40 and len(set(taken)) == 40
+    assert {100, 101, 102} <= set(taken)  # the small class whole
+    assert sum(i < 100 for i in taken) in (18, 19) and sum(i >= 200 for i in taken) in (18, 19)
+    assert sorted(_round_robin(groups, 1000)) == sorted(sum(groups, []))
