@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bioclass.class_maps import TilePlace
 from bioclass.errors import InvalidArgument, ResourceExhausted
 from bioclass.server import limits
 from bioclass.server.cards import ModelCard
@@ -81,13 +82,7 @@ class TileGrid:
 
 
 @dataclass
-class TileResult:
-    row: int
-    column: int
-    y: int
-    x: int
-    height: int
-    width: int
+class TileResult(TilePlace):
     foreground: float = 1.0
     probabilities: np.ndarray | None = None  # None: skipped as background
 

@@ -7,8 +7,20 @@ probability of class k in that tile, NaN where the tile was skipped as backgroun
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass
+class TilePlace:
+    """Where one tile lies: its row and column in the grid, and its pixel bounds in the image."""
+    row: int
+    column: int
+    y: int
+    x: int
+    height: int
+    width: int
 
 
 class ClassMap:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bioclass.class_maps import ClassMap
+from bioclass.class_maps import ClassMap, TilePlace
 from bioclass.images import ImageSource, to_image
 from bioclass.v1 import classifier_pb2 as pb
 
@@ -24,14 +24,8 @@ UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
 AGGREGATIONS = {"mean": pb.AGGREGATION_MEAN, "majority": pb.AGGREGATION_MAJORITY}
 
 
-@dataclass(frozen=True)
-class Tile:
-    row: int
-    column: int
-    y: int
-    x: int
-    height: int
-    width: int
+@dataclass
+class Tile(TilePlace):
     probabilities: list[float] = field(default_factory=list)
     top: list = field(default_factory=list)  # LabelScore, best first
     skipped: bool = False
