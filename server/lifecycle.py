@@ -136,6 +136,7 @@ class ModelLifecycle:
         """budget_mb 0: no budget (nothing is unloaded to make room)."""
         self.budget_bytes = budget_mb * MiB
         self.runners = runners
+        self.helpers: list[Callable[[], Iterable[Managed]]] = []  # other processes that may be stopped for room
         self.listeners: list[Callable[[Managed], None]] = []  # called on every state change
         self._lock = asyncio.Lock()
         self._reserved: dict[int, int] = {}  # id(runner) -> bytes expected while it loads
@@ -183,7 +184,8 @@ class ModelLifecycle:
 
     def _least_recently_used(self, requester: Managed) -> Managed | None:
         # A model whose memory is not on this machine (Ray replicas) frees nothing here.
-        idle = [r for r in self.runners() if r is not requester and r.state == "LOADED" and not r.pinned
+        candidates = [*self.runners(), *(process for helpers in self.helpers for process in helpers())]
+        idle = [r for r in candidates if r is not requester and r.state == "LOADED" and not r.pinned
                 and r.usage.in_flight == 0 and r.memory_bytes() > 0]
         return min(idle, key=lambda r: r.usage.last_used, default=None)
 

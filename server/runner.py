@@ -319,9 +319,16 @@ class ModelRunner:
             _deliver(batch, probabilities, compute_ms, begun)
 
     async def _restart(self, instance: _Instance, batch: list[Pending]) -> bool:
-        """Start a new process after a crash; False (and the batch failed) when it cannot load."""
+        """Start a new process after a crash, within the memory budget like any load (the dead process's
+        room may have gone to another model meanwhile); False (and the batch failed) when it cannot load."""
         try:
-            instance.session = await asyncio.get_running_loop().run_in_executor(instance.executor, self._load)
+            if self.lifecycle is not None:
+                await self.lifecycle.reserve(self)
+            try:
+                instance.session = await asyncio.get_running_loop().run_in_executor(instance.executor, self._load)
+            finally:
+                if self.lifecycle is not None:
+                    self.lifecycle.loaded(self, self._measure())
         except asyncio.CancelledError:
             _fail(batch, Unavailable(f"model {self.card.id} was unloaded"))
             raise

@@ -118,7 +118,7 @@ class ClassifierService:
         self.on_close: list[Callable[[], None]] = []
         # Decoding and preprocessing are CPU work: keep them off the event loop.
         self._cpu = ThreadPoolExecutor(max_workers=max(2, settings.inference_threads), thread_name_prefix="decode")
-        self.explainer = Explainer()
+        self.explainer = Explainer(self.zoo.lifecycle)
 
     # ---- catalogue -------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Grad-CAM needs gradients, so it runs in the model's own framework: in a model process of its own
 (started on the first explanation of a model), which keeps gradient passes, slower and heavier
-than predictions, out of the runner's batched prediction processes.
+than predictions, out of the runner's batched prediction processes. These processes start within the
+memory budget and are stopped, least recently used first, to make room like the models' own.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from bioclass.errors import BioclassError, InvalidArgument
 from bioclass.server.explain.maps import to_original
 from bioclass.server.explain.occlusion import occlusion
 from bioclass.server.explain.options import ExplainOptions, ExplanationResult, target_index
+from bioclass.server.lifecycle import ModelLifecycle, Usage, resident_bytes
 from bioclass.server.runner import ModelRunner
 from bioclass.server.session import ModelSession, SessionCrashed
 
@@ -28,25 +30,61 @@ GRADCAM_FRAMEWORKS = ("pytorch", "keras")
 
 @dataclass
 class _GradcamProcess:
+    """One model's Grad-CAM process; the memory budget manages it like a model (server/lifecycle.py's
+    Managed)."""
     runner: ModelRunner  # the runner it was started for: a re-registered model gets a new process
     executor: ThreadPoolExecutor  # session calls block and go one at a time
     session: ModelSession | None = None
+    usage: Usage = field(default_factory=Usage)
+    pinned = False
 
-    def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
+    @property
+    def state(self) -> str:
+        return "LOADED" if self.session is not None else "UNLOADED"
+
+    @property
+    def key(self) -> str:
+        return f"Grad-CAM of {self.runner.key}"
+
+    @property
+    def framework(self) -> str:
+        return self.runner.card.framework
+
+    def memory_bytes(self) -> int:
+        session = self.session
+        return resident_bytes(session.process.pid) if session is not None and session.process else 0
+
+    def start(self) -> None:
         if self.session is None:
             self.session = ModelSession(self.runner.folder, self.runner.threads,
                                         load_timeout_s=self.runner.policy.load_timeout_s)
+
+    def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
+        self.start()  # again, if the budget stopped it since
         return self.session.gradcam(batch, class_index)
 
+    async def evict(self) -> bool:
+        if self.usage.in_flight or self.session is None:
+            return False
+        await asyncio.get_running_loop().run_in_executor(self.executor, self.stop)  # after a pass under way
+        return True
+
+    def stop(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.close()
+
     def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
+        self.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 class Explainer:
-    def __init__(self):
+    def __init__(self, lifecycle: ModelLifecycle | None = None):
         self._processes: dict[str, _GradcamProcess] = {}
+        self.lifecycle = lifecycle
+        if lifecycle is not None:
+            lifecycle.helpers.append(lambda: list(self._processes.values()))
 
     def class_index(self, runner: ModelRunner, options: ExplainOptions) -> int | None:
         """Validate the options before any work; None: explain the predicted class."""
@@ -77,8 +115,11 @@ class Explainer:
                        required: bool) -> np.ndarray | None:
         process = self._process(runner)
         try:
-            maps = await asyncio.get_running_loop().run_in_executor(process.executor, process.gradcam,
-                                                                    network_input[None], index)
+            with process.usage.held():  # not stopped for room while it works
+                if process.session is None:
+                    await self._start(process)
+                maps = await asyncio.get_running_loop().run_in_executor(process.executor, process.gradcam,
+                                                                        network_input[None], index)
         except SessionCrashed:
             self._drop(runner.card.id)
             raise
@@ -88,6 +129,16 @@ class Explainer:
             log.info("model %s: no Grad-CAM (%s); using occlusion", runner.card.id, exc.message)
             return None
         return maps[0]
+
+    async def _start(self, process: _GradcamProcess) -> None:
+        """Start the process once the memory budget has made room for it."""
+        if self.lifecycle is not None:
+            await self.lifecycle.reserve(process)
+        try:
+            await asyncio.get_running_loop().run_in_executor(process.executor, process.start)
+        finally:
+            if self.lifecycle is not None:
+                self.lifecycle.loaded(process, process.memory_bytes())
 
     async def _occlusion(self, runner: ModelRunner, network_input: np.ndarray, index: int,
                          options: ExplainOptions) -> np.ndarray:

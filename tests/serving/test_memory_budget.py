@@ -1,7 +1,9 @@
 """The memory budget: 20 PyTorch models on a server whose budget fits about 5 of them; idle models are
 unloaded least recently used first, busy and pinned ones never, and an unloaded one loads on its next call."""
 import io
+import os
 import shutil
+import signal
 import threading
 import time
 
@@ -10,7 +12,7 @@ import yaml
 from PIL import Image
 
 from bioclass.client import Client
-from bioclass.server.lifecycle import tree_resident_bytes
+from bioclass.server.lifecycle import descendants, tree_resident_bytes
 from bioclass.server.session import ModelSession
 from bioclass.v1 import classifier_pb2 as pb
 from models import solid_image
@@ -144,6 +146,60 @@ def test_a_busy_model_is_never_unloaded(torch_zoo, model_bytes, tmp_path):
         server.stop()
     assert not failures and answers and set(answers) == {"bright"}
     assert "every loaded model is busy or pinned" in server.log
+
+
+def test_a_model_restarted_after_a_crash_makes_room_like_any_load(torch_zoo, model_bytes, tmp_path):
+    """A budget for one model: model-01's process is killed and model-02 loads in the room it left; the call
+    that restarts model-01 unloads the idle model-02 first instead of loading over the budget."""
+    server = start(torch_zoo, tmp_path, SERVER_ALLOWANCE + int(1.5 * model_bytes))
+    try:
+        with Client(server.address) as client:
+            assert client.predict(solid_image(0.9), "model-01").label == "bright"
+            (process,) = model_processes(server.process.pid)
+            os.kill(process, signal.SIGKILL)
+            time.sleep(0.3)
+            assert client.predict(solid_image(0.1), "model-02").label == "dark"
+            assert states(client)["model-02"].state == pb.LOADED
+            # The call that meets model-01's dead process restarts it and gets its answer.
+            assert client.predict(solid_image(0.9), "model-01").label == "bright"
+            after = states(client)
+            assert after["model-01"].state == pb.LOADED and after["model-02"].state == pb.UNLOADED
+            assert len(model_processes(server.process.pid)) == 1
+    finally:
+        server.stop()
+    assert "its process died; it is restarted" in server.log
+    assert "memory budget: unloading model-02" in server.log and "to make room for model-01" in server.log
+
+
+def test_a_grad_cam_process_is_unloaded_to_make_room(torch_zoo, model_bytes, tmp_path):
+    """A budget for two and a half models: explaining model-01 starts its Grad-CAM process beside its model
+    process (the brightness net has no convolutions, so the map falls back to occlusion and the process
+    stays); loading model-02 then stops that Grad-CAM process, the least recently used, not model-01."""
+    server = start(torch_zoo, tmp_path, SERVER_ALLOWANCE + int(2.5 * model_bytes))
+    try:
+        with Client(server.address) as client:
+            assert client.explain(solid_image(0.9), "model-01").method == "occlusion"
+            assert len(model_processes(server.process.pid)) == 2  # model-01's and its Grad-CAM process
+            assert client.predict(solid_image(0.1), "model-02").label == "dark"
+            models = states(client)
+            assert models["model-01"].state == pb.LOADED and models["model-02"].state == pb.LOADED
+            assert len(model_processes(server.process.pid)) == 2
+            assert client.explain(solid_image(0.1), "model-02").method == "occlusion"  # starts within the budget
+    finally:
+        server.stop()
+    assert "memory budget: unloading Grad-CAM of model-01@1" in server.log
+
+
+def model_processes(server_pid: int) -> list[int]:
+    """The model processes under the server (multiprocessing's spawned children; its resource tracker is not one)."""
+    found = []
+    for pid in descendants(server_pid):
+        try:
+            if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read():
+                found.append(pid)
+        except OSError:  # it ended meanwhile
+            pass
+    return found
 
 
 class HalfSentUpload:
