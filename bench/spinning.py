@@ -1,9 +1,9 @@
-"""ONNX Runtime's idle threads in the model process (the default, isolated card): off, pass, always.
+"""ONNX Runtime's idle threads in the model process (the default, isolated card): off, pass, always, alone.
 
     .venv/bin/python bench/spinning.py             # 4 rounds of 4 s per path and concurrency
     .venv/bin/python bench/spinning.py --rounds 2 --seconds 3
 
-One bioclass server holds MobileNetV3-small (224 px) three times, each card in its own model process
+One bioclass server holds MobileNetV3-small (224 px) four times, each card in its own model process
 with one `serving.onnx_spinning` mode; the bare Python server (bench/bare_server.py) is the baseline, its
 pass in a thread (threads spinning) for one client and batching on for eight, as in bench/serving.py.
 Paths are measured back to back in each round, through OIP with tritonclient, and each ratio is taken
@@ -21,7 +21,7 @@ from pathlib import Path
 import serving
 from serving import CLASSES, LIGHT, MODELS, SHAPE, _link, oip, start_bare, stop
 
-MODES = ("off", "pass", "always")
+MODES = ("off", "pass", "always", "alone")
 
 
 def write_zoo() -> Path:

@@ -120,12 +120,14 @@ class Provenance(BaseModel):
     created: str = ""
 
 
-SpinningMode = Literal["off", "pass", "always"]
+SpinningMode = Literal["off", "pass", "always", "alone"]
 
 
 def spinning_mode(value: bool | str) -> str:
     """ONNX Runtime's idle threads: `off` (they sleep), `pass` (they spin during a forward pass and sleep
-    between passes) or `always`. True and false, as cards and settings said before, mean always and off."""
+    between passes), `always`, or `alone` (a pass that serves the model's only request in flight spins, as
+    `always`; passes under load sleep, as `off`). True and false, as cards and settings said before, mean
+    always and off."""
     if isinstance(value, bool):
         return "always" if value else "off"
     return value

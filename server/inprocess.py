@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bioclass.errors import BioclassError
-from bioclass.server.session import device_of, gradcam_of
+from bioclass.server.session import device_of, forward_of, gradcam_of
 
 
 class InProcessSession:
@@ -34,19 +34,19 @@ class InProcessSession:
         self.load_note = "runs in the server process (serving.isolation: in_process)"
         self.device = device_of(self._model)
 
-    def forward(self, batch: np.ndarray) -> np.ndarray:
+    def forward(self, batch: np.ndarray, alone: bool = False) -> np.ndarray:
         try:
-            return self._model.forward(batch)
+            return forward_of(self._model, batch, alone)
         except Exception as exc:  # noqa: BLE001 - reported as a model process reports it
             raise _failed_pass(exc) from None
 
-    def forward_parts(self, parts: list[np.ndarray]) -> np.ndarray:
-        return self.forward(_stacked(parts))
+    def forward_parts(self, parts: list[np.ndarray], alone: bool = False) -> np.ndarray:
+        return self.forward(_stacked(parts), alone)
 
-    async def forward_parts_async(self, parts: list[np.ndarray]) -> np.ndarray:
+    async def forward_parts_async(self, parts: list[np.ndarray], alone: bool = False) -> np.ndarray:
         # A thread of our own, not InferenceSession.run_async: a process that had used run_async
         # aborted at exit ("exception not rethrown").
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self.forward_parts, parts)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self.forward_parts, parts, alone)
 
     def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         return gradcam_of(self._model, batch, class_index)  # ONNX has none: the same refusal as in a model process

@@ -30,7 +30,9 @@ _HEADER = struct.Struct(f"<8sI{MAX_DIMS}q3d")
 DATA_OFFSET = 256  # the data starts here, aligned for any dtype
 assert _HEADER.size <= DATA_OFFSET
 FIRST_SIZE = 1024 * 1024  # one 224x224 RGB float32 image fits; a larger batch grows the block
-REQUEST, ANSWER = b"F", b"A"  # the pipe's wake-up messages (a pickled message never has one byte)
+# the pipe's wake-up messages (a pickled message never has one byte); LONE: a request that is the model's
+# only one in flight (a card's onnx_spinning `alone` runs it on spinning threads)
+REQUEST, LONE, ANSWER = b"F", b"L", b"A"
 
 
 class HopTimes(NamedTuple):

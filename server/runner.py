@@ -376,11 +376,13 @@ class ModelRunner:
         if session is None:
             raise Unavailable(f"model {self.card.id} was unloaded")
         started = time.perf_counter()
+        alone = len(parts) == 1 and self.usage.in_flight <= 1  # no other request waits for the cores
         try:
             if sum(part.nbytes for part in parts) <= INLINE_MAX_BYTES:
-                raw = await session.forward_parts_async(parts)
+                raw = await session.forward_parts_async(parts, alone)
             else:
-                raw = await asyncio.get_running_loop().run_in_executor(instance.executor, session.forward_parts, parts)
+                raw = await asyncio.get_running_loop().run_in_executor(instance.executor, session.forward_parts,
+                                                                       parts, alone)
         except SessionCrashed:
             self._drop_session(instance, session)
             raise

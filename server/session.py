@@ -31,7 +31,7 @@ import numpy as np
 
 from bioclass.errors import BioclassError, FailedPrecondition, Unavailable
 from bioclass.server import sandbox
-from bioclass.server.ring import ANSWER, FIRST_SIZE, REQUEST, HopTimes, Ring
+from bioclass.server.ring import ANSWER, FIRST_SIZE, LONE, REQUEST, HopTimes, Ring
 
 _CONTEXT = multiprocessing.get_context("spawn")
 MAX_REPLY_BYTES = 64 * 2**20  # errors, load notes and Grad-CAM maps; forward answers travel in the ring
@@ -66,23 +66,24 @@ class ModelSession:
     def forward(self, batch: np.ndarray) -> np.ndarray:
         return self.forward_parts([batch])
 
-    def forward_parts(self, parts: list[np.ndarray]) -> np.ndarray:
-        """One forward pass over the parts stacked along the batch axis (copied once, straight to the child)."""
+    def forward_parts(self, parts: list[np.ndarray], alone: bool = False) -> np.ndarray:
+        """One forward pass over the parts stacked along the batch axis (copied once, straight to the child);
+        `alone`: the model's only request in flight."""
         try:
-            sent = self._send_forward(parts)
+            sent = self._send_forward(parts, alone)
             reply = self._receive()
         except (EOFError, OSError):
             raise SessionCrashed(self._crash_reason()) from None
         return self._forward_answer(reply, sent)
 
-    async def forward_parts_async(self, parts: list[np.ndarray]) -> np.ndarray:
+    async def forward_parts_async(self, parts: list[np.ndarray], alone: bool = False) -> np.ndarray:
         """forward_parts without a thread: the event loop waits for the child's answer on the pipe
         (two thread hand-offs fewer per batch)."""
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
         descriptor = self._conn.fileno()
         try:
-            sent = self._send_forward(parts)
+            sent = self._send_forward(parts, alone)
             loop.add_reader(descriptor, lambda: answered.done() or answered.set_result(None))
             try:
                 await answered
@@ -93,7 +94,7 @@ class ModelSession:
             raise SessionCrashed(self._crash_reason()) from None
         return self._forward_answer(reply, sent)
 
-    def _send_forward(self, parts: list[np.ndarray]) -> float:
+    def _send_forward(self, parts: list[np.ndarray], alone: bool) -> float:
         """Write the batch into the ring and wake the child; when the request left (perf_counter)."""
         nbytes = sum(part.nbytes for part in parts)
         if not self._ring.fits(nbytes):
@@ -101,7 +102,8 @@ class ModelSession:
             self._ring.close(unlink=True)  # the child's mapping of it lasts until it opens the new one
             self._ring, self._ring_moved = grown, True
         self._ring.write_parts(parts)
-        message = REQUEST + self._ring.name.encode() if self._ring_moved else REQUEST
+        wake = LONE if alone else REQUEST
+        message = wake + self._ring.name.encode() if self._ring_moved else wake
         sent = time.perf_counter()
         self._conn.send_bytes(message)
         self._ring_moved = False
@@ -242,9 +244,9 @@ def _session_main(conn: Connection, folder: str, threads: int, onnx_spinning: st
         received = time.perf_counter()
         try:
             sandbox.allow_cpu_seconds(confinement.limits.cpu_seconds)
-            if raw[:1] == REQUEST:
+            if raw[:1] in (REQUEST, LONE):
                 ring = _moved(ring, raw[1:])
-                _forward_in_place(conn, model, ring, received)
+                _forward_in_place(conn, model, ring, received, raw[:1] == LONE)
                 continue
             message = pickle.loads(raw)
             if message[0] == "stop":
@@ -271,11 +273,11 @@ def _moved(ring: Ring, name: bytes) -> Ring:
     return Ring.open(name.decode())
 
 
-def _forward_in_place(conn: Connection, model, ring: Ring, received: float) -> None:
+def _forward_in_place(conn: Connection, model, ring: Ring, received: float, alone: bool) -> None:
     if model is None:
         raise FailedPrecondition("the model is not loaded")
     begun = time.perf_counter()
-    output = model.forward(ring.request())
+    output = forward_of(model, ring.request(), alone)
     if ring.write_answer(output, received, begun):
         conn.send_bytes(ANSWER)
     else:
@@ -297,6 +299,12 @@ def device_of(model) -> str:
     """What a loaded model runs on (a model served through ONNX Runtime: its ONNX session's device)."""
     served = getattr(model, "onnx_model", model)
     return getattr(served, "device", "cpu")
+
+
+def forward_of(model, batch: np.ndarray, alone: bool) -> np.ndarray:
+    """A forward pass; `alone` (the model's only request in flight) on the model's spinning threads, where it
+    has some (ONNX with onnx_spinning `alone`)."""
+    return model.forward_alone(batch) if alone and hasattr(model, "forward_alone") else model.forward(batch)
 
 
 def gradcam_of(model, batch: np.ndarray, class_index: int) -> np.ndarray:

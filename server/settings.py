@@ -113,9 +113,11 @@ class Settings(BaseSettings):
                                                      "process per pass, no crash isolation); a card's "
                                                      "serving.isolation overrides it.")
     onnx_spinning: SpinningMode = Field("off", description="ONNX Runtime's idle threads: off (they sleep), pass "
-                                                           "(they spin during a forward pass only) or always (they "
+                                                           "(they spin during a forward pass only), always (they "
                                                            "spin between passes too: the lowest latency on a quiet "
-                                                           "machine, starved neighbours on a busy one); a card's "
+                                                           "machine, starved neighbours on a busy one) or alone "
+                                                           "(always for a model's only request in flight, off under "
+                                                           "load; the model's weights are held twice); a card's "
                                                            "serving.onnx_spinning overrides it.")
     retained_heap_mb: int = Field(DEFAULT_RETAINED_HEAP_MB, ge=0,
                                   description="Freed memory (MiB per allocator arena) kept for the next requests "

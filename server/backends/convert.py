@@ -29,6 +29,9 @@ class OnnxServed:
     def forward(self, batch: np.ndarray) -> np.ndarray:
         return self.onnx_model.forward(batch)
 
+    def forward_alone(self, batch: np.ndarray) -> np.ndarray:
+        return self.onnx_model.forward_alone(batch)
+
     def __getattr__(self, name: str):
         return getattr(self.original, name)
 

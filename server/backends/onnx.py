@@ -12,8 +12,10 @@ from bioclass.server.devices import described, onnx_providers, onnx_used
 
 
 class OnnxModel:
-    def __init__(self, session: ort.InferenceSession, input_name: str, device: str = "cpu"):
+    def __init__(self, session: ort.InferenceSession, input_name: str, device: str = "cpu",
+                 lone_session: ort.InferenceSession | None = None):
         self.session = session
+        self.lone_session = lone_session or session  # spinning `alone`: a second session whose threads spin
         self.device = device  # what it runs on, and why auto fell back to the CPU
         self.input_name = input_name
         self.output_name = session.get_outputs()[0].name
@@ -21,14 +23,18 @@ class OnnxModel:
     def forward(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: batch})[0]
 
+    def forward_alone(self, batch: np.ndarray) -> np.ndarray:
+        """A pass for the model's only request in flight: no other pass wants the cores it spins on."""
+        return self.lone_session.run([self.output_name], {self.input_name: batch})[0]
+
     def close(self) -> None:
-        self.session = None
+        self.session = self.lone_session = None
 
 
 def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning: bool | str = "off",
                     ) -> ort.SessionOptions:
     """How the server runs every ONNX model (training exports and AutoML time theirs the same way).
-    `spinning`: off, pass or always (cards.spinning_mode)."""
+    `spinning`: off, pass or always (cards.spinning_mode; `alone` is two sessions, off and always)."""
     options = ort.SessionOptions()
     # One forward pass uses every core; the server runs passes of one model one at a time,
     # so inter-op parallelism would only oversubscribe the CPU.
@@ -50,15 +56,22 @@ def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning
 class Backend:
     def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: str = "off") -> OnnxModel:
         check_external_data(weights)
-        options = session_options(threads, spinning=onnx_spinning)
+        alone = spinning_mode(onnx_spinning) == "alone"
         providers, device, note = onnx_providers(card.device)
-        session = ort.InferenceSession(str(weights), sess_options=options, providers=providers)
+        session = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning=(
+            "off" if alone else onnx_spinning)), providers=providers)
         device, note = onnx_used(session, device, note)
         inputs = [i.name for i in session.get_inputs()]
         name = card.input.tensor_name or inputs[0]
         if name not in inputs:
             raise FailedPrecondition(f"ONNX model has no input {name!r}; its inputs are {inputs}")
-        return OnnxModel(session, name, described(device, note))
+        lone = None
+        if alone and device == "cpu":  # a GPU's pass does not wait on sleeping CPU threads
+            # ONNX Runtime fixes spinning when a session is made: a second session, whose threads
+            # spin, serves passes that run alone (the weights are held twice; bench/README.md)
+            lone = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning="always"),
+                                        providers=providers)
+        return OnnxModel(session, name, described(device, note), lone)
 
 
 def check_external_data(weights: Path) -> None:

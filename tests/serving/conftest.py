@@ -10,7 +10,8 @@ from server_process import ServerProcess
 
 # model id -> the card's `serving:` section
 POLICIES = {
-    "batched": {"max_batch_size": 8, "max_queue_delay_us": 300_000},
+    # `alone`: lone requests run on the spinning session, merged batches on the other
+    "batched": {"max_batch_size": 8, "max_queue_delay_us": 300_000, "onnx_spinning": "alone"},
     "unbatched": {"max_batch_size": 1},
     "tiny-queue": {"queue_size": 2, "max_batch_size": 64, "max_queue_delay_us": 1_500_000},
     "two-instances": {"instances": 2, "max_batch_size": 4},

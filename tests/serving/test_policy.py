@@ -50,13 +50,30 @@ def test_the_effective_spinning_policy_reaches_onnx_runtime(test_zoo):
         entries = options.get_session_config_entry("session.force_spinning_stop") if stop else ""
         assert entries == stop
         assert model.forward(np.full((1, 3, 16, 16), 0.9, np.float32)).argmax() == 0  # bright
+        assert model.lone_session is model.session  # one session unless the mode is `alone`
     assert effective_policy(BatchPolicy(onnx_spinning="always"), with_serving(card, {"onnx_spinning": False})
                             ).onnx_spinning == "off"
     assert effective_policy(BatchPolicy(), with_serving(card, {"onnx_spinning": True})).onnx_spinning == "always"
     assert effective_policy(BatchPolicy(), with_serving(card, {"onnx_spinning": "pass"})).onnx_spinning == "pass"
 
 
-@pytest.mark.parametrize(("variable", "mode"), [("1", "always"), ("false", "off"), ("pass", "pass")])
+def test_alone_spinning_runs_a_lone_request_on_a_second_session_whose_threads_spin(test_zoo):
+    """`alone`: passes under load sleep between operators (off); the model's only request in flight runs on
+    a session of its own whose threads spin (always), and both give the same answer."""
+    from bioclass.server.backends.onnx import Backend
+
+    card = read_card(test_zoo / "brightness-onnx")
+    model = Backend().load(card, test_zoo / "brightness-onnx" / card.weights, 2, "alone")
+    assert model.lone_session is not model.session
+    spins = {name: session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+             for name, session in (("loaded", model.session), ("alone", model.lone_session))}
+    assert spins == {"loaded": "0", "alone": "1"}
+    batch = np.random.default_rng(0).random((3, 3, 16, 16), np.float32)
+    np.testing.assert_array_equal(model.forward_alone(batch), model.forward(batch))
+
+
+@pytest.mark.parametrize(("variable", "mode"), [("1", "always"), ("false", "off"), ("pass", "pass"),
+                                                ("alone", "alone")])
 def test_the_spinning_setting_reads_old_switches_and_modes(monkeypatch, variable, mode):
     monkeypatch.setenv("BIOCLASS_ONNX_SPINNING", variable)
     assert Settings().onnx_spinning == mode

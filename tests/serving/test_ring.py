@@ -62,6 +62,25 @@ def test_small_and_large_batches_match_the_server_process(session, onnx_folder):
     assert session._ring.capacity >= (larger_than_the_block + 5) * IMAGE_BYTES  # it grew, and kept answering
 
 
+def test_lone_requests_reach_the_spinning_session_with_the_same_answers(onnx_folder):
+    """onnx_spinning `alone`: a request marked as the model's only one in flight (LONE on the pipe, the
+    block's new name after it when the block grew) answers as a request under load and as the server process."""
+    reference = InProcessSession(onnx_folder, 2, "alone")
+    session = ModelSession(onnx_folder, 2, "alone")
+    grown = [images(FIRST_SIZE // IMAGE_BYTES * 2, 6)]
+    try:
+        for parts in ([images(1, 0)], grown, [images(2, 1), images(1, 2)]):
+            expected = reference.forward_parts(parts)
+            np.testing.assert_allclose(reference.forward_parts(parts, alone=True), expected, rtol=1e-6)
+            np.testing.assert_allclose(session.forward_parts(parts, alone=True), expected, rtol=1e-6)
+            np.testing.assert_allclose(asyncio.run(session.forward_parts_async(parts, alone=True)), expected,
+                                       rtol=1e-6)
+            np.testing.assert_allclose(session.forward_parts(parts), expected, rtol=1e-6)
+    finally:
+        reference.close()
+        session.close()
+
+
 def test_a_process_killed_with_a_request_in_flight_is_reported(session):
     async def killed_mid_request():
         os.kill(session.process.pid, signal.SIGSTOP)  # the request arrives but is not answered
