@@ -29,7 +29,7 @@ class BatchPolicy:
     queue_size: int = 256
     instances: int = 1
     isolation: str = "process"  # or "in_process": ONNX models only (inprocess.py)
-    onnx_spinning: str = "off"  # ONNX Runtime's idle threads: off, pass, always or alone (cards.spinning_mode)
+    onnx_spinning: str = "alone"  # ONNX Runtime's idle threads: off, pass, always or alone (cards.spinning_mode)
     max_instances: int = 8  # the server's bound on a card's serving.instances (Settings.max_instances)
     load_timeout_s: float = 600.0  # a model process's time to load (Settings.model_load_timeout_s)
 

@@ -112,13 +112,14 @@ class Settings(BaseSettings):
     onnx_in_process: bool = Field(False, description="Run ONNX models in the server process (no hop to a model "
                                                      "process per pass, no crash isolation); a card's "
                                                      "serving.isolation overrides it.")
-    onnx_spinning: SpinningMode = Field("off", description="ONNX Runtime's idle threads: off (they sleep), pass "
-                                                           "(they spin during a forward pass only), always (they "
-                                                           "spin between passes too: the lowest latency on a quiet "
-                                                           "machine, starved neighbours on a busy one) or alone "
-                                                           "(always for a model's only request in flight, off under "
-                                                           "load; the model's weights are held twice); a card's "
-                                                           "serving.onnx_spinning overrides it.")
+    onnx_spinning: SpinningMode = Field("alone", description="ONNX Runtime's idle threads: off (they sleep), "
+                                                             "pass (they spin during a forward pass only), always "
+                                                             "(they spin between passes too: the lowest latency on "
+                                                             "a quiet machine, starved neighbours on a busy one) or "
+                                                             "alone (always for a model's only request in flight, "
+                                                             "off under load; the model is loaded twice, +7-25 % "
+                                                             "of a model process's memory); a card's "
+                                                             "serving.onnx_spinning overrides it.")
     retained_heap_mb: int = Field(DEFAULT_RETAINED_HEAP_MB, ge=0,
                                   description="Freed memory (MiB per allocator arena) kept for the next requests "
                                               "instead of returned to the system: large request buffers then "

@@ -34,7 +34,8 @@ class OnnxModel:
 def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning: bool | str = "off",
                     ) -> ort.SessionOptions:
     """How the server runs every ONNX model (training exports and AutoML time theirs the same way).
-    `spinning`: off, pass or always (cards.spinning_mode; `alone` is two sessions, off and always)."""
+    `spinning`: off, pass or always (cards.spinning_mode); `alone` is two sessions, this one off (the
+    caller makes the lone one: Backend.load)."""
     options = ort.SessionOptions()
     # One forward pass uses every core; the server runs passes of one model one at a time,
     # so inter-op parallelism would only oversubscribe the CPU.
@@ -44,9 +45,10 @@ def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning
     # By default idle pool threads sleep: between passes the cores belong to the server's gRPC and
     # preprocessing threads (and other models), which spinning starves on a busy machine. Sleeping
     # threads are woken for each parallel operator of a pass, though; `pass` lets them spin while a
-    # pass runs and sleep once it returns, `always` spins between passes too.
+    # pass runs and sleep once it returns, `always` spins between passes too, and `alone` (the default)
+    # spins only where no other request waits for the cores (bench/README.md).
     spinning = spinning_mode(spinning)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0" if spinning == "off" else "1")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0" if spinning in ("off", "alone") else "1")
     if spinning == "pass":
         options.add_session_config_entry("session.force_spinning_stop", "1")
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, optimization)
@@ -58,8 +60,8 @@ class Backend:
         check_external_data(weights)
         alone = spinning_mode(onnx_spinning) == "alone"
         providers, device, note = onnx_providers(card.device)
-        session = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning=(
-            "off" if alone else onnx_spinning)), providers=providers)
+        session = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning=onnx_spinning),
+                                       providers=providers)
         device, note = onnx_used(session, device, note)
         inputs = [i.name for i in session.get_inputs()]
         name = card.input.tensor_name or inputs[0]
