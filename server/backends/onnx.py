@@ -58,7 +58,6 @@ def session_options(threads: int, optimization: str = "ORT_ENABLE_ALL", spinning
 class Backend:
     def load(self, card: ModelCard, weights: Path, threads: int, onnx_spinning: str = "off") -> OnnxModel:
         check_external_data(weights)
-        alone = spinning_mode(onnx_spinning) == "alone"
         providers, device, note = onnx_providers(card.device)
         session = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning=onnx_spinning),
                                        providers=providers)
@@ -68,7 +67,7 @@ class Backend:
         if name not in inputs:
             raise FailedPrecondition(f"ONNX model has no input {name!r}; its inputs are {inputs}")
         lone = None
-        if alone and device == "cpu":  # a GPU's pass does not wait on sleeping CPU threads
+        if spinning_mode(onnx_spinning) == "alone" and device == "cpu":  # a GPU's pass does not wait on sleeping CPU threads
             # ONNX Runtime fixes spinning when a session is made: a second session, whose threads
             # spin, serves passes that run alone (the weights are held twice; bench/README.md)
             lone = ort.InferenceSession(str(weights), sess_options=session_options(threads, spinning="always"),
