@@ -155,6 +155,8 @@ def _candidate_trial(candidate: dict, validation: dict, request: AutoMLConfig, j
              "latency_ms": candidate["ms_per_image"], "feasible": True, "job_id": job_id,
              "seconds": candidate["seconds"], "architecture": architecture,
              "export_dir": candidate["export_dir"], "accuracy": mean_and_spread(candidate["scores"]["accuracy"])[0]}
+    if candidate.get("members"):  # a soft vote: which heads it averages
+        attrs["note"] = f"the mean of {', '.join(candidate['members'])}"
     broken = _broken_limits(attrs, request)
     if broken:
         attrs.update(feasible=False, note=broken)

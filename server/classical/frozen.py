@@ -59,7 +59,8 @@ def run(plan: Plan, reporter) -> dict:
     groups = datasets.sample_groups(list(samples), re.compile(plan.spec.group_pattern)) \
         if plan.spec.group_pattern else None
     fold_list = folds.ranking_folds(y, groups, list(splits), config.seed)
-    scores = train.fold_scores(HEAD, x, y, fold_list, labels, config.seed, threads)
+    scores = train.fold_scores(y, fold_list, train.fold_probabilities(HEAD, x, y, fold_list, len(labels),
+                                                                    config.seed, threads), labels)
     reporter.log(f"{backbone_arch} features ({x.shape[1]}) + {HEAD}: accuracy {np.mean(scores['accuracy']):.4f} "
                  f"over {len(fold_list)} folds")
     head = heads.fit(HEAD, x, y, config.seed, threads)  # the served head learns from every image

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from bioclass.server.classical.spec import HEADS
+from bioclass.server.classical.spec import FITTED_HEADS, PROBABILITIES
 
 FOREST_TREES = 500
 BOOSTING_STAGES = 100
@@ -26,7 +26,7 @@ def build(head: str, seed: int, threads: int) -> Pipeline:
         # Not HistGradientBoosting: its ONNX converter fails on the installed onnx (bool attributes).
         model = GradientBoostingClassifier(n_estimators=BOOSTING_STAGES, random_state=seed)
     else:
-        raise ValueError(f"unknown classical head {head!r}; known: {', '.join(HEADS)}")
+        raise ValueError(f"unknown classical head {head!r}; known: {', '.join(FITTED_HEADS)}")
     return make_pipeline(model)
 
 
@@ -56,6 +56,28 @@ def export_onnx(model: Pipeline, features: int, path: Path) -> None:
     onnx_model = to_onnx(model, np.zeros((1, features), np.float32), options={"zipmap": False},
                          target_opset={"": 17, "ai.onnx.ml": 3})
     path.write_bytes(onnx_model.SerializeToString())
+
+
+def export_vote(members: list[Path], path: Path) -> None:
+    """One ONNX graph for the soft vote: each member head's graph, renamed apart, reads the same features,
+    and ONNX's Mean averages their probabilities (B, K) into the output the classical backend reads."""
+    import onnx
+    from onnx import compose, helper
+
+    loaded = [onnx.load(str(member)) for member in members]
+    graphs = [compose.add_prefix(m, f"m{i}_", rename_inputs=False).graph for i, m in enumerate(loaded)]
+    features = graphs[0].input[0]
+    if any(g.input[0] != features for g in graphs):
+        raise ValueError("the heads of a vote must read the same features")
+    nodes = [node for g in graphs for node in g.node]
+    nodes.append(helper.make_node("Mean", [f"m{i}_{PROBABILITIES}" for i in range(len(graphs))], [PROBABILITIES]))
+    output = helper.make_tensor_value_info(PROBABILITIES, onnx.TensorProto.FLOAT, ["N", None])
+    graph = helper.make_graph(nodes, "soft_vote", [features], [output],
+                              initializer=[tensor for g in graphs for tensor in g.initializer])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
+                              ir_version=min(m.ir_version for m in loaded))
+    onnx.checker.check_model(model)
+    path.write_bytes(model.SerializeToString())
 
 
 def _trees(model) -> list:

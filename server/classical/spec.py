@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 FEATURE_SET = "bioclass-texture"
 MAX_SIZE = 1024  # features are computed on the card's input size; this bounds their cost
 JOB_ARCH = "classical"  # the TrainConfig.arch of AutoML's classical job
-HEADS = ("logistic_regression", "random_forest", "gradient_boosting")
+FITTED_HEADS = ("logistic_regression", "random_forest", "gradient_boosting")
+VOTE = "soft_vote"  # the mean of the fitted heads' probabilities: no fit of its own
+HEADS = (*FITTED_HEADS, VOTE)
 ARCHITECTURES = tuple(f"classical:{head}" for head in HEADS)  # AutoML's names for the candidates
 # "Frozen deep features + linear head" candidates: frozen:<timm backbone> (server/classical/frozen.py).
 FROZEN_PREFIX = "frozen:"

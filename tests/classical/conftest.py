@@ -38,13 +38,17 @@ def classical_job(malaria_tiny, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def classical_server(classical_job, tmp_path_factory):
-    """A server whose zoo holds the job's random-forest candidate as exported."""
+    """A server whose zoo holds the job's random-forest and soft-vote candidates as exported."""
     from server_process import ServerProcess
 
     _, result, _ = classical_job
     zoo = tmp_path_factory.mktemp("classical-zoo")
-    forest = next(c for c in result["candidates"] if c["head"] == "random_forest")
-    shutil.copytree(forest["export_dir"], zoo / "malaria-classical")
+    exported = {c["head"]: c["export_dir"] for c in result["candidates"]}
+    shutil.copytree(exported["random_forest"], zoo / "malaria-classical")
+    shutil.copytree(exported["soft_vote"], zoo / "malaria-vote")
+    card = zoo / "malaria-vote" / "card.yaml"
+    card.write_text(card.read_text(encoding="utf-8").replace("id: malaria-classical", "id: malaria-vote"),
+                    encoding="utf-8")
     process = ServerProcess("--no-builtin", "--zoo", str(zoo), work_dir=tmp_path_factory.mktemp("classical-work"),
                             env={"BIOCLASS_INFERENCE_THREADS": "1"})
     yield process

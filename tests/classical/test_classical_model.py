@@ -12,7 +12,7 @@ from bioclass.images import decode_encoded
 from bioclass.server.automl import folds
 from bioclass.server.cards import read_card
 from bioclass.server.classical import features, heads
-from bioclass.server.classical.spec import HEADS
+from bioclass.server.classical.spec import FITTED_HEADS, HEADS, VOTE
 from bioclass.server.preprocess import prepare
 from bioclass.server.training import datasets
 from bioclass.server.training.config import DatasetSpec
@@ -29,6 +29,8 @@ def test_a_tiny_set_is_ranked_by_k_fold_with_every_image_validated_once(classica
     assert validation["validated"] == [1] * (2 * PER_CLASS)
     assert f"5-fold validation of {2 * PER_CLASS} images" in reporter.lines
     assert [c["head"] for c in result["candidates"]] == list(HEADS)
+    assert result["candidates"][-1]["members"] == list(FITTED_HEADS)
+    assert f"{VOTE}: the mean of {', '.join(FITTED_HEADS)}" in reporter.lines
     for candidate in result["candidates"]:
         assert all(len(scores) == 5 and all(0.0 <= s <= 1.0 for s in scores)
                    for scores in candidate["scores"].values())
@@ -56,6 +58,54 @@ def in_process(classical_job):
     y = np.array([card.labels.index(s.label) for s in samples])
     model = heads.fit("random_forest", x, y, plan.config.seed, 1)
     return card, paths, model.predict_proba(x)
+
+
+@pytest.fixture(scope="module")
+def refitted(classical_job):
+    """Every fitted head refitted here on the job's features: (card, image paths, {head: probabilities})."""
+    plan, result, _ = classical_job
+    card = read_card(Path(result["candidates"][0]["export_dir"]))
+    samples, _ = datasets.resolve_samples(plan.dataset_root, DatasetSpec(server_dir="malaria"))
+    paths = [plan.dataset_root / s.path for s in samples]
+    x = features.compute(np.stack([prepare(_decoded(p), card) for p in paths]), card.features)
+    y = np.array([card.labels.index(s.label) for s in samples])
+    return card, paths, {head: heads.fit(head, x, y, plan.config.seed, 1).predict_proba(x) for head in FITTED_HEADS}
+
+
+def test_the_soft_vote_is_served_as_the_mean_of_its_heads(classical_server, refitted, classical_job):
+    from bioclass.client import Client
+
+    _, result, _ = classical_job
+    vote = result["candidates"][-1]
+    assert read_card(Path(vote["export_dir"])).architecture == f"classical:{VOTE}"
+    card, paths, by_head = refitted
+    mean = np.mean([by_head[head] for head in FITTED_HEADS], axis=0)
+    assert not np.allclose(mean, by_head["random_forest"], atol=1e-3)  # the vote is not one of its heads
+    with Client(classical_server.address) as client:
+        for path, probabilities in zip(paths[::4], mean[::4]):
+            prediction = client.predict(str(path), "malaria-vote")
+            assert prediction.probabilities == pytest.approx(list(probabilities), abs=1e-5)
+            assert prediction.label == card.labels[int(np.argmax(probabilities))]
+
+
+def test_the_soft_vote_scores_its_folds_as_the_mean_of_its_heads(classical_job):
+    """Its fold scores come from its heads' fold probabilities; a head's own scores are recomputed here."""
+    from bioclass.server.classical import train
+
+    plan, result, _ = classical_job
+    by_head = {c["head"]: c for c in result["candidates"]}
+    card = read_card(Path(by_head[VOTE]["export_dir"]))
+    samples, _ = datasets.resolve_samples(plan.dataset_root, DatasetSpec(server_dir="malaria"))
+    x = features.compute(np.stack([prepare(_decoded(plan.dataset_root / s.path), card) for s in samples]),
+                         card.features)
+    y = np.array([card.labels.index(s.label) for s in samples])
+    fold_list = folds.ranking_folds(y, None, ["train"] * len(y), plan.config.seed)
+    per_head = {head: train.fold_probabilities(head, x, y, fold_list, 2, plan.config.seed, 1) for head in FITTED_HEADS}
+    forest = train.fold_scores(y, fold_list, per_head["random_forest"], list(card.labels))
+    assert forest["accuracy"] == pytest.approx(by_head["random_forest"]["scores"]["accuracy"])
+    mean = [np.mean([per_head[h][k] for h in FITTED_HEADS], axis=0) for k in range(len(fold_list))]
+    vote = train.fold_scores(y, fold_list, mean, list(card.labels))
+    assert vote["balanced_accuracy"] == pytest.approx(by_head[VOTE]["scores"]["balanced_accuracy"])
 
 
 def _decoded(path) -> np.ndarray:
