@@ -309,3 +309,52 @@ def test_a_network_must_beat_the_best_classical_candidate_by_more_than_one_stand
         distributions={"architecture": optuna.distributions.CategoricalDistribution(["resnet10t"]),
                        "semi_supervised": optuna.distributions.CategoricalDistribution(["none"])}))
     assert search.chosen_trial(study) == (study.get_trials()[3], "")
+
+
+JURKAT_VAL = [2, 126, 126, 10, 85, 126, 4]  # validation cells per class: Anaphase ... Telophase
+
+
+def test_balanced_accuracy_errs_by_its_rarest_classes(tmp_path):
+    """Balanced accuracy averages per-class recalls, so its standard error is the recalls' (rare classes
+    dominate); with equal classes it is the pooled proportion's."""
+    def error(metric: float, counts: list[int]) -> float:
+        attrs = {"metric": metric, "val_images": sum(counts), "class_images": counts}
+        return search.standard_error(optuna.trial.create_trial(value=metric, user_attrs=attrs))
+
+    p = (0.6 * 479 + 1) / 481
+    assert error(0.6, JURKAT_VAL) == pytest.approx((p * (1 - p) * sum(1 / n for n in JURKAT_VAL)) ** 0.5 / 7)
+    assert error(0.6, JURKAT_VAL) == pytest.approx(0.065, abs=0.001)
+    pooled = search.standard_error(optuna.trial.create_trial(value=0.6, user_attrs={"metric": 0.6, "val_images": 479}))
+    assert pooled == pytest.approx(0.022, abs=0.001)
+    assert error(0.6, [100, 100, 100]) == pytest.approx(
+        search.standard_error(optuna.trial.create_trial(value=0.6, user_attrs={"metric": 0.6, "val_images": 300})))
+
+
+def test_a_run_ranking_by_balanced_accuracy_keeps_the_counts_of_each_class(tmp_path):
+    """The classical candidates' validation and a network's confusion matrix give the counts; a network 0.04
+    ahead of the forest on jurkat's split is then within noise, and the forest is served."""
+    request = _request(architectures=["classical:random_forest", "bioclass:small_cnn3"], metric="balanced_accuracy")
+    validation = {"folds": 1, "images": 479, "validated": [1] * 479, "class_images": JURKAT_VAL}
+    forest = {"head": "random_forest", "scores": {"balanced_accuracy": [0.596], "accuracy": [0.7]},
+              "export_dir": "/x/forest", "seconds": 1.0, "size_bytes": 1000, "ms_per_image": 1.0}
+    study = search.open_study(tmp_path / "study.sqlite3", 0)
+    (trial,) = search.classical_trials({"validation": validation, "candidates": [forest]}, request, "job")
+    assert trial.user_attrs["class_images"] == JURKAT_VAL
+    study.add_trial(trial)
+
+    confusion = np.diag(JURKAT_VAL).tolist()  # rows: the true classes
+    result = {"evaluation": {"split": "val", "balanced_accuracy": 0.639, "confusion": confusion},
+              "exports": [{"format": "onnx", "size_bytes": 1000, "ms_per_image": 1.0}]}
+    value, attrs = search.outcome(result, request)
+    assert value == 0.639 and attrs["class_images"] == JURKAT_VAL and attrs["val_images"] == 479
+    study.add_trial(optuna.trial.create_trial(
+        params={"architecture": "bioclass:small_cnn3", "semi_supervised": "none"}, value=value,
+        user_attrs={**attrs, "job_id": "net"},
+        distributions={"architecture": optuna.distributions.CategoricalDistribution(["bioclass:small_cnn3"]),
+                       "semi_supervised": optuna.distributions.CategoricalDistribution(["none"])}))
+    chosen, why = search.chosen_trial(study)
+    assert chosen.user_attrs["architecture"] == "classical:random_forest", why
+    assert "within one standard error (0.06" in why
+
+    pooled = search.class_images(JURKAT_VAL, _request(metric="accuracy"))
+    assert pooled == {}  # accuracy pools every image: no per-class counts
