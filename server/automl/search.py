@@ -154,8 +154,7 @@ def _candidate_trial(candidate: dict, validation: dict, request: AutoMLConfig, j
              "val_images": sum(validation["validated"]), "model_mb": candidate["size_bytes"] / 1e6,
              "latency_ms": candidate["ms_per_image"], "feasible": True, "job_id": job_id,
              "seconds": candidate["seconds"], "architecture": architecture,
-             "export_dir": candidate["export_dir"], "accuracy": mean_and_spread(candidate["scores"]["accuracy"])[0],
-             **class_images(validation.get("class_images"), request)}
+             "export_dir": candidate["export_dir"], "accuracy": mean_and_spread(candidate["scores"]["accuracy"])[0]}
     if candidate.get("members"):  # a soft vote: which heads it averages
         attrs["note"] = f"the mean of {', '.join(candidate['members'])}"
     broken = _broken_limits(attrs, request)
@@ -216,16 +215,7 @@ def estimate(result: dict, request: AutoMLConfig) -> dict:
     """A finalist's cross-validation job result as the trial's estimate (what the leaderboard shows)."""
     mean, spread = mean_and_spread(result["scores"][request.metric])
     return {"metric": mean, "metric_sd": spread, "folds": result["folds"], "val_images": result["images"],
-            "accuracy": mean_and_spread(result["scores"]["accuracy"])[0], "class_images": [],
-            **class_images(result.get("class_images"), request)}
-
-
-def class_images(counts: list[int] | None, request: AutoMLConfig) -> dict:
-    """The validation images of each class, kept when the run ranks by balanced accuracy: standard_error
-    then reads the metric as the mean of per-class recalls."""
-    if not counts or request.metric != "balanced_accuracy":
-        return {}
-    return {"class_images": [int(count) for count in counts]}
+            "accuracy": mean_and_spread(result["scores"]["accuracy"])[0]}
 
 
 def with_estimates(trials: list[optuna.trial.FrozenTrial], estimates: dict[str, dict]
@@ -261,8 +251,7 @@ def outcome(result: dict, request: AutoMLConfig) -> tuple[float, dict]:
     value = float(evaluation[metric]) if on_val else _best_val_accuracy(result)
     onnx = next(e for e in result["exports"] if e["format"] == "onnx")
     attrs = {"model_mb": onnx["size_bytes"] / 1e6, "latency_ms": onnx["ms_per_image"], "metric": value,
-             "feasible": True, "val_images": int(sum(map(sum, evaluation.get("confusion", [])))) if on_val else 0,
-             **class_images([sum(row) for row in evaluation.get("confusion", [])] if on_val else None, request)}
+             "feasible": True, "val_images": int(sum(map(sum, evaluation.get("confusion", [])))) if on_val else 0}
     broken = _broken_limits(attrs, request)
     if broken:
         attrs.update(feasible=False, note=broken)
@@ -369,18 +358,12 @@ def _reference(trial: optuna.trial.FrozenTrial) -> str:
 def standard_error(trial: optuna.trial.FrozenTrial) -> float:
     """Of a trial's metric read as a proportion of its validation images, Laplace-smoothed (a perfect
     score on 10 images is not a certainty), or over its cross-validation folds when larger; 0 when the
-    count is unknown. Balanced accuracy is the mean of K per-class recalls, each a proportion of its own
-    class's images, so its error is sqrt(p (1 - p) * sum(1 / n_k)) / K: the rare classes dominate (on
-    jurkat's 479 validation cells, 2 of them Anaphase, 0.065 where the pooled proportion says 0.022)."""
+    count is unknown."""
     count, folds = trial.user_attrs.get("val_images", 0), trial.user_attrs.get("folds", 1)
     if not count:
         return 0.0
     p = (trial.user_attrs["metric"] * count + 1) / (count + 2)
-    per_class = [n for n in trial.user_attrs.get("class_images", ()) if n > 0]
-    if per_class:
-        proportion = math.sqrt(p * (1 - p) * sum(1 / n for n in per_class)) / len(per_class)
-    else:
-        proportion = math.sqrt(p * (1 - p) / count)
+    proportion = math.sqrt(p * (1 - p) / count)
     return max(proportion, trial.user_attrs["metric_sd"] / math.sqrt(folds)) if folds > 1 else proportion
 
 

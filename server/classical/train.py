@@ -239,10 +239,8 @@ def fold_scores(y: np.ndarray, fold_list, probabilities: list[np.ndarray], label
 
 def validation(fold_list, y: np.ndarray, names: list[str]) -> dict:
     """How the candidates were validated, as the run reads it: folds, and how often each image was held out."""
-    held_out = np.concatenate([val for _, val in fold_list])
-    validated = np.bincount(held_out, minlength=len(y))
-    return {"folds": len(fold_list), "images": len(y), "validated": validated.tolist(), "names": names,
-            "class_images": np.bincount(y[held_out]).tolist()}
+    validated = np.bincount(np.concatenate([val for _, val in fold_list]), minlength=len(y))
+    return {"folds": len(fold_list), "images": len(y), "validated": validated.tolist(), "names": names}
 
 
 def _card_data(card: ModelCard) -> dict:

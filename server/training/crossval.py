@@ -50,9 +50,7 @@ def run(plan: Plan, reporter) -> dict:
             scores[metric].append(float(measured[metric]))
         reporter.log(f"fold {number}/{len(fold_list)}: accuracy {measured['accuracy']:.4f}, "
                      f"balanced accuracy {measured['balanced_accuracy']:.4f} on {len(val)} images")
-    held_out = np.concatenate([val for _, val in fold_list])
     return {"labels": labels, "history": [], "scores": scores, "folds": len(fold_list), "images": len(images),
-            "class_images": np.bincount(np.asarray(images.targets)[held_out]).tolist(),
             "skipped": skipped, "seconds": time.perf_counter() - started, "training_seconds": trained_s}
 
 
