@@ -13,6 +13,7 @@ from bioclass.server.classical.spec import FITTED_HEADS, PROBABILITIES
 
 FOREST_TREES = 500
 BOOSTING_STAGES = 100
+OPSETS = {"": 17, "ai.onnx.ml": 3}  # every exported head's, so a vote can merge their graphs
 
 
 def build(head: str, seed: int, threads: int) -> Pipeline:
@@ -54,7 +55,7 @@ def export_onnx(model: Pipeline, features: int, path: Path) -> None:
     for tree in _trees(model[-1]):
         _float32_thresholds(tree.tree_)
     onnx_model = to_onnx(model, np.zeros((1, features), np.float32), options={"zipmap": False},
-                         target_opset={"": 17, "ai.onnx.ml": 3})
+                         target_opset=OPSETS)
     path.write_bytes(onnx_model.SerializeToString())
 
 
@@ -74,7 +75,8 @@ def export_vote(members: list[Path], path: Path) -> None:
     output = helper.make_tensor_value_info(PROBABILITIES, onnx.TensorProto.FLOAT, ["N", None])
     graph = helper.make_graph(nodes, "soft_vote", [features], [output],
                               initializer=[tensor for g in graphs for tensor in g.initializer])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
+    opsets = [helper.make_opsetid(domain, version) for domain, version in OPSETS.items()]
+    model = helper.make_model(graph, opset_imports=opsets,
                               ir_version=min(m.ir_version for m in loaded))
     onnx.checker.check_model(model)
     path.write_bytes(model.SerializeToString())

@@ -47,8 +47,8 @@ def test_the_exported_card_declares_the_features_and_the_served_input(classical_
 
 
 @pytest.fixture(scope="module")
-def in_process(classical_job):
-    """The random-forest head refitted here on the same features: (card, image paths, probabilities)."""
+def job_features(classical_job):
+    """The job's features recomputed here from its images: (card, image paths, x, y)."""
     plan, result, _ = classical_job
     forest = next(c for c in result["candidates"] if c["head"] == "random_forest")
     card = read_card(Path(forest["export_dir"]))
@@ -56,19 +56,21 @@ def in_process(classical_job):
     paths = [plan.dataset_root / s.path for s in samples]
     x = features.compute(np.stack([prepare(_decoded(p), card) for p in paths]), card.features)
     y = np.array([card.labels.index(s.label) for s in samples])
-    model = heads.fit("random_forest", x, y, plan.config.seed, 1)
-    return card, paths, model.predict_proba(x)
+    return card, paths, x, y
 
 
 @pytest.fixture(scope="module")
-def refitted(classical_job):
+def in_process(refitted):
+    """The random-forest head refitted here on the same features: (card, image paths, probabilities)."""
+    card, paths, by_head = refitted
+    return card, paths, by_head["random_forest"]
+
+
+@pytest.fixture(scope="module")
+def refitted(classical_job, job_features):
     """Every fitted head refitted here on the job's features: (card, image paths, {head: probabilities})."""
-    plan, result, _ = classical_job
-    card = read_card(Path(result["candidates"][0]["export_dir"]))
-    samples, _ = datasets.resolve_samples(plan.dataset_root, DatasetSpec(server_dir="malaria"))
-    paths = [plan.dataset_root / s.path for s in samples]
-    x = features.compute(np.stack([prepare(_decoded(p), card) for p in paths]), card.features)
-    y = np.array([card.labels.index(s.label) for s in samples])
+    plan, _, _ = classical_job
+    card, paths, x, y = job_features
     return card, paths, {head: heads.fit(head, x, y, plan.config.seed, 1).predict_proba(x) for head in FITTED_HEADS}
 
 
@@ -88,17 +90,13 @@ def test_the_soft_vote_is_served_as_the_mean_of_its_heads(classical_server, refi
             assert prediction.label == card.labels[int(np.argmax(probabilities))]
 
 
-def test_the_soft_vote_scores_its_folds_as_the_mean_of_its_heads(classical_job):
+def test_the_soft_vote_scores_its_folds_as_the_mean_of_its_heads(classical_job, job_features):
     """Its fold scores come from its heads' fold probabilities; a head's own scores are recomputed here."""
     from bioclass.server.classical import train
 
     plan, result, _ = classical_job
     by_head = {c["head"]: c for c in result["candidates"]}
-    card = read_card(Path(by_head[VOTE]["export_dir"]))
-    samples, _ = datasets.resolve_samples(plan.dataset_root, DatasetSpec(server_dir="malaria"))
-    x = features.compute(np.stack([prepare(_decoded(plan.dataset_root / s.path), card) for s in samples]),
-                         card.features)
-    y = np.array([card.labels.index(s.label) for s in samples])
+    card, _, x, y = job_features
     fold_list = folds.ranking_folds(y, None, ["train"] * len(y), plan.config.seed)
     per_head = {head: train.fold_probabilities(head, x, y, fold_list, 2, plan.config.seed, 1) for head in FITTED_HEADS}
     forest = train.fold_scores(y, fold_list, per_head["random_forest"], list(card.labels))
