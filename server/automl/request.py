@@ -6,8 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bioclass.server.automl import space as search
 from bioclass.server.cards import MAX_PAGE
 from bioclass.server.classical.spec import ARCHITECTURES as CLASSICAL
-from bioclass.server.classical.spec import FROZEN_DEFAULT, FROZEN_PREFIX
+from bioclass.server.classical.spec import FROZEN_DEFAULT, FROZEN_PREFIX, VOTE
 from bioclass.server.training.config import DatasetSpec, validated
+
+VOTE_ARCH = f"classical:{VOTE}"
 
 
 class AutoMLConfig(BaseModel):
@@ -46,6 +48,8 @@ class AutoMLConfig(BaseModel):
         unknown_classical = {a for a in self.architectures if a.startswith("classical:")} - set(CLASSICAL)
         if unknown_classical:
             raise ValueError(f"unknown classical candidates {sorted(unknown_classical)}; known: {', '.join(CLASSICAL)}")
+        if VOTE_ARCH in self.architectures and len({a for a in self.architectures if a in CLASSICAL} - {VOTE_ARCH}) < 2:
+            raise ValueError(f"{VOTE_ARCH} averages the other classical heads: name at least two of them")
         if any(a.startswith(FROZEN_PREFIX) and ":" in a.removeprefix(FROZEN_PREFIX).removeprefix("timm:")
                for a in self.architectures):
             raise ValueError("frozen-feature backbones are timm architectures: frozen:NAME")

@@ -309,3 +309,14 @@ def test_a_network_must_beat_the_best_classical_candidate_by_more_than_one_stand
         distributions={"architecture": optuna.distributions.CategoricalDistribution(["resnet10t"]),
                        "semi_supervised": optuna.distributions.CategoricalDistribution(["none"])}))
     assert search.chosen_trial(study) == (study.get_trials()[3], "")
+
+
+@pytest.mark.parametrize("classical", [["classical:soft_vote"], ["classical:random_forest", "classical:soft_vote"]])
+def test_a_soft_vote_needs_two_classical_heads_to_average(classical):
+    from bioclass.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="classical:soft_vote averages the other classical heads"):
+        validated_request({"dataset": {"server_dir": "x"}, "budget_minutes": 1.0,
+                           "architectures": ["small_cnn3", *classical]})
+    validated_request({"dataset": {"server_dir": "x"}, "budget_minutes": 1.0,
+                       "architectures": ["classical:logistic_regression", "classical:random_forest", *classical]})
