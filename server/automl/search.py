@@ -367,6 +367,16 @@ def standard_error(trial: optuna.trial.FrozenTrial) -> float:
     return max(proportion, trial.user_attrs["metric_sd"] / math.sqrt(folds)) if folds > 1 else proportion
 
 
+def estimate_text(trial: optuna.trial.FrozenTrial, metric: str) -> str:
+    """The trial's score for the run's log: the spread over its folds, or, scored on one validation split,
+    that split's size and its standard error (a spread over one value would read 0)."""
+    attrs = trial.user_attrs
+    if attrs.get("folds", 1) > 1:
+        return f"{metric} {attrs['metric']:.4f} ± {attrs['metric_sd']:.4f} ({attrs['folds']} folds)"
+    return (f"{metric} {attrs['metric']:.4f} ± {standard_error(trial):.4f} "
+            f"(one split of {attrs.get('val_images', 0)} images)")
+
+
 def leaderboard(study: optuna.Study, estimates: dict[str, dict] | None = None) -> list[dict]:
     """Every trial as a row, best first (finished ones by value, then the others); finalists by their
     cross-validation estimate."""

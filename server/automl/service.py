@@ -253,8 +253,7 @@ class AutoMLService:
         for trial in search.classical_trials(finished.result, request, finished.id):
             study.add_trial(trial)
             self._log(run, f"trial {study.trials[-1].number}: {trial.user_attrs['architecture']}: "
-                           f"{request.metric} {trial.user_attrs['metric']:.4f} ± {trial.user_attrs['metric_sd']:.4f} "
-                           f"({trial.user_attrs['folds']} folds)")
+                           f"{search.estimate_text(study.trials[-1], request.metric)}")
         self._changed(run, study, clock, force=True)
 
     async def _frozen(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
@@ -284,10 +283,8 @@ class AutoMLService:
                                "(random-init features are not worth the time)")
             else:
                 study.add_trial(search.frozen_trial(finished.result, request, finished.id, backbone))
-                attrs = study.trials[-1].user_attrs
                 self._log(run, f"trial {study.trials[-1].number}: {what} features + logistic regression: "
-                               f"{request.metric} {attrs['metric']:.4f} ± {attrs['metric_sd']:.4f} "
-                               f"({attrs['folds']} folds)")
+                               f"{search.estimate_text(study.trials[-1], request.metric)}")
                 self._changed(run, study, clock, force=True)
 
     async def _finalists(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:

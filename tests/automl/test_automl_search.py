@@ -320,3 +320,24 @@ def test_a_soft_vote_needs_two_classical_heads_to_average(classical):
                            "architectures": ["small_cnn3", *classical]})
     validated_request({"dataset": {"server_dir": "x"}, "budget_minutes": 1.0,
                        "architectures": ["classical:logistic_regression", "classical:random_forest", *classical]})
+
+
+def test_a_trial_scored_on_one_split_reports_the_split_and_its_standard_error(tmp_path):
+    """A spread over one split would read "± 0.0000"; the log gives the split's size and the binomial
+    error the ranking uses instead. Over folds it stays the spread of the folds."""
+    request = _request(architectures=["classical:random_forest", "classical:logistic_regression"])
+    candidates = [{"head": head, "scores": {"accuracy": values}, "export_dir": f"/x/{head}", "seconds": 1.0,
+                   "size_bytes": 1000, "ms_per_image": 1.0}
+                  for head, values in (("random_forest", [0.553]), ("logistic_regression", [0.6, 0.8]))]
+    one_split = search.classical_trials({"validation": {"folds": 1, "images": 479, "validated": [1] * 479},
+                                         "candidates": candidates[:1]}, request, "job")[0]
+    folds = search.classical_trials({"validation": {"folds": 2, "images": 40, "validated": [20, 20]},
+                                     "candidates": candidates[1:]}, request, "job")[0]
+    study = search.open_study(tmp_path / "spread.sqlite3", 0)
+    study.add_trial(one_split)
+    study.add_trial(folds)
+    split_text, folds_text = (search.estimate_text(trial, "accuracy") for trial in study.trials)
+
+    assert split_text == f"accuracy 0.5530 ± {search.standard_error(study.trials[0]):.4f} (one split of 479 images)"
+    assert 0.02 < search.standard_error(study.trials[0]) < 0.025  # sqrt(0.553 * 0.447 / 479) = 0.0227
+    assert folds_text == "accuracy 0.7000 ± 0.1414 (2 folds)"  # the sample standard deviation of 0.6 and 0.8
