@@ -7,9 +7,11 @@ on one fixed train/test split per set, scored on the test images no run saw.
 
 Runs go one at a time, in the order sets x budgets x seeds x methods; each result is saved as
 bench/work-automl/suite/<set>-<method>[-<budget>min]-s<seed>.json and is skipped when that file exists
-(--force reruns; --tag NAME keeps bioclass rows of other code apart: ...-s<seed>-NAME.json). Sets and their splits are bench/automl.py's (`dataset_folders`): the seed of a row is
-the tool's seed; the split is always seed 0. Each row records the load average before and after it,
-and bioclass rows the commit of the code that ran (with "+dirty" when the tree had changes).
+(--force reruns; --tag NAME keeps bioclass rows of other code or options apart: ...-s<seed>-NAME.json;
+--metric accuracy ranks bioclass trials by accuracy instead of the profile's choice). Sets and their
+splits are bench/automl.py's (`dataset_folders`): the seed of a row is the tool's seed; the split is
+always seed 0. Each row records the load average before and after it, and bioclass rows the commit of
+the code that ran (with "+dirty" when the tree had changes).
 
 - bioclass: `client.automl.start` on the real server (on_server, 2 threads per trial), the run's
   served model (fp32, and its int8 twin when one was built) evaluated by the server on the test folder.
@@ -54,11 +56,11 @@ def commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def run_baseline(name: str, budget: float, seed: int) -> dict:
+def run_baseline(name: str, budget: float, seed: int, metric: str = "") -> dict:
     return bench.baseline(SimpleNamespace(dataset=name, seed=seed))
 
 
-def run_autokeras(name: str, budget: float, seed: int) -> dict:
+def run_autokeras(name: str, budget: float, seed: int, metric: str = "") -> dict:
     train, test, _ = bench.dataset_folders(name, labelled_only=True)
     python = bench.ROOT / "bench" / ".venv-autokeras" / "bin" / "python"
     if not python.exists():
@@ -75,7 +77,7 @@ def run_autokeras(name: str, budget: float, seed: int) -> dict:
             "load_average_before": load_before, "load_average_after": found["load_average"]}
 
 
-def run_bioclass(name: str, budget: float, seed: int) -> dict:
+def run_bioclass(name: str, budget: float, seed: int, metric: str = "") -> dict:
     from bioclass.client import Client
 
     train, test, unlabelled = bench.dataset_folders(name)
@@ -88,7 +90,7 @@ def run_bioclass(name: str, budget: float, seed: int) -> dict:
             run = client.automl.start(train, budget, on_server=True, unlabelled_dir=unlabelled, threads=2,
                                       model_id="bench-automl", overwrite=True, seed=seed,
                                       semi_supervised_modes=SEMI_MODES if unlabelled else [],
-                                      pages=list(bench.PAGES.get(name, ())))
+                                      pages=list(bench.PAGES.get(name, ())), metric=metric)
             run = client.automl.wait(run.id)
             wall = time.perf_counter() - started
             models = [m for m in (run.model_id, run.int8_model_id) if m]
@@ -98,7 +100,7 @@ def run_bioclass(name: str, budget: float, seed: int) -> dict:
     scores = {e.model_id: (e.accuracy, e.balanced_accuracy) for e in evaluations}
     fp32 = scores.get(run.model_id, (None, None))
     return {"tool": "bioclass", "commit": code, "dataset": name, "budget_min": budget, "seed": seed,
-            "run_id": run.id, "state": run.state, "error": run.error, "unlabelled": bool(unlabelled),
+            "metric": metric or "from the profile", "run_id": run.id, "state": run.state, "error": run.error, "unlabelled": bool(unlabelled),
             "accuracy": fp32[0], "balanced_accuracy": fp32[1], "scores": scores, "wall_s": wall,
             "load_average_before": load_before, "load_average_after": os.getloadavg(),
             "best_trial": run.best_trial, "trials": [
@@ -124,7 +126,7 @@ def run(args) -> None:
                         continue  # no budget: once per seed
                     print(f"== {target.name} {time.strftime('%H:%M:%S')} load {os.getloadavg()}", flush=True)
                     started = time.perf_counter()
-                    result = RUNNERS[method](name, budget, seed)
+                    result = RUNNERS[method](name, budget, seed, args.metric if method == "bioclass" else "")
                     result.setdefault("wall_s", time.perf_counter() - started)
                     result.update(set=name, method=method, seed=seed, finished_utc=time.strftime("%Y-%m-%d %H:%M"),
                                   tag=args.tag if method == "bioclass" else "")
@@ -160,7 +162,9 @@ def _row(r: dict) -> str:
     elif r["method"] == "autokeras":
         note = f"{r['size']} px, {len(r['trials'])} trials, search {r['search_s']:.0f} s, ended by {r['ended_by']}"
     else:
-        note = f"{r['commit']}{' (' + r['tag'] + ')' if r.get('tag') else ''}, run {r['run_id']}, {_bioclass_note(r)}"
+        asked = f", ranked by {r['metric']}" if r.get("metric", "from the profile") != "from the profile" else ""
+        note = (f"{r['commit']}{' (' + r['tag'] + ')' if r.get('tag') else ''}, run {r['run_id']}{asked}, "
+                f"{_bioclass_note(r)}")
     return (f"| {r['set']} | {r['method']} | {budget} | {r['seed']} | {score(r.get('accuracy'))} | "
             f"{score(r.get('balanced_accuracy'))} | {r['wall_s']:.0f} | {load} | {note} |")
 
@@ -182,6 +186,7 @@ def main() -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--force", action="store_true", help="rerun rows whose JSON exists")
     p.add_argument("--tag", default="", help="appended to bioclass rows' file names (another branch's code)")
+    p.add_argument("--metric", default="", help="bioclass ranks by this instead of the profile's choice (tag it)")
     sub.add_parser("tables")
     args = parser.parse_args()
     {"run": run, "tables": tables}[args.what](args)
