@@ -242,7 +242,7 @@ class AutoMLService:
         seconds = budget.classical_seconds(alone=not search.networks(request))
         config = TrainConfig(arch=CLASSICAL_JOB, model_id=f"{run.id}-classical", max_seconds=seconds,
                              val_fraction=request.val_fraction, test_fraction=0.0, seed=request.seed,
-                             threads=request.threads)
+                             threads=request.threads, imbalance=search.imbalance(request))
         self._log(run, f"classical candidates ({', '.join(search.classical_heads(request))}) on handcrafted "
                        f"features, for at most {seconds:.0f} s")
         finished, wall = await self._job(run, study, config, budget, clock, scheduler, "classical candidates",
@@ -274,7 +274,8 @@ class AutoMLService:
             config = TrainConfig(arch=what, model_id=f"{run.id}-frozen-{number}", image_size=(FROZEN_SIZE,) * 2,
                                  max_seconds=budget.classical_seconds(alone=not search.networks(request)),
                                  scale=scale, pages=request.pages, val_fraction=request.val_fraction,
-                                 test_fraction=0.0, seed=request.seed, threads=request.threads)
+                                 test_fraction=0.0, seed=request.seed, threads=request.threads,
+                                 imbalance=search.imbalance(request))
             finished, _ = await self._job(run, study, config, budget, clock, scheduler, what)
             if finished.state != SUCCEEDED:
                 self._log(run, f"{what}: {finished.state}: {finished.error}")

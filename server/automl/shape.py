@@ -41,12 +41,16 @@ def shaped_request(request: dict, profile: dict) -> tuple[dict, list[str]]:
         # The pseudo-label pool (server/automl/pseudo.py) is read whole and from the first page only.
         shaped["semi_supervised_modes"] = ["none"]
         reasons.append("search: supervised trials only: pseudo-labels do not yet read pages or tiles")
+    imbalanced = profile["imbalance_ratio"] >= IMBALANCED
     if not shaped.get("metric"):
-        imbalanced = profile["imbalance_ratio"] >= IMBALANCED
         shaped["metric"] = "balanced_accuracy" if imbalanced else "accuracy"
         reasons.append(f"search: ranking trials by {shaped['metric']}"
                        + (f" (classes imbalanced {profile['imbalance_ratio']:.1f}:1; every trial weights its loss "
                           "by inverse class frequency)" if imbalanced else ""))
+    elif imbalanced and shaped["metric"] == "accuracy":  # server/automl/search.py: imbalance
+        reasons.append(f"search: ranking trials by accuracy as asked (classes imbalanced "
+                       f"{profile['imbalance_ratio']:.1f}:1): no trial weights its loss, so the common classes count "
+                       "as often as they occur")
     return shaped, reasons
 
 

@@ -59,11 +59,12 @@ def run(plan: Plan, reporter) -> dict:
     groups = datasets.sample_groups(list(samples), re.compile(plan.spec.group_pattern)) \
         if plan.spec.group_pattern else None
     fold_list = folds.ranking_folds(y, groups, list(splits), config.seed)
+    balanced = config.imbalance != "none"
     scores = train.fold_scores(y, fold_list, train.fold_probabilities(HEAD, x, y, fold_list, len(labels),
-                                                                    config.seed, threads), labels)
+                                                                    config.seed, threads, balanced), labels)
     reporter.log(f"{backbone_arch} features ({x.shape[1]}) + {HEAD}: accuracy {np.mean(scores['accuracy']):.4f} "
                  f"over {len(fold_list)} folds")
-    head = heads.fit(HEAD, x, y, config.seed, threads)  # the served head learns from every image
+    head = heads.fit(HEAD, x, y, config.seed, threads, balanced=balanced)  # learns from every image
     candidate = _exported(plan, with_linear_head(backbone, head, len(labels)), images, card, threads)
     return {"labels": labels, "history": [], "validation": train.validation(fold_list, y, list(images.names)),
             "candidates": [{"head": HEAD, "scores": scores, "seconds": time.perf_counter() - started, **candidate}],

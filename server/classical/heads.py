@@ -31,12 +31,15 @@ def build(head: str, seed: int, threads: int) -> Pipeline:
     return make_pipeline(model)
 
 
-def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int) -> Pipeline:
-    """The head fitted with balanced class weights (every class weighs as much in total, as the networks'
-    weighted loss does): microscopy sets are often strongly imbalanced."""
+def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int, *, balanced: bool) -> Pipeline:
+    """The head fitted, with balanced class weights when asked (every class weighs as much in total, as the
+    networks' weighted loss does): microscopy sets are often strongly imbalanced. Unweighted, it fits the
+    classes' frequencies, which is what plain accuracy rewards."""
     from sklearn.utils.class_weight import compute_sample_weight
 
     model = build(head, seed, threads)
+    if not balanced:
+        return model.fit(x, y)
     step = model.steps[-1][0]
     return model.fit(x, y, **{f"{step}__sample_weight": compute_sample_weight("balanced", y)})
 

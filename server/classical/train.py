@@ -176,8 +176,9 @@ def _candidate(plan, head: str, x, y, fold_list, labels, card: ModelCard, per_im
                reporter) -> tuple[dict, tuple[list[np.ndarray], Path]]:
     """The head's result, and what a vote needs of it: its fold probabilities and its ONNX file."""
     started = time.perf_counter()
-    probabilities = fold_probabilities(head, x, y, fold_list, len(labels), plan.config.seed, threads)
-    model = heads.fit(head, x, y, plan.config.seed, threads)  # the served head learns from every image
+    balanced = plan.config.imbalance != "none"
+    probabilities = fold_probabilities(head, x, y, fold_list, len(labels), plan.config.seed, threads, balanced)
+    model = heads.fit(head, x, y, plan.config.seed, threads, balanced=balanced)  # learns from every image
     folder = _export_folder(plan, head, card)
     heads.export_onnx(model, x.shape[1], folder / card.weights)
     return (_result(head, fold_scores(y, fold_list, probabilities, labels), folder, card, started, per_image_s,
@@ -217,11 +218,11 @@ def _result(head: str, scores: dict, folder: Path, card: ModelCard, started: flo
 
 
 def fold_probabilities(head: str, x: np.ndarray, y: np.ndarray, fold_list, classes: int, seed: int,
-                       threads: int) -> list[np.ndarray]:
+                       threads: int, balanced: bool) -> list[np.ndarray]:
     """The head's probabilities on each fold's held-out part, fitted on the fold's training part."""
     probabilities = []
     for train, val in fold_list:
-        model = heads.fit(head, x[train], y[train], seed, threads)
+        model = heads.fit(head, x[train], y[train], seed, threads, balanced=balanced)
         probabilities.append(heads.all_classes(model, model.predict_proba(x[val]), classes))
     return probabilities
 

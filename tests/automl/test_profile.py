@@ -109,11 +109,19 @@ def test_multi_page_files_read_every_page_unless_the_request_chooses():
               "heights": {"min": 40, "median": 40, "max": 40}, "widths": {"min": 40, "median": 40, "max": 40}}
     shaped, _ = shape.shaped_request(_request(), jurkat)
     assert (shaped["pages"], shaped["image_sizes"], shaped["metric"]) == ([0, 1, 2], [32, 40], "balanced_accuracy")
+    assert _trial_config(shaped)["imbalance"] == "weighted_loss"
     chosen = _request(pages=[0, 1], image_sizes=[64], metric="accuracy", tilings=["native"], scales=["zscore"])
     shaped, reasons = shape.shaped_request(chosen, jurkat)
     assert {k: shaped[k] for k in ("pages", "image_sizes", "metric", "tilings", "scales")} == \
         {"pages": [0, 1], "image_sizes": [64], "metric": "accuracy", "tilings": ["native"], "scales": ["zscore"]}
-    assert reasons == []
+    # Ranked by plain accuracy, no candidate weights the rare classes up: that would trade accuracy away.
+    assert reasons == ["search: ranking trials by accuracy as asked (classes imbalanced 60.0:1): no trial weights "
+                       "its loss, so the common classes count as often as they occur"]
+    assert _trial_config(shaped)["imbalance"] == "none"
+
+
+def _trial_config(shaped: dict) -> dict:
+    return search.trial_config(optuna.create_study().ask(), AutoMLConfig.model_validate(shaped), 30.0, "m")
 
 
 def test_semi_supervised_modes_are_left_out_when_the_images_are_tiled():

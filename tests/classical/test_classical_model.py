@@ -71,7 +71,8 @@ def refitted(classical_job, job_features):
     """Every fitted head refitted here on the job's features: (card, image paths, {head: probabilities})."""
     plan, _, _ = classical_job
     card, paths, x, y = job_features
-    return card, paths, {head: heads.fit(head, x, y, plan.config.seed, 1).predict_proba(x) for head in FITTED_HEADS}
+    return card, paths, {head: heads.fit(head, x, y, plan.config.seed, 1, balanced=True).predict_proba(x)
+                         for head in FITTED_HEADS}
 
 
 def test_the_soft_vote_is_served_as_the_mean_of_its_heads(classical_server, refitted, classical_job):
@@ -98,7 +99,8 @@ def test_the_soft_vote_scores_its_folds_as_the_mean_of_its_heads(classical_job, 
     by_head = {c["head"]: c for c in result["candidates"]}
     card, _, x, y = job_features
     fold_list = folds.ranking_folds(y, None, ["train"] * len(y), plan.config.seed)
-    per_head = {head: train.fold_probabilities(head, x, y, fold_list, 2, plan.config.seed, 1) for head in FITTED_HEADS}
+    per_head = {head: train.fold_probabilities(head, x, y, fold_list, 2, plan.config.seed, 1, balanced=True)
+                for head in FITTED_HEADS}
     forest = train.fold_scores(y, fold_list, per_head["random_forest"], list(card.labels))
     assert forest["accuracy"] == pytest.approx(by_head["random_forest"]["scores"]["accuracy"])
     mean = [np.mean([per_head[h][k] for h in FITTED_HEADS], axis=0) for k in range(len(fold_list))]
