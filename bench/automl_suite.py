@@ -40,6 +40,7 @@ METHODS = ("baseline", "autokeras", "bioclass")
 # AutoKeras searches no input size: crops near their native size, the 320x256 dapi crops at 128 px.
 AK_SIZE = {"malaria": 64, "wbc": 64, "jurkat": 40, "cric": 64, "dapi": 128}
 SEMI_MODES = ["none", "data", "model_data"]
+PROFILE_METRIC = "from the profile"  # a row's metric when --metric was not given
 
 
 def result_file(name: str, method: str, budget: float, seed: int, tag: str = "") -> Path:
@@ -100,7 +101,8 @@ def run_bioclass(name: str, budget: float, seed: int, metric: str = "") -> dict:
     scores = {e.model_id: (e.accuracy, e.balanced_accuracy) for e in evaluations}
     fp32 = scores.get(run.model_id, (None, None))
     return {"tool": "bioclass", "commit": code, "dataset": name, "budget_min": budget, "seed": seed,
-            "metric": metric or "from the profile", "run_id": run.id, "state": run.state, "error": run.error, "unlabelled": bool(unlabelled),
+            "metric": metric or PROFILE_METRIC, "run_id": run.id, "state": run.state, "error": run.error,
+            "unlabelled": bool(unlabelled),
             "accuracy": fp32[0], "balanced_accuracy": fp32[1], "scores": scores, "wall_s": wall,
             "load_average_before": load_before, "load_average_after": os.getloadavg(),
             "best_trial": run.best_trial, "trials": [
@@ -162,7 +164,7 @@ def _row(r: dict) -> str:
     elif r["method"] == "autokeras":
         note = f"{r['size']} px, {len(r['trials'])} trials, search {r['search_s']:.0f} s, ended by {r['ended_by']}"
     else:
-        asked = f", ranked by {r['metric']}" if r.get("metric", "from the profile") != "from the profile" else ""
+        asked = f", ranked by {r['metric']}" if r.get("metric", PROFILE_METRIC) != PROFILE_METRIC else ""
         note = (f"{r['commit']}{' (' + r['tag'] + ')' if r.get('tag') else ''}, run {r['run_id']}{asked}, "
                 f"{_bioclass_note(r)}")
     return (f"| {r['set']} | {r['method']} | {budget} | {r['seed']} | {score(r.get('accuracy'))} | "
