@@ -7,7 +7,7 @@
     .venv/bin/python bench/automl.py autokeras --dataset malaria|wbc [--budget 10]  # AutoKeras alone
     .venv/bin/python bench/automl.py trials --dataset malaria  # the last run's trials: validation vs test
     .venv/bin/python bench/automl.py tables  # Markdown tables from the saved JSON files
-    .venv/bin/python bench/automl.py baseline --dataset malaria|wbc|cric|jurkat|dapi  # features + random forest
+    .venv/bin/python bench/automl.py baseline --dataset malaria|wbc|cric|jurkat|dapi|fields  # features + random forest
     .venv/bin/python bench/automl_suite.py run|tables  # every set, bioclass + AutoKeras + baseline (its docstring)
 
 `versus` runs both tools back to back on the same labelled training folder and test folder, each with
@@ -20,6 +20,10 @@ dapi is a small large-field 16-bit set cut from the two 1280x1024 DAPI fields of
 rows (12 per class) for training, the bottom row (4 per class, a part of the field never seen) for
 test. With one field per class it measures that fields are seen at native scale, not how a model
 generalises across wells.
+
+fields checks scale: 20 training and 6 test fields per class at the full 1280x1024, each a mosaic of
+flipped crops of the same two fields (training from the top three rows, test from the bottom row;
+build_fields_split). It is the size of the held-out large-field sets; its accuracy is not.
 
 malaria-cells-50 is split by patient (the P<number> in the file name): a quarter of the patients
 are the test set; from the others 25 images per class are labelled and the rest are unlabelled
@@ -50,6 +54,7 @@ CRIC = DATASETS / "cric-cervix-cells"
 JURKAT = DATASETS / "jurkat-cell-cycle"
 DAPI_FIELDS = {"binucleate": "binucleate_*.tif", "non_binu": "non_binu_*.tif"}
 DAPI_GRID = (4, 4)  # rows, columns of crops per field; the last row is the test set
+FIELDS_PER_CLASS = {"train": 20, "test": 6}  # the fields set: held-out large-field sets have ~20 per class
 WBC_TEST_FRACTION = 0.3  # blood-cells-wbc's and cric-cervix-cells's stratified test share
 WORK = ROOT / "bench" / "work-automl"
 LABELLED_PER_CLASS = 25
@@ -144,14 +149,52 @@ def _split_dapi(target: Path) -> None:
                 tifffile.imwrite(folder / f"r{row}c{column}.tif", crop)
 
 
+def build_fields_split(seed: int = 0) -> Path:
+    """WORK/fields/{train/<class>, test/<class>}: full 1280x1024 16-bit fields, FIELDS_PER_CLASS per class.
+
+    shared/ holds one such field per class, so each field here is a mosaic of that field's 320x256 crops
+    (DAPI_GRID), each flipped at random: training fields from the top three rows, test fields from the
+    bottom row only. It checks what one real field cannot: a run over ~20 full-size fields per class fits
+    its budget and serves a model, seeing each field at native scale. Accuracy on it says little about
+    generalising across wells (the crops repeat); the seams between crops are not in real fields.
+    """
+    return _built_once(WORK / "fields", lambda target: _mosaic_fields(target, random.Random(seed)))
+
+
+def _mosaic_fields(target: Path, rng: random.Random) -> None:
+    import numpy as np
+    import tifffile
+
+    rows, columns = DAPI_GRID
+    for label, pattern in DAPI_FIELDS.items():
+        field = tifffile.imread(next((DATASETS / "tiff16-samples").glob(pattern)))
+        height, width = field.shape[0] // rows, field.shape[1] // columns
+        crops = [field[r * height:(r + 1) * height, c * width:(c + 1) * width]
+                 for r in range(rows) for c in range(columns)]
+        for split, count, pool in (("train", FIELDS_PER_CLASS["train"], crops[:-columns]),
+                                   ("test", FIELDS_PER_CLASS["test"], crops[-columns:])):
+            folder = target / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                tiles = [_flipped(rng.choice(pool), rng) for _ in range(rows * columns)]
+                mosaic = np.block([[tiles[r * columns + c] for c in range(columns)] for r in range(rows)])
+                tifffile.imwrite(folder / f"field{index:02d}.tif", mosaic)
+
+
+def _flipped(crop, rng: random.Random):
+    if rng.random() < 0.5:
+        crop = crop[::-1]
+    return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+
 STRATIFIED = {"wbc": WBC, "cric": CRIC, "jurkat": JURKAT}  # split stratified, WBC_TEST_FRACTION for test
 PAGES = {"jurkat": (0, 1)}  # label-free: brightfield and darkfield; page 2 (the DNA stain) gives the phase away
 
 
 def dataset_folders(name: str, labelled_only: bool = False) -> tuple[Path, Path, str]:
     """(train, test, unlabelled folder name under train or "") of a benchmark dataset."""
-    if name == "dapi":
-        data = build_dapi_split()
+    if name in ("dapi", "fields"):
+        data = build_dapi_split() if name == "dapi" else build_fields_split()
         return data / "train", data / "test", ""
     if name in STRATIFIED:
         data = build_wbc_split(source=STRATIFIED[name], name=name)
@@ -533,7 +576,7 @@ def main() -> None:
         p.add_argument("--size", type=int, default=64, help="AutoKeras's image size (it searches none)")
     sub.add_parser("trials").add_argument("--dataset", choices=["malaria", "wbc"], default="malaria")
     p = sub.add_parser("baseline")
-    p.add_argument("--dataset", choices=["malaria", *STRATIFIED, "dapi"], default="malaria")
+    p.add_argument("--dataset", choices=["malaria", *STRATIFIED, "dapi", "fields"], default="malaria")
     p.add_argument("--seed", type=int, default=0)
     sub.add_parser("tables")
     args = parser.parse_args()

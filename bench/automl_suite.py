@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import automl as bench  # noqa: E402 - bench/automl.py, next to this file
 
 SUITE = bench.WORK / "suite"
-SETS = ("malaria", "wbc", "jurkat", "cric", "dapi")
+SETS = ("malaria", "wbc", "jurkat", "cric", "dapi", "fields")
 METHODS = ("baseline", "autokeras", "bioclass")
-# AutoKeras searches no input size: crops near their native size, the 320x256 dapi crops at 128 px.
-AK_SIZE = {"malaria": 64, "wbc": 64, "jurkat": 40, "cric": 64, "dapi": 128}
+# AutoKeras searches no input size: crops near their native size, the 320x256 dapi crops at 128 px,
+# the 1280x1024 fields at 256 px.
+AK_SIZE = {"malaria": 64, "wbc": 64, "jurkat": 40, "cric": 64, "dapi": 128, "fields": 256}
 SEMI_MODES = ["none", "data", "model_data"]
 PROFILE_METRIC = "from the profile"  # a row's metric when --metric was not given
 
