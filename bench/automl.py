@@ -451,7 +451,8 @@ def baseline(args) -> dict:
 
     x_train, x_test = table(train_pixels), table(test_pixels)
     features_s = time.perf_counter() - started
-    model = heads.fit("random_forest", x_train, np.asarray(y_train), args.seed, 2, balanced=True)  # as every baseline row was measured
+    # Balanced class weights, as every baseline row was measured.
+    model = heads.fit("random_forest", x_train, np.asarray(y_train), args.seed, 2, balanced=True)
     measured = measures.compute(np.asarray(y_test), model.predict_proba(x_test), labels, 2)
     return {"tool": "features+random_forest", "dataset": args.dataset, "seed": args.seed,
             "train_images": len(y_train), "test_images": len(y_test), "input_size": list(card.input.size),
