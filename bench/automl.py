@@ -428,14 +428,14 @@ def versus(args) -> dict:
 
 
 def baseline(args) -> dict:
-    """Handcrafted features (the classical candidates' bioclass-texture set, at their input size) and a
-    500-tree random forest on the labelled training images, scored on the test folder: the floor."""
+    """Handcrafted features (the classical candidates' bioclass-texture set, at their input size, in native-scale
+    tiles for images over 512 px) and a 500-tree random forest on the labelled training images, scored on the
+    test folder: the floor."""
     import numpy as np
 
     from bioclass.server import measures
-    from bioclass.server.classical import features, heads
+    from bioclass.server.classical import heads
     from bioclass.server.classical import train as classical
-    from bioclass.server.preprocess import prepare
 
     train, test, _ = dataset_folders(args.dataset, labelled_only=True)
     labels = sorted(p.name for p in train.iterdir() if p.is_dir())
@@ -446,14 +446,18 @@ def baseline(args) -> dict:
     if pages:  # two pages: the product's rule, a 3-channel input with a zero third channel
         card = card.model_copy(update={"input": card.input.model_copy(update={"pages": pages})})
 
-    def table(pixels):
-        return np.stack([features.image_features(prepare(p, card), card.features) for p in pixels]).astype(np.float32)
+    def table(pixels) -> classical.FeatureTable:  # the product's: a row per image, or per tile of a large one
+        return classical.FeatureTable.stacked([classical.feature_rows(p, card) for p in pixels],
+                                              card.tiling is not None)
 
     x_train, x_test = table(train_pixels), table(test_pixels)
     features_s = time.perf_counter() - started
+    every_train, every_test = np.arange(len(x_train.rows)), np.arange(len(x_test.rows))
     # Balanced class weights, as every baseline row was measured.
-    model = heads.fit("random_forest", x_train, np.asarray(y_train), args.seed, 2, balanced=True)
-    measured = measures.compute(np.asarray(y_test), model.predict_proba(x_test), labels, 2)
+    model = heads.fit("random_forest", x_train.rows, x_train.row_targets(np.asarray(y_train), every_train),
+                      args.seed, 2, balanced=True)
+    probabilities = x_test.per_image(model.predict_proba(x_test.rows), every_test, np.arange(len(y_test)))
+    measured = measures.compute(np.asarray(y_test), probabilities, labels, 2)
     return {"tool": "features+random_forest", "dataset": args.dataset, "seed": args.seed,
             "train_images": len(y_train), "test_images": len(y_test), "input_size": list(card.input.size),
             "accuracy": measured.accuracy, "balanced_accuracy": measured.balanced_accuracy,

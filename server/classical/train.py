@@ -3,6 +3,13 @@ on all labelled images and exported as a servable model folder (card + ONNX head
 
 The result lists one candidate per head with its fold scores for every metric, so the AutoML run ranks
 them by its own metric, the same way it ranks network trials.
+
+Images larger than MAX_SIDE (fields of view) are not shrunk: they are cut in native-scale tiles of TILE px
+(server/tiling.py, as the networks' tiled cards are), each tile is a row of features, a head learns from
+the tiles with their image's label, and an image's answer is the mean of its tiles' probabilities. Shrunk
+2.5x, a 1280x1024 DAPI field's nuclei lose the texture that tells binucleate cells apart: on the bench's
+`fields` set (20 mosaic fields per class) the whole-field forest predicted one class for all 12 test
+fields (0.500), the forest on its 256x320 tiles, averaged, 1.000.
 """
 from __future__ import annotations
 
@@ -24,12 +31,14 @@ from bioclass.server.cards import CARD_FILE, ModelCard
 from bioclass.server.classical import features, heads
 from bioclass.server.classical.spec import JOB_ARCH as ARCH
 from bioclass.server.classical.spec import HEADS, VOTE, FeatureSpec
-from bioclass.server.preprocess import prepare
+from bioclass.server import tiling
 from bioclass.server.settings import usable_cores
 from bioclass.server.training import datasets
 from bioclass.server.training.config import Plan as JobPlan
 
-MAX_SIDE = 512  # larger images are computed at this size (aspect kept): their texture at a bounded cost
+MAX_SIDE = 512  # images up to this size are computed whole, at their own size; larger ones in tiles
+TILE = 256  # a larger image's native-scale tiles (the networks' largest field tile, automl/shape.py)
+MAX_TILES = 4096  # per image; a 50-Mpx field makes about 760 tiles of TILE px
 MIN_SIDE = 16
 MAX_PIXELS = 50_000_000
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "mcc", "cohen_kappa", "auroc")
@@ -56,12 +65,17 @@ def run(plan: Plan, reporter) -> dict:
     images, kept = _decode(plan.dataset_root, samples, reporter)
     samples, splits = [samples[i] for i in kept], [splits[i] for i in kept]
     card = classical_card(plan.model_id, images, labels)
+    if card.tiling is not None:
+        reporter.log(f"images of {card.tiling.size[1]}x{card.tiling.size[0]} px and more: features of each "
+                     f"native-scale tile of {card.tiling.size[1]}x{card.tiling.size[0]} px, averaged per image")
     x, y, chosen = _features(images, samples, labels, card, config, threads, reporter)
     samples, splits = [samples[i] for i in chosen], [splits[i] for i in chosen]
     groups = datasets.sample_groups(samples, re.compile(plan.spec.group_pattern)) if plan.spec.group_pattern else None
     fold_list = ranking.ranking_folds(y, groups, splits, config.seed)
     reporter.log(f"{len(fold_list)}-fold validation of {len(y)} images" if len(fold_list) > 1
                  else f"validation on the run's split: {len(fold_list[0][1])} images")
+    if x.tiles is not None:
+        reporter.log(f"{len(x.rows)} tiles of {len(y)} images")
     per_image_s = (time.perf_counter() - started) / max(1, len(images))
     candidates, fitted = [], {}  # fitted: head -> (its fold probabilities, its exported ONNX file)
     for head in (h for h in plan.head_names if h != VOTE):
@@ -84,17 +98,47 @@ def run(plan: Plan, reporter) -> dict:
 
 
 def classical_card(model_id: str, images: list[np.ndarray], labels: list[str]) -> ModelCard:
-    """Range scaling (the intensities as recorded, 8 or 16 bit) at the median image size, bounded."""
+    """Range scaling (the intensities as recorded, 8 or 16 bit) at the median image size; when that is more
+    than MAX_SIDE, native-scale tiles of TILE px (at most the median size), their probabilities averaged."""
     heights, widths = zip(*(image.shape[:2] for image in images))
-    height, width = float(np.median(heights)), float(np.median(widths))
-    ratio = min(1.0, MAX_SIDE / max(height, width))
-    size = [max(MIN_SIDE, round(height * ratio)), max(MIN_SIDE, round(width * ratio))]
+    height, width = round(float(np.median(heights))), round(float(np.median(widths)))
+    tiled = max(height, width) > MAX_SIDE
+    size = [min(TILE, height), min(TILE, width)] if tiled else [height, width]
+    size = [max(MIN_SIDE, side) for side in size]
     color = "gray" if all(image.ndim == 2 or image.shape[2] == 1 for image in images) else "rgb"
     return ModelCard.model_validate({
         "id": model_id, "framework": "classical", "weights": "head.onnx", "format": "onnx",
         "architecture": ARCH, "input": {"size": size, "channels": 1 if color == "gray" else 3},
         "preprocessing": {"resize": "stretch", "color": color, "scale": "range"},
+        **({"tiling": {"size": size, "aggregation": "mean"}} if tiled else {}),
         "output": {"labels": labels, "activation": "none"}, "features": FeatureSpec().model_dump()})
+
+
+@dataclass
+class FeatureTable:
+    """Features of the chosen images: one row per image, or with `tiles` one row per tile of each image."""
+    rows: np.ndarray  # (R, F)
+    tiles: np.ndarray | None = None  # (R,) the image (0..N-1) of each row; None: row i is image i
+
+    @classmethod
+    def stacked(cls, per_image: list[np.ndarray], tiled: bool) -> "FeatureTable":
+        """The table of each image's (T, F) rows, in order."""
+        tiles = np.concatenate([np.full(len(rows), image) for image, rows in enumerate(per_image)])
+        return cls(np.concatenate(per_image).astype(np.float32), tiles if tiled else None)
+
+    def image_rows(self, chosen: np.ndarray) -> np.ndarray:
+        """Indices of the rows of the chosen images."""
+        return chosen if self.tiles is None else np.flatnonzero(np.isin(self.tiles, chosen))
+
+    def row_targets(self, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return y[rows] if self.tiles is None else y[self.tiles[rows]]
+
+    def per_image(self, probabilities: np.ndarray, rows: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """Each chosen image's probabilities from its rows' (the mean over its tiles, as the tiled card serves)."""
+        if self.tiles is None:
+            return probabilities
+        owners = self.tiles[rows]
+        return np.stack([probabilities[owners == image].mean(axis=0) for image in chosen]).astype(np.float32)
 
 
 def _decode(root: Path, samples, reporter) -> tuple[list[np.ndarray], list[int]]:
@@ -109,15 +153,15 @@ def _decode(root: Path, samples, reporter) -> tuple[list[np.ndarray], list[int]]
 
 
 def _features(images, samples, labels, card: ModelCard, config, threads: int, reporter
-              ) -> tuple[np.ndarray, np.ndarray, list]:
-    """Features of every image, or of a stratified subset when all would not fit the time limit. Images are
-    computed in threads: numpy, scikit-image and mahotas release the GIL for most of the work (2 threads
-    took 50 ms per 320x240 RGB image where one took 99)."""
+              ) -> tuple[FeatureTable, np.ndarray, list]:
+    """Features of every image (of each of its tiles when the card tiles), or of a stratified subset when all
+    would not fit the time limit. Images are computed in threads: numpy, scikit-image and mahotas release the
+    GIL for most of the work (2 threads took 50 ms per 320x240 RGB image where one took 99)."""
     index = {label: i for i, label in enumerate(labels)}
     started = time.perf_counter()
 
     def compute(i: int) -> np.ndarray:
-        return features.image_features(prepare(images[i], card), card.features)
+        return feature_rows(images[i], card)
 
     pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="features")
     try:
@@ -133,7 +177,13 @@ def _features(images, samples, labels, card: ModelCard, config, threads: int, re
     y = np.asarray([index[samples[i].label] for i in order])
     if len(set(y.tolist())) < 2:
         raise InvalidArgument("fewer than two classes left after skipping unreadable images")
-    return np.stack([rows[i] for i in order]).astype(np.float32), y, order
+    return FeatureTable.stacked([rows[i] for i in order], card.tiling is not None), y, order
+
+
+def feature_rows(image: np.ndarray, card: ModelCard) -> np.ndarray:
+    """(T, F) features of one decoded image: one row, or one per native-scale tile when the card tiles."""
+    return np.stack([features.image_features(tile, card.features)
+                     for tile in tiling.network_inputs(image, card, MAX_TILES)]).astype(np.float32)
 
 
 def _affordable_order(images, samples, config, pool: ThreadPoolExecutor, threads: int, compute, reporter
@@ -172,15 +222,17 @@ def _round_robin(groups: list[list[int]], count: int) -> list[int]:
     return taken
 
 
-def _candidate(plan, head: str, x, y, fold_list, labels, card: ModelCard, per_image_s: float, threads: int,
-               reporter) -> tuple[dict, tuple[list[np.ndarray], Path]]:
+def _candidate(plan, head: str, x: FeatureTable, y, fold_list, labels, card: ModelCard, per_image_s: float,
+               threads: int, reporter) -> tuple[dict, tuple[list[np.ndarray], Path]]:
     """The head's result, and what a vote needs of it: its fold probabilities and its ONNX file."""
     started = time.perf_counter()
     balanced = plan.config.imbalance != "none"
-    probabilities = fold_probabilities(head, x, y, fold_list, len(labels), plan.config.seed, threads, balanced)
-    model = heads.fit(head, x, y, plan.config.seed, threads, balanced=balanced)  # learns from every image
+    probabilities = fold_probabilities(head, x.rows, y, fold_list, len(labels), plan.config.seed, threads, balanced,
+                                       tiles=x.tiles)
+    every = np.arange(len(x.rows))  # learns from every image (every tile)
+    model = heads.fit(head, x.rows, x.row_targets(y, every), plan.config.seed, threads, balanced=balanced)
     folder = _export_folder(plan, head, card)
-    heads.export_onnx(model, x.shape[1], folder / card.weights)
+    heads.export_onnx(model, x.rows.shape[1], folder / card.weights)
     return (_result(head, fold_scores(y, fold_list, probabilities, labels), folder, card, started, per_image_s,
                     reporter), (probabilities, folder / card.weights))
 
@@ -218,12 +270,15 @@ def _result(head: str, scores: dict, folder: Path, card: ModelCard, started: flo
 
 
 def fold_probabilities(head: str, x: np.ndarray, y: np.ndarray, fold_list, classes: int, seed: int,
-                       threads: int, balanced: bool) -> list[np.ndarray]:
-    """The head's probabilities on each fold's held-out part, fitted on the fold's training part."""
-    probabilities = []
+                       threads: int, balanced: bool, tiles: np.ndarray | None = None) -> list[np.ndarray]:
+    """The head's probabilities on each fold's held-out images, fitted on the fold's training images. With
+    `tiles` (each row's image), x holds tiles: the folds split images, never an image's tiles."""
+    table, probabilities = FeatureTable(x, tiles), []
     for train, val in fold_list:
-        model = heads.fit(head, x[train], y[train], seed, threads, balanced=balanced)
-        probabilities.append(heads.all_classes(model, model.predict_proba(x[val]), classes))
+        fit_rows, val_rows = table.image_rows(np.asarray(train)), table.image_rows(np.asarray(val))
+        model = heads.fit(head, x[fit_rows], table.row_targets(y, fit_rows), seed, threads, balanced=balanced)
+        found = heads.all_classes(model, model.predict_proba(x[val_rows]), classes)
+        probabilities.append(table.per_image(found, val_rows, np.asarray(val)))
     return probabilities
 
 

@@ -42,6 +42,7 @@ def test_the_exported_card_declares_the_features_and_the_served_input(classical_
     card = read_card(Path(forest["export_dir"]))
     assert (card.framework, card.weights, card.architecture) == ("classical", "head.onnx", "classical:random_forest")
     assert card.input.size == (50, 50) and card.input.channels == 3 and card.preprocessing.scale == "range"
+    assert card.tiling is None  # small crops are computed whole
     assert card.features.name == "bioclass-texture" and card.features.version == 1
     assert card.labels == ("Parasitized", "Uninfected") and card.output.activation == "none"
 
