@@ -66,8 +66,8 @@ def run(plan: Plan, reporter) -> dict:
     samples, splits = [samples[i] for i in kept], [splits[i] for i in kept]
     card = classical_card(plan.model_id, images, labels)
     if card.tiling is not None:
-        reporter.log(f"images of {card.tiling.size[1]}x{card.tiling.size[0]} px and more: features of each "
-                     f"native-scale tile of {card.tiling.size[1]}x{card.tiling.size[0]} px, averaged per image")
+        reporter.log(f"images over {MAX_SIDE} px: features of each native-scale tile of "
+                     f"{card.tiling.size[1]}x{card.tiling.size[0]} px, averaged per image")
     x, y, chosen = _features(images, samples, labels, card, config, threads, reporter)
     samples, splits = [samples[i] for i in chosen], [splits[i] for i in chosen]
     groups = datasets.sample_groups(samples, re.compile(plan.spec.group_pattern)) if plan.spec.group_pattern else None

@@ -92,6 +92,7 @@ def test_large_images_are_computed_in_native_scale_tiles_and_validated_by_image(
     card = read_card(Path(result["candidates"][0]["export_dir"]))
     assert card.tiling is not None and card.tiling.size == (256, 256) and card.tiling.aggregation == "mean"
     assert card.input.size == (256, 256) and card.input.channels == 1
+    assert "images over 512 px: features of each native-scale tile of 256x256 px, averaged per image" in reporter.lines
     assert f"{8 * TILES_PER_IMAGE} tiles of 8 images" in reporter.lines
     # The folds hold out whole images: every image validated once, none counted per tile.
     assert result["validation"]["images"] == 8 and result["validation"]["validated"] == [1] * 8
