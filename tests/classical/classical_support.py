@@ -21,3 +21,28 @@ class Reporter:
 
     def check(self) -> None:
         pass
+
+
+def run_job(root, job_dir, server_dir: str, model_id: str, **plan):
+    """The classical AutoML job run in this process on ROOT: (plan, result, reporter)."""
+    from bioclass.server.classical import train
+    from bioclass.server.training.config import DatasetSpec, TrainConfig
+
+    job = train.Plan(job_id=model_id, job_dir=job_dir, dataset_root=root, spec=DatasetSpec(server_dir=server_dir),
+                     model_id=model_id, config=TrainConfig(arch=train.ARCH, val_fraction=0.2, test_fraction=0.0,
+                                                           threads=1), **plan)
+    reporter = Reporter()
+    return job, train.run(job, reporter), reporter
+
+
+def oip_infer(address: str, model: str, batch, datatype: str):
+    """The server's OIP answer (tritonclient) for a batch of raw images [B, H, W, C]."""
+    import tritonclient.grpc as tg
+
+    tensor = tg.InferInput("image", list(batch.shape), datatype)
+    tensor.set_data_from_numpy(batch)
+    client = tg.InferenceServerClient(address)
+    try:
+        return client.infer(model, [tensor])
+    finally:
+        client.close()

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from classical_support import MALARIA, PER_CLASS, Reporter  # noqa: E402
+from classical_support import MALARIA, PER_CLASS, run_job  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,14 +26,7 @@ def malaria_tiny(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def classical_job(malaria_tiny, tmp_path_factory):
     """The classical AutoML job run once on malaria_tiny: (plan, result, reporter)."""
-    from bioclass.server.classical import train
-    from bioclass.server.training.config import DatasetSpec, TrainConfig
-
-    plan = train.Plan(job_id="c1", job_dir=tmp_path_factory.mktemp("classical-job"), dataset_root=malaria_tiny,
-                spec=DatasetSpec(server_dir="malaria"), model_id="malaria-classical",
-                config=TrainConfig(arch=train.ARCH, val_fraction=0.2, test_fraction=0.0, threads=1))
-    reporter = Reporter()
-    return plan, train.run(plan, reporter), reporter
+    return run_job(malaria_tiny, tmp_path_factory.mktemp("classical-job"), "malaria", "malaria-classical")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tritonclient.grpc as tg
 
 from bioclass.images import decode_encoded
 from bioclass.server.automl import folds
@@ -17,7 +16,7 @@ from bioclass.server.preprocess import prepare
 from bioclass.server.training import datasets
 from bioclass.server.training.config import DatasetSpec
 
-from classical_support import PER_CLASS
+from classical_support import PER_CLASS, oip_infer
 
 MODEL = "malaria-classical"
 
@@ -126,14 +125,7 @@ def test_predict_gives_the_in_process_probabilities(classical_server, in_process
 
 def test_oip_gives_the_in_process_probabilities(classical_server, in_process):
     card, paths, expected = in_process
-    batch = np.stack([_decoded(p) for p in paths[:6]])
-    tensor = tg.InferInput("image", list(batch.shape), "UINT8")
-    tensor.set_data_from_numpy(batch)
-    client = tg.InferenceServerClient(classical_server.address)
-    try:
-        result = client.infer(MODEL, [tensor])
-    finally:
-        client.close()
+    result = oip_infer(classical_server.address, MODEL, np.stack([_decoded(p) for p in paths[:6]]), "UINT8")
     np.testing.assert_allclose(result.as_numpy("probabilities"), expected[:6], atol=1e-5)
     assert [label.decode() for label in result.as_numpy("label")] == [card.labels[i] for i in
                                                                         expected[:6].argmax(axis=1)]

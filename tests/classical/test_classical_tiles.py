@@ -14,11 +14,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import tifffile
-import tritonclient.grpc as tg
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from classical_support import TIFF16, Reporter  # noqa: E402
+from classical_support import TIFF16, oip_infer, run_job  # noqa: E402
 
 MODEL = "fields-forest"
 TILES_PER_IMAGE = 6  # 640x512 in 256-px tiles: columns at 0, 256, 384; rows at 0, 256
@@ -41,14 +40,7 @@ def fields(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tiled_job(fields, tmp_path_factory):
     """The classical job with the random forest alone: (plan, result, reporter)."""
-    from bioclass.server.classical import train
-    from bioclass.server.training.config import DatasetSpec, TrainConfig
-
-    plan = train.Plan(job_id="t1", job_dir=tmp_path_factory.mktemp("tiled-job"), dataset_root=fields,
-                      spec=DatasetSpec(server_dir="fields"), model_id=MODEL, head_names=("random_forest",),
-                      config=TrainConfig(arch=train.ARCH, val_fraction=0.2, test_fraction=0.0, threads=1))
-    reporter = Reporter()
-    return plan, train.run(plan, reporter), reporter
+    return run_job(fields, tmp_path_factory.mktemp("tiled-job"), "fields", MODEL, head_names=("random_forest",))
 
 
 @pytest.fixture(scope="module")
@@ -117,13 +109,7 @@ def test_predict_and_evaluate_give_the_mean_of_the_tiles(tiled_server, expected)
 def test_oip_gives_the_mean_of_the_tiles(tiled_server, expected):
     _, paths, probabilities = expected
     batch = np.stack([tifffile.imread(p)[..., None] for p in paths[:3]]).astype("<u2")
-    tensor = tg.InferInput("image", list(batch.shape), "UINT16")
-    tensor.set_data_from_numpy(batch)
-    client = tg.InferenceServerClient(tiled_server.address)
-    try:
-        result = client.infer(MODEL, [tensor])
-    finally:
-        client.close()
+    result = oip_infer(tiled_server.address, MODEL, batch, "UINT16")
     np.testing.assert_allclose(result.as_numpy("probabilities"), probabilities[:3], atol=1e-5)
 
 
