@@ -58,10 +58,11 @@ def run(plan: Plan, reporter) -> dict:
     x, y = _features(backbone, images, card, config.max_seconds, reporter), np.asarray(images.targets)
     groups = datasets.sample_groups(list(samples), re.compile(plan.spec.group_pattern)) \
         if plan.spec.group_pattern else None
-    fold_list = folds.ranking_folds(y, groups, list(splits), config.seed)
+    fold_list = folds.ranking_folds(y, groups, list(splits), config.seed, largest=folds.FEATURES_CV_MAX_IMAGES)
     balanced = config.imbalance != "none"
     scores = train.fold_scores(y, fold_list, train.fold_probabilities(HEAD, x, y, fold_list, len(labels),
-                                                                    config.seed, threads, balanced), labels)
+                                                                    config.seed, threads, balanced).probabilities,
+                                 labels)
     reporter.log(f"{backbone_arch} features ({x.shape[1]}) + {HEAD}: accuracy {np.mean(scores['accuracy']):.4f} "
                  f"over {len(fold_list)} folds")
     head = heads.fit(HEAD, x, y, config.seed, threads, balanced=balanced)  # learns from every image

@@ -1,6 +1,7 @@
 """scikit-learn heads on feature vectors: build, export to ONNX (job processes only)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +32,40 @@ def build(head: str, seed: int, threads: int) -> Pipeline:
     return make_pipeline(model)
 
 
-def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int, *, balanced: bool) -> Pipeline:
+def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int, *, balanced: bool,
+        deadline: float | None = None, stages: int | None = None, stop=None) -> Pipeline:
     """The head fitted, with balanced class weights when asked (every class weighs as much in total, as the
     networks' weighted loss does): microscopy sets are often strongly imbalanced. Unweighted, it fits the
-    classes' frequencies, which is what plain accuracy rewards."""
+    classes' frequencies, which is what plain accuracy rewards.
+
+    Gradient boosting grows one tree per class and stage, so its cost grows with the classes (12.8 s on
+    420 wbc cells in 4 classes, minutes for dozens of classes): it stops adding stages at `deadline`
+    (time.perf_counter()), or fits exactly `stages`. `stop` is called between stages (a cancelled job
+    raises there)."""
     from sklearn.utils.class_weight import compute_sample_weight
 
     model = build(head, seed, threads)
-    if not balanced:
-        return model.fit(x, y)
     step = model.steps[-1][0]
-    return model.fit(x, y, **{f"{step}__sample_weight": compute_sample_weight("balanced", y)})
+    options = {f"{step}__sample_weight": compute_sample_weight("balanced", y)} if balanced else {}
+    if head == "gradient_boosting":
+        if stages:
+            model.set_params(**{f"{step}__n_estimators": stages})
+        options[f"{step}__monitor"] = _stage_monitor(deadline, stop)
+    return model.fit(x, y, **options)
+
+
+def fitted_stages(model: Pipeline) -> int | None:
+    """How many boosting stages a gradient-boosting head kept (fewer than asked when its deadline came)."""
+    return getattr(model[-1], "n_estimators_", None)
+
+
+def _stage_monitor(deadline: float | None, stop):
+    """scikit-learn calls it after each boosting stage; True ends the fit there, keeping the stages so far."""
+    def monitor(stage: int, estimator, local_variables) -> bool:
+        if stop is not None:
+            stop()
+        return deadline is not None and time.perf_counter() > deadline
+    return monitor
 
 
 def all_classes(model: Pipeline, probabilities: np.ndarray, classes: int) -> np.ndarray:

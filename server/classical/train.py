@@ -71,7 +71,7 @@ def run(plan: Plan, reporter) -> dict:
     x, y, chosen = _features(images, samples, labels, card, config, threads, reporter)
     samples, splits = [samples[i] for i in chosen], [splits[i] for i in chosen]
     groups = datasets.sample_groups(samples, re.compile(plan.spec.group_pattern)) if plan.spec.group_pattern else None
-    fold_list = ranking.ranking_folds(y, groups, splits, config.seed)
+    fold_list = ranking.ranking_folds(y, groups, splits, config.seed, largest=ranking.FEATURES_CV_MAX_IMAGES)
     reporter.log(f"{len(fold_list)}-fold validation of {len(y)} images" if len(fold_list) > 1
                  else f"validation on the run's split: {len(fold_list[0][1])} images")
     if x.tiles is not None:
@@ -83,8 +83,9 @@ def run(plan: Plan, reporter) -> dict:
         if candidates and config.max_seconds and time.perf_counter() - started > config.max_seconds:
             reporter.log(f"{head}: left out, the time limit ({config.max_seconds:.0f} s) is spent")
             continue
+        end = started + config.max_seconds if config.max_seconds else None
         candidate, fitted[head] = _candidate(plan, head, x, y, fold_list, labels, card, per_image_s, threads,
-                                             reporter)
+                                             end, reporter)
         candidates.append(candidate)
     if VOTE in plan.head_names:
         if len(fitted) >= 2:
@@ -223,18 +224,23 @@ def _round_robin(groups: list[list[int]], count: int) -> list[int]:
 
 
 def _candidate(plan, head: str, x: FeatureTable, y, fold_list, labels, card: ModelCard, per_image_s: float,
-               threads: int, reporter) -> tuple[dict, tuple[list[np.ndarray], Path]]:
-    """The head's result, and what a vote needs of it: its fold probabilities and its ONNX file."""
+               threads: int, end: float | None, reporter) -> tuple[dict, tuple[list[np.ndarray], Path]]:
+    """The head's result, and what a vote needs of it: its fold probabilities and its ONNX file. A head
+    that can stop early (gradient boosting) shares the job's time left between its fold fits and the
+    final one, and the final fit keeps as many stages as every fold reached: it is served as validated."""
     started = time.perf_counter()
     balanced = plan.config.imbalance != "none"
-    probabilities = fold_probabilities(head, x.rows, y, fold_list, len(labels), plan.config.seed, threads, balanced,
-                                       tiles=x.tiles)
+    folded = fold_probabilities(head, x.rows, y, fold_list, len(labels), plan.config.seed, threads, balanced,
+                                tiles=x.tiles, end=end, stop=reporter.check)
     every = np.arange(len(x.rows))  # learns from every image (every tile)
-    model = heads.fit(head, x.rows, x.row_targets(y, every), plan.config.seed, threads, balanced=balanced)
+    model = heads.fit(head, x.rows, x.row_targets(y, every), plan.config.seed, threads, balanced=balanced,
+                      stages=folded.stages, stop=reporter.check)
+    if folded.stages is not None and folded.stages < heads.BOOSTING_STAGES:
+        reporter.log(f"{head}: {folded.stages} of {heads.BOOSTING_STAGES} boosting stages fit the time limit")
     folder = _export_folder(plan, head, card)
     heads.export_onnx(model, x.rows.shape[1], folder / card.weights)
-    return (_result(head, fold_scores(y, fold_list, probabilities, labels), folder, card, started, per_image_s,
-                    reporter), (probabilities, folder / card.weights))
+    return (_result(head, fold_scores(y, fold_list, folded.probabilities, labels), folder, card, started,
+                    per_image_s, reporter), (folded.probabilities, folder / card.weights))
 
 
 def _vote(plan, fitted: dict, y, fold_list, labels, card: ModelCard, per_image_s: float, reporter) -> dict:
@@ -269,17 +275,34 @@ def _result(head: str, scores: dict, folder: Path, card: ModelCard, started: flo
             "size_bytes": (folder / card.weights).stat().st_size, "ms_per_image": per_image_s * 1000}
 
 
+@dataclass
+class Folded:
+    """A head's probabilities on each fold's held-out images; for gradient boosting, the fewest stages a
+    fold's fit kept (None for other heads)."""
+    probabilities: list[np.ndarray]
+    stages: int | None = None
+
+
 def fold_probabilities(head: str, x: np.ndarray, y: np.ndarray, fold_list, classes: int, seed: int,
-                       threads: int, balanced: bool, tiles: np.ndarray | None = None) -> list[np.ndarray]:
+                       threads: int, balanced: bool, tiles: np.ndarray | None = None, end: float | None = None,
+                       stop=None) -> Folded:
     """The head's probabilities on each fold's held-out images, fitted on the fold's training images. With
-    `tiles` (each row's image), x holds tiles: the folds split images, never an image's tiles."""
-    table, probabilities = FeatureTable(x, tiles), []
-    for train, val in fold_list:
+    `tiles` (each row's image), x holds tiles: the folds split images, never an image's tiles. With `end`
+    (time.perf_counter()), each fit that can stop early gets an equal share of the time left, counting a
+    final fit on every image after the folds."""
+    table, folded = FeatureTable(x, tiles), Folded([])
+    for done, (train, val) in enumerate(fold_list):
         fit_rows, val_rows = table.image_rows(np.asarray(train)), table.image_rows(np.asarray(val))
-        model = heads.fit(head, x[fit_rows], table.row_targets(y, fit_rows), seed, threads, balanced=balanced)
+        fits_left = len(fold_list) - done + 1
+        deadline = None if end is None else time.perf_counter() + (end - time.perf_counter()) / fits_left
+        model = heads.fit(head, x[fit_rows], table.row_targets(y, fit_rows), seed, threads, balanced=balanced,
+                          deadline=deadline, stop=stop)
+        stages = heads.fitted_stages(model)
+        if stages is not None:
+            folded.stages = stages if folded.stages is None else min(folded.stages, stages)
         found = heads.all_classes(model, model.predict_proba(x[val_rows]), classes)
-        probabilities.append(table.per_image(found, val_rows, np.asarray(val)))
-    return probabilities
+        folded.probabilities.append(table.per_image(found, val_rows, np.asarray(val)))
+    return folded
 
 
 def fold_scores(y: np.ndarray, fold_list, probabilities: list[np.ndarray], labels: list[str]

@@ -279,6 +279,22 @@ def test_ranking_folds_are_capped_when_asked():
     assert len(folds.ranking_folds(targets, None, splits, seed=0, most=1)) == 1  # the run's split
 
 
+def test_heads_on_features_are_cross_validated_past_the_networks_limit():
+    """420 images: networks are ranked on the run's split, heads on precomputed features in 5 folds."""
+    from bioclass.server.automl import folds
+
+    targets = np.repeat([0, 1, 2, 3], 105)
+    splits = (["train"] * 84 + ["val"] * 21) * 4
+    (networks,) = folds.ranking_folds(targets, None, splits, seed=0)
+    assert len(networks[1]) == 84 and splits[networks[1][0]] == "val"
+    on_features = folds.ranking_folds(targets, None, splits, seed=0, largest=folds.FEATURES_CV_MAX_IMAGES)
+    assert len(on_features) == 5
+    assert sorted(np.concatenate([val for _, val in on_features]).tolist()) == list(range(420))
+    many = np.repeat([0, 1], folds.FEATURES_CV_MAX_IMAGES // 2)
+    assert len(folds.ranking_folds(many, None, ["train", "val"] * (len(many) // 2), seed=0,
+                                   largest=folds.FEATURES_CV_MAX_IMAGES)) == 1
+
+
 def test_a_network_must_beat_the_best_classical_candidate_by_more_than_one_standard_error(tmp_path):
     """jurkat, 479 validation images: resnet10t 0.590 against logistic regression's 0.589 is noise, and the
     network would still have to be retrained; logistic regression (itself clearly ahead of the forest) is

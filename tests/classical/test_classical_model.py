@@ -99,7 +99,8 @@ def test_the_soft_vote_scores_its_folds_as_the_mean_of_its_heads(classical_job, 
     by_head = {c["head"]: c for c in result["candidates"]}
     card, _, x, y = job_features
     fold_list = folds.ranking_folds(y, None, ["train"] * len(y), plan.config.seed)
-    per_head = {head: train.fold_probabilities(head, x, y, fold_list, 2, plan.config.seed, 1, balanced=True)
+    per_head = {head: train.fold_probabilities(head, x, y, fold_list, 2, plan.config.seed, 1,
+                                               balanced=True).probabilities
                 for head in FITTED_HEADS}
     forest = train.fold_scores(y, fold_list, per_head["random_forest"], list(card.labels))
     assert forest["accuracy"] == pytest.approx(by_head["random_forest"]["scores"]["accuracy"])
