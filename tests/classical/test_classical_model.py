@@ -142,3 +142,30 @@ def test_evaluate_gives_the_in_process_measures(classical_server, in_process, cl
         (evaluation,) = client.evaluate(plan.dataset_root, [MODEL]).evaluations
     assert evaluation.images == len(paths)
     assert evaluation.accuracy == pytest.approx(float(np.mean(expected.argmax(axis=1) == truth)), abs=1e-9)
+
+
+def test_growing_heads_share_the_job_time_left_and_boosting_is_left_out_when_it_cannot_grow(classical_job,
+                                                                                            job_features):
+    """The forest and boosting split the time left between them (logistic regression is not timed); each
+    fold fit of a growing head gets its share, and boosting is left out, with its reason, when one stage
+    timed on every image says its fits would keep fewer than FEWEST stages."""
+    import time
+
+    from bioclass.server.classical import train
+    from classical_support import Reporter
+
+    plan, _, _ = classical_job
+    _, _, x, y = job_features
+    now = time.perf_counter()
+    assert train._head_end("logistic_regression", HEADS, now + 100) is None
+    assert train._head_end("random_forest", HEADS, now + 100) == pytest.approx(now + 50, abs=1)
+    assert train._head_end("gradient_boosting", HEADS, now + 100) == pytest.approx(now + 100, abs=1)
+    table, reporter = train.FeatureTable(x.astype(np.float32)), Reporter()
+    assert train._affordable("gradient_boosting", table, y, plan.config, 1, now + 3600, 5, reporter)
+    assert not train._affordable("gradient_boosting", table, y, plan.config, 1, time.perf_counter(), 5, reporter)
+    assert reporter.lines[-1].startswith("gradient_boosting: left out, one boosting stage took")
+    fold_list = folds.ranking_folds(y, None, ["train"] * len(y), plan.config.seed)
+    late = train.fold_probabilities("random_forest", table.rows, y, fold_list, 2, 0, 1, True,
+                                    end=time.perf_counter())
+    assert late.size == heads.FOREST_CHUNK and len(late.probabilities) == len(fold_list)
+    assert train.fold_probabilities("logistic_regression", table.rows, y, fold_list, 2, 0, 1, True).size is None

@@ -30,29 +30,40 @@ def test_balanced_heads_trade_accuracy_for_the_rare_class(head):
     assert found[False][0] > found[True][0]  # and plain accuracy does not
 
 
-def test_gradient_boosting_stops_at_its_deadline_and_exports_the_stages_it_kept(tmp_path):
-    """Boosting grows a tree per class and stage: with dozens of classes a fit takes minutes, so it stops
-    adding stages at its deadline; the final fit takes exactly the stages its folds reached, and the ONNX
-    export of a shortened model gives scikit-learn's probabilities."""
+
+@pytest.mark.parametrize("head, fewest", [("random_forest", heads.FOREST_CHUNK), ("gradient_boosting", 1)])
+def test_growing_heads_stop_at_their_deadline_and_export_what_they_grew(head, fewest, tmp_path):
+    """With dozens of classes a forest or boosting fit takes minutes, so a growing head stops at its
+    deadline with the trees or stages it has (a forest grows a chunk, boosting a stage, before it first
+    checks); the final fit grows exactly the size its folds reached, and the ONNX export of a shortened
+    model gives scikit-learn's probabilities."""
     import time
 
     import onnxruntime
 
     x, y = _overlapping(60, 60, seed=0)
-    late = heads.fit("gradient_boosting", x, y, seed=0, threads=1, balanced=True, deadline=time.perf_counter() - 1)
-    assert heads.fitted_stages(late) == 1  # the stage scikit-learn fits before it first asks
-    fixed = heads.fit("gradient_boosting", x, y, seed=0, threads=1, balanced=True, stages=7)
-    assert heads.fitted_stages(fixed) == 7
-    assert heads.fitted_stages(heads.fit("gradient_boosting", x, y, seed=0, threads=1, balanced=False)) \
-        == heads.BOOSTING_STAGES
-    assert heads.fitted_stages(heads.fit("random_forest", x, y, seed=0, threads=1, balanced=False)) is None
+    late = heads.fit(head, x, y, seed=0, threads=1, balanced=True, deadline=time.perf_counter() - 1)
+    assert heads.fitted_size(late) == fewest
+    assert heads.fitted_size(heads.fit(head, x, y, seed=0, threads=1, balanced=True, size=70)) == 70
+    assert heads.fitted_size(heads.fit(head, x, y, seed=0, threads=1, balanced=False)) == heads.GROWN[head]
     heads.export_onnx(late, x.shape[1], tmp_path / "head.onnx")
     session = onnxruntime.InferenceSession(str(tmp_path / "head.onnx"), providers=["CPUExecutionProvider"])
     served = session.run(["probabilities"], {session.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(served, late.predict_proba(x), atol=1e-5)
 
 
-def test_a_cancelled_job_stops_gradient_boosting_between_stages():
+def test_a_forest_grown_in_chunks_is_the_forest_grown_at_once():
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = _overlapping(60, 60, seed=0)
+    chunked = heads.fit("random_forest", x, y, seed=3, threads=1, balanced=False, size=120)
+    at_once = RandomForestClassifier(120, random_state=3).fit(x, y)
+    np.testing.assert_array_equal(chunked.predict_proba(x), at_once.predict_proba(x))
+    assert heads.fitted_size(heads.fit("logistic_regression", x, y, seed=0, threads=1, balanced=False)) is None
+
+
+@pytest.mark.parametrize("head", ["random_forest", "gradient_boosting"])
+def test_a_cancelled_job_stops_a_growing_head(head):
     x, y = _overlapping(60, 60, seed=0)
     calls = []
 
@@ -62,5 +73,5 @@ def test_a_cancelled_job_stops_gradient_boosting_between_stages():
             raise InterruptedError("cancelled")
 
     with pytest.raises(InterruptedError):
-        heads.fit("gradient_boosting", x, y, seed=0, threads=1, balanced=True, stop=stop)
+        heads.fit(head, x, y, seed=0, threads=1, balanced=True, stop=stop)
     assert len(calls) == 3
