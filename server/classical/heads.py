@@ -35,7 +35,7 @@ def build(head: str, seed: int, threads: int) -> Pipeline:
 # Heads that grow (the forest's trees, boosting's stages) and can stop at a deadline with what they have.
 GROWN = {"random_forest": FOREST_TREES, "gradient_boosting": BOOSTING_STAGES}
 FOREST_CHUNK = 50  # trees added at a time, so a forest checks its deadline (and a cancel) between chunks
-FEWEST = {"random_forest": FOREST_CHUNK, "gradient_boosting": 20}  # below these a head is not worth serving
+FEWEST_STAGES = 20  # boosting that cannot grow this many stages is not worth its time
 
 
 def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int, *, balanced: bool,
@@ -46,8 +46,9 @@ def fit(head: str, x: np.ndarray, y: np.ndarray, seed: int, threads: int, *, bal
 
     A growing head's cost grows with the classes: on 2,039 feature rows of 73 classes (the held-out
     many-class set's shape, 2 threads) the 500-tree forest took 45 s and one boosting stage (a tree per
-    class) 20 s, where 420 wbc cells of 4 classes took 1.1 and 0.13. So it stops growing at `deadline` (time.perf_counter()), or
-    grows exactly `size` (trees or stages); `stop` is called as it grows (a cancelled job raises there)."""
+    class) 20 s, where 420 wbc cells of 4 classes took 1.1 and 0.13. So it stops growing at `deadline`
+    (time.perf_counter()), or grows exactly `size` (trees or stages); `stop` is called as it grows (a
+    cancelled job raises there)."""
     from sklearn.utils.class_weight import compute_sample_weight
 
     model = build(head, seed, threads)

@@ -255,10 +255,10 @@ def _affordable(head: str, x: FeatureTable, y, config, threads: int, end: float 
         * len(set(targets.tolist())) / len(set(targets[probe].tolist()))
     stage_s = (time.perf_counter() - started) * scale
     share_s = (end - time.perf_counter()) / (folds + 1)
-    if share_s >= heads.FEWEST[head] * stage_s:
+    if share_s >= heads.FEWEST_STAGES * stage_s:
         return True
     reporter.log(f"{head}: left out, one boosting stage would take about {stage_s:.1f} s, so each of its "
-                 f"{folds + 1} fits would keep fewer than {heads.FEWEST[head]} stages in the time left")
+                 f"{folds + 1} fits would keep fewer than {heads.FEWEST_STAGES} stages in the time left")
     return False
 
 

@@ -148,7 +148,7 @@ def test_growing_heads_share_the_job_time_left_and_boosting_is_left_out_when_it_
                                                                                             job_features):
     """The forest and boosting split the time left between them (logistic regression is not timed); each
     fold fit of a growing head gets its share, and boosting is left out, with its reason, when one stage
-    timed on a sample says its fits would keep fewer than FEWEST stages."""
+    timed on a sample says its fits would keep fewer than FEWEST_STAGES stages."""
     import time
 
     from bioclass.server.classical import train
