@@ -148,7 +148,7 @@ def test_growing_heads_share_the_job_time_left_and_boosting_is_left_out_when_it_
                                                                                             job_features):
     """The forest and boosting split the time left between them (logistic regression is not timed); each
     fold fit of a growing head gets its share, and boosting is left out, with its reason, when one stage
-    timed on every row says its fits would keep fewer than FEWEST_STAGES stages."""
+    timed on a sample says its fits would keep fewer than FEWEST_STAGES stages."""
     import time
 
     from bioclass.server.classical import train
@@ -163,7 +163,7 @@ def test_growing_heads_share_the_job_time_left_and_boosting_is_left_out_when_it_
     table, reporter = train.FeatureTable(x.astype(np.float32)), Reporter()
     assert train._affordable("gradient_boosting", table, y, plan.config, 1, now + 3600, 5, reporter)
     assert not train._affordable("gradient_boosting", table, y, plan.config, 1, time.perf_counter(), 5, reporter)
-    assert reporter.lines[-1].startswith("gradient_boosting: left out, one boosting stage took")
+    assert reporter.lines[-1].startswith("gradient_boosting: left out, one boosting stage would take about")
     fold_list = folds.ranking_folds(y, None, ["train"] * len(y), plan.config.seed)
     late = train.fold_probabilities("random_forest", table.rows, y, fold_list, 2, 0, 1, True,
                                     end=time.perf_counter())
