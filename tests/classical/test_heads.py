@@ -31,13 +31,12 @@ def test_balanced_heads_trade_accuracy_for_the_rare_class(head):
 
 
 
-@pytest.mark.parametrize("head, fewest", [("random_forest", heads.FOREST_CHUNK),
-                                          ("gradient_boosting", heads.BOOSTING_CHUNK)])
+@pytest.mark.parametrize("head, fewest", [("random_forest", heads.FOREST_CHUNK), ("gradient_boosting", 1)])
 def test_growing_heads_stop_at_their_deadline_and_export_what_they_grew(head, fewest, tmp_path):
     """With dozens of classes a forest or boosting fit takes minutes, so a growing head stops at its
-    deadline with the trees or stages it has (each grows one chunk before it first checks); the final fit
-    grows exactly the size its folds reached, and the ONNX export of a shortened model gives scikit-learn's
-    probabilities."""
+    deadline with the trees or stages it has (a forest grows a chunk, boosting a stage, before it first
+    checks); the final fit grows exactly the size its folds reached, and the ONNX export of a shortened
+    model gives scikit-learn's probabilities."""
     import time
 
     import onnxruntime
@@ -61,59 +60,6 @@ def test_a_forest_grown_in_chunks_is_the_forest_grown_at_once():
     at_once = RandomForestClassifier(120, random_state=3).fit(x, y)
     np.testing.assert_array_equal(chunked.predict_proba(x), at_once.predict_proba(x))
     assert heads.fitted_size(heads.fit("logistic_regression", x, y, seed=0, threads=1, balanced=False)) is None
-
-
-def test_boosting_grown_in_chunks_is_boosting_grown_at_once():
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    x, y = _overlapping(60, 200, seed=0)
-    chunked = heads.fit("gradient_boosting", x, y, seed=3, threads=1, balanced=False, size=23)
-    at_once = HistGradientBoostingClassifier(max_iter=23, early_stopping=False, random_state=3,
-                                             min_samples_leaf=heads.leaf_rows(len(y), 2)).fit(x, y)
-    np.testing.assert_allclose(chunked.predict_proba(x), at_once.predict_proba(x), atol=1e-12)
-
-
-def _classes(count: int, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`count` Gaussian classes in 12 features, overlapping enough that boosting grows deep trees."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(0.0, 1.5, (count, 12))
-    x = np.concatenate([rng.normal(centre, 1.0, (per_class, 12)) for centre in centres])
-    return x.astype(np.float32), np.repeat(np.arange(count), per_class)
-
-
-@pytest.mark.parametrize("count", [2, 7])
-def test_boosting_exported_to_onnx_gives_scikit_learns_probabilities(count, tmp_path):
-    """boosting_onnx writes the booster's trees itself (skl2onnx's converter fails on the installed onnx):
-    two classes through a sigmoid, more through a softmax; thresholds rounded down to float32 keep every
-    training row on its side of each split, and the soft vote merges the graph with skl2onnx's heads."""
-    import onnxruntime
-
-    x, y = _classes(count, 80, seed=count)
-    model = heads.fit("gradient_boosting", x, y, seed=0, threads=1, balanced=True, size=40)
-    forest = heads.fit("random_forest", x, y, seed=0, threads=1, balanced=True, size=50)
-    assert heads.fitted_size(model) == 40 and model[-1].n_trees_per_iteration_ == (1 if count == 2 else count)
-    heads.export_onnx(model, x.shape[1], tmp_path / "boosting.onnx")
-    heads.export_onnx(forest, x.shape[1], tmp_path / "forest.onnx")
-    heads.export_vote([tmp_path / "boosting.onnx", tmp_path / "forest.onnx"], tmp_path / "vote.onnx")
-    probe = np.concatenate([x, _classes(count, 20, seed=count + 10)[0]])
-    served = {}
-    for name in ("boosting", "vote"):
-        session = onnxruntime.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"])
-        served[name] = session.run(["probabilities"], {session.get_inputs()[0].name: probe})[0]
-    expected = model.predict_proba(probe)
-    np.testing.assert_allclose(served["boosting"], expected, atol=1e-4)
-    np.testing.assert_array_equal(served["boosting"].argmax(axis=1), expected.argmax(axis=1))
-    np.testing.assert_allclose(served["vote"], (expected + forest.predict_proba(probe)) / 2, atol=1e-4)
-
-
-def test_boosting_leaves_are_smaller_on_tiny_sets():
-    """scikit-learn's 20 rows per leaf on large sets; 24 images of two classes still split."""
-    assert heads.leaf_rows(2393, 7) == heads.MOST_LEAF_ROWS
-    assert heads.leaf_rows(24, 2) == 1
-    assert heads.leaf_rows(2555, 73) == 3
-    x, y = _overlapping(12, 12, seed=0)
-    tiny = heads.fit("gradient_boosting", x, y, seed=0, threads=1, balanced=False, size=20)
-    assert tiny.score(x, y) > 0.9  # learnt the training images, not one constant
 
 
 @pytest.mark.parametrize("head", ["random_forest", "gradient_boosting"])
