@@ -133,7 +133,9 @@ class FeatureTable:
         """Indices of the rows of the chosen images."""
         return chosen if self.tiles is None else np.flatnonzero(np.isin(self.tiles, chosen))
 
-    def row_targets(self, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def row_targets(self, y: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each row's label (of the given rows; of every row by default)."""
+        rows = np.arange(len(self.rows)) if rows is None else rows
         return y[rows] if self.tiles is None else y[self.tiles[rows]]
 
     def per_image(self, probabilities: np.ndarray, rows: np.ndarray, chosen: np.ndarray) -> np.ndarray:
@@ -245,7 +247,7 @@ def _affordable(head: str, x: FeatureTable, y, config, threads: int, end: float 
     took 1.3 s and estimated 19 s (13 s scaled linearly)."""
     if head != "gradient_boosting" or end is None:
         return True
-    targets = x.row_targets(y, np.arange(len(x.rows)))
+    targets = x.row_targets(y)
     probe = np.random.default_rng(config.seed).permutation(len(x.rows))[:PROBE_ROWS]
     if len(set(targets[probe].tolist())) < 2:
         return True  # nothing to time on: let the deadlines bound it
@@ -271,8 +273,7 @@ def _candidate(plan, head: str, x: FeatureTable, y, fold_list, labels, card: Mod
     balanced = plan.config.imbalance != "none"
     folded = fold_probabilities(head, x.rows, y, fold_list, len(labels), plan.config.seed, threads, balanced,
                                 tiles=x.tiles, end=end, stop=reporter.check)
-    every = np.arange(len(x.rows))  # learns from every image (every tile)
-    model = heads.fit(head, x.rows, x.row_targets(y, every), plan.config.seed, threads, balanced=balanced,
+    model = heads.fit(head, x.rows, x.row_targets(y), plan.config.seed, threads, balanced=balanced,  # every image
                       size=folded.size, stop=reporter.check)
     if folded.size is not None and folded.size < heads.GROWN[head]:
         reporter.log(f"{head}: grown to {folded.size} of {heads.GROWN[head]} "
