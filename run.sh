@@ -37,10 +37,16 @@ case "$command" in
     [ -x scripts/install_java_deps.sh ] && scripts/install_java_deps.sh
     "$venv/bin/python" scripts/gen_protos.py --check
     export QT_QPA_PLATFORM=offscreen
-    tests=(tests)
-    [ -d plugins/napari/tests ] && tests+=(plugins/napari/tests)
     # The slowest tests are listed at the end, so that the suite's time can be watched from any run.
-    exec "$venv/bin/python" -m pytest -p no:cacheprovider --durations=30 "${tests[@]}" "$@"
+    status=0
+    "$venv/bin/python" -m pytest -p no:cacheprovider --durations=30 tests "$@" || status=$?
+    if [ -d plugins/napari/tests ]; then
+      # napari's OpenGL in a pytest process of its own: after the rest of the suite, one CI run's process
+      # got no OpenGL context for its first viewer, where the same napari tests alone passed.
+      "$venv/bin/python" -m pytest -p no:cacheprovider --durations=10 plugins/napari/tests "$@" || {
+        code=$?; [ "$code" -eq 5 ] || status=$code; }  # 5: a -k that selects none of them
+    fi
+    exit "$status"
     ;;
   *)
     echo "usage: ./run.sh serve [bioclass serve options] | ./run.sh test [pytest options]" >&2
