@@ -39,13 +39,13 @@ case "$command" in
     export QT_QPA_PLATFORM=offscreen
     # The slowest tests are listed at the end, so that the suite's time can be watched from any run.
     status=0
-    "$venv/bin/python" -m pytest -p no:cacheprovider --durations=30 tests "$@" || status=$?
-    if [ -d plugins/napari/tests ]; then
-      # napari's OpenGL in a pytest process of its own: after the rest of the suite, one CI run's process
-      # got no OpenGL context for its first viewer, where the same napari tests alone passed.
-      "$venv/bin/python" -m pytest -p no:cacheprovider --durations=10 plugins/napari/tests "$@" || {
-        code=$?; [ "$code" -eq 5 ] || status=$code; }  # 5: a -k that selects none of them
-    fi
+    pytest_part() {  # one pytest process; 5 (a -k that selects none of its tests) is not a failure
+      "$venv/bin/python" -m pytest -p no:cacheprovider "$@" || { code=$?; [ "$code" -eq 5 ] || status=$code; }
+    }
+    pytest_part --durations=30 tests "$@"
+    # napari's OpenGL in a pytest process of its own: after the rest of the suite, one CI run's process
+    # got no OpenGL context for its first viewer, where the same napari tests alone passed.
+    [ -d plugins/napari/tests ] && pytest_part --durations=10 plugins/napari/tests "$@"
     exit "$status"
     ;;
   *)
