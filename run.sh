@@ -42,10 +42,23 @@ case "$command" in
     pytest_part() {  # one pytest process; 5 (a -k that selects none of its tests) is not a failure
       "$venv/bin/python" -m pytest -p no:cacheprovider "$@" || { code=$?; [ "$code" -eq 5 ] || status=$code; }
     }
-    pytest_part --durations=30 tests "$@"
+    # Test paths go to the process that owns them; without any, each process runs its whole folder.
+    options=() suite=() napari=() value_next=0
+    for arg in "$@"; do
+      if [ "$value_next" = 1 ]; then options+=("$arg"); value_next=0; continue; fi
+      case "$arg" in
+        -k|-m|-p|-o|-c|-n|--deselect|--ignore|--rootdir|--basetemp) options+=("$arg"); value_next=1 ;;
+        -*) options+=("$arg") ;;
+        *) if [ ! -e "${arg%%::*}" ]; then options+=("$arg")
+           elif [[ "$(realpath --relative-to=. "${arg%%::*}")/" == plugins/napari/* ]]; then napari+=("$arg")
+           else suite+=("$arg"); fi ;;
+      esac
+    done
+    if [ ${#suite[@]} -eq 0 ] && [ ${#napari[@]} -eq 0 ]; then suite=(tests) napari=(plugins/napari/tests); fi
+    [ ${#suite[@]} -gt 0 ] && pytest_part --durations=30 "${options[@]}" "${suite[@]}"
     # napari's OpenGL in a pytest process of its own: after the rest of the suite, one CI run's process
     # got no OpenGL context for its first viewer, where the same napari tests alone passed.
-    [ -d plugins/napari/tests ] && pytest_part --durations=10 plugins/napari/tests "$@"
+    [ ${#napari[@]} -gt 0 ] && [ -d plugins/napari/tests ] && pytest_part --durations=10 "${options[@]}" "${napari[@]}"
     exit "$status"
     ;;
   *)
