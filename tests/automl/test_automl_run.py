@@ -56,7 +56,8 @@ def test_a_run_ends_within_its_budget_and_serves_its_best_model(automl_server, c
     assert "served as tiny-automl" in listed.stdout and "TRIAL" in listed.stdout
 
 
-@pytest.mark.parametrize("change", [{"metric": "loss"}, {"budget_minutes": 0}, {"semi_supervised_modes": ["magic"]}])
+@pytest.mark.parametrize("change", [{"metric": "loss"}, {"budget_minutes": 0}, {"semi_supervised_modes": ["magic"]},
+                                    {"val_fraction": 0.0}])
 def test_a_bad_request_is_refused_at_once(client, tiny_dataset, change):
     values = {"budget_minutes": 1.0, **SEARCH, **change}
     budget = values.pop("budget_minutes")

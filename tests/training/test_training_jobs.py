@@ -35,6 +35,7 @@ def test_job_trains_exports_and_serves_a_model(training_server, training, tiny_d
     assert list(job.dataset.labels) == ["Parasitized", "Uninfected"]
     assert [s.name for s in job.dataset.skipped] == ["Uninfected/broken.png"]
     assert job.test_metrics.images > 0 and 0.0 <= job.test_metrics.accuracy <= 1.0
+    assert any(key.startswith("test/") for key in job.dataset.counts)  # unset fractions: the default 0.15
     assert sum(job.test_metrics.confusion.counts) == job.test_metrics.images
     assert job.confusion_png.startswith(PNG_MAGIC) and job.curves_png.startswith(PNG_MAGIC)
     assert [e.format for e in job.exports] == ["torchscript", "onnx", "onnx-int8"]
@@ -53,6 +54,16 @@ def test_job_trains_exports_and_serves_a_model(training_server, training, tiny_d
     with pytest.raises(AlreadyExists, match="tiny-malaria"):  # refused before a job is queued
         training.train(tiny_dataset, ARCH, on_server=True, model_id="tiny-malaria", **TINY)
     assert len(training.jobs()) == jobs_before
+
+
+def test_fractions_given_as_zero_leave_no_validation_or_test_split(training, tiny_dataset):
+    """The fractions are proto3 `optional`: 0 sent is 0, where an unset field takes the default."""
+    job_id = training.train(tiny_dataset, ARCH, on_server=True, val_fraction=0.0, test_fraction=0.0, **TINY)
+    job = wait_for(training, job_id, lambda j: state_name(j.state) in ("succeeded", "failed", "cancelled"))
+    assert state_name(job.state) == "succeeded", job.error
+    assert {key.split("/")[0] for key in job.dataset.counts} == {"train"}
+    assert job.request.config.HasField("test_fraction") and job.request.config.test_fraction == 0.0
+    assert job.request.config.HasField("val_fraction") and job.request.config.val_fraction == 0.0
 
 
 def test_cancelling_a_running_job(training, tiny_dataset):

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from bioclass.v1 import training_pb2 as bioclass_dot_v1_dot_training__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62ioclass/v1/automl.proto\x12\x0b\x62ioclass.v1\x1a\x1a\x62ioclass/v1/training.proto\"\xfc\x02\n\rAutoMLRequest\x12+\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x1a.bioclass.v1.DatasetSource\x12\x16\n\x0e\x62udget_minutes\x18\x02 \x01(\x01\x12\x0e\n\x06metric\x18\x03 \x01(\t\x12\x14\n\x0cmax_model_mb\x18\x04 \x01(\x01\x12\x16\n\x0emax_latency_ms\x18\x05 \x01(\x01\x12\x10\n\x08model_id\x18\x06 \x01(\t\x12\x11\n\toverwrite\x18\x07 \x01(\x08\x12\x15\n\rarchitectures\x18\x08 \x03(\t\x12\x13\n\x0bimage_sizes\x18\t \x03(\r\x12\x1d\n\x15semi_supervised_modes\x18\n \x03(\t\x12\x0c\n\x04seed\x18\x0b \x01(\r\x12\x14\n\x0cval_fraction\x18\x0c \x01(\x01\x12\x0f\n\x07threads\x18\r \x01(\r\x12\x13\n\x0bray_address\x18\x0e \x01(\t\x12\x0f\n\x07tilings\x18\x0f \x03(\t\x12\x0e\n\x06scales\x18\x10 \x03(\t\x12\r\n\x05pages\x18\x11 \x03(\r\"\xb9\x02\n\x05Trial\x12\x0e\n\x06number\x18\x01 \x01(\r\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.bioclass.v1.TrialState\x12\x14\n\x0c\x61rchitecture\x18\x03 \x01(\t\x12.\n\x06params\x18\x04 \x03(\x0b\x32\x1e.bioclass.v1.Trial.ParamsEntry\x12\r\n\x05value\x18\x05 \x01(\x01\x12\x0f\n\x07seconds\x18\x06 \x01(\x01\x12\x0e\n\x06job_id\x18\x07 \x01(\t\x12\x0c\n\x04note\x18\x08 \x01(\t\x12\x10\n\x08model_mb\x18\t \x01(\x01\x12\x12\n\nlatency_ms\x18\n \x01(\x01\x12\x10\n\x08value_sd\x18\x0b \x01(\x01\x12\r\n\x05\x66olds\x18\x0c \x01(\r\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa9\x03\n\tAutoMLRun\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.bioclass.v1.JobState\x12+\n\x07request\x18\x03 \x01(\x0b\x32\x1a.bioclass.v1.AutoMLRequest\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x01\x12\x10\n\x08\x66inished\x18\x05 \x01(\x01\x12\x17\n\x0f\x65lapsed_seconds\x18\x06 \x01(\x01\x12\'\n\x0bleaderboard\x18\x07 \x03(\x0b\x32\x12.bioclass.v1.Trial\x12\x12\n\nbest_trial\x18\x08 \x01(\x05\x12\x10\n\x08model_id\x18\t \x01(\t\x12\x15\n\rint8_model_id\x18\n \x01(\t\x12+\n\x07\x65xports\x18\x0b \x03(\x0b\x32\x1a.bioclass.v1.ExportedModel\x12\x14\n\x0cquantization\x18\x0c \x01(\t\x12\x0b\n\x03log\x18\r \x03(\t\x12\r\n\x05\x65rror\x18\x0e \x01(\t\x12\x0e\n\x06metric\x18\x0f \x01(\t\x12,\n\x07profile\x18\x10 \x01(\x0b\x32\x1b.bioclass.v1.DatasetProfile\"6\n\nSizeSpread\x12\x0b\n\x03min\x18\x01 \x01(\r\x12\x0e\n\x06median\x18\x02 \x01(\r\x12\x0b\n\x03max\x18\x03 \x01(\r\"+\n\nClassCount\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0e\n\x06images\x18\x02 \x01(\r\"\xdd\x02\n\x0e\x44\x61tasetProfile\x12\x0e\n\x06images\x18\x01 \x01(\r\x12(\n\x07\x63lasses\x18\x02 \x03(\x0b\x32\x17.bioclass.v1.ClassCount\x12\x17\n\x0fimbalance_ratio\x18\x03 \x01(\x01\x12(\n\x07heights\x18\x04 \x01(\x0b\x32\x17.bioclass.v1.SizeSpread\x12\'\n\x06widths\x18\x05 \x01(\x0b\x32\x17.bioclass.v1.SizeSpread\x12\x12\n\nbit_depths\x18\x06 \x03(\r\x12\x10\n\x08\x63hannels\x18\x07 \x03(\r\x12\r\n\x05pages\x18\x08 \x03(\r\x12\x17\n\x0fprofiled_images\x18\t \x01(\r\x12\x18\n\x10\x64uplicate_images\x18\n \x01(\r\x12!\n\x19\x64uplicates_across_classes\x18\x0b \x01(\r\x12\x1a\n\x12\x64uplicate_examples\x18\x0c \x03(\t\"$\n\x12WatchAutoMLRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\"\n\x10GetAutoMLRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x13\n\x11ListAutoMLRequest\":\n\x12ListAutoMLResponse\x12$\n\x04runs\x18\x01 \x03(\x0b\x32\x16.bioclass.v1.AutoMLRun*t\n\nTrialState\x12\x1b\n\x17TRIAL_STATE_UNSPECIFIED\x10\x00\x12\x11\n\rTRIAL_RUNNING\x10\x01\x12\x12\n\x0eTRIAL_COMPLETE\x10\x02\x12\x10\n\x0cTRIAL_PRUNED\x10\x03\x12\x10\n\x0cTRIAL_FAILED\x10\x04\x32\xef\x02\n\x06\x41utoML\x12\x41\n\x0bStartAutoML\x12\x1a.bioclass.v1.AutoMLRequest\x1a\x16.bioclass.v1.AutoMLRun\x12H\n\x0bWatchAutoML\x12\x1f.bioclass.v1.WatchAutoMLRequest\x1a\x16.bioclass.v1.AutoMLRun0\x01\x12\x42\n\tGetAutoML\x12\x1d.bioclass.v1.GetAutoMLRequest\x1a\x16.bioclass.v1.AutoMLRun\x12M\n\nListAutoML\x12\x1e.bioclass.v1.ListAutoMLRequest\x1a\x1f.bioclass.v1.ListAutoMLResponse\x12\x45\n\x0c\x43\x61ncelAutoML\x12\x1d.bioclass.v1.GetAutoMLRequest\x1a\x16.bioclass.v1.AutoMLRunB\x13\n\x0forg.bioclass.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62ioclass/v1/automl.proto\x12\x0b\x62ioclass.v1\x1a\x1a\x62ioclass/v1/training.proto\"\x92\x03\n\rAutoMLRequest\x12+\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x1a.bioclass.v1.DatasetSource\x12\x16\n\x0e\x62udget_minutes\x18\x02 \x01(\x01\x12\x0e\n\x06metric\x18\x03 \x01(\t\x12\x14\n\x0cmax_model_mb\x18\x04 \x01(\x01\x12\x16\n\x0emax_latency_ms\x18\x05 \x01(\x01\x12\x10\n\x08model_id\x18\x06 \x01(\t\x12\x11\n\toverwrite\x18\x07 \x01(\x08\x12\x15\n\rarchitectures\x18\x08 \x03(\t\x12\x13\n\x0bimage_sizes\x18\t \x03(\r\x12\x1d\n\x15semi_supervised_modes\x18\n \x03(\t\x12\x0c\n\x04seed\x18\x0b \x01(\r\x12\x19\n\x0cval_fraction\x18\x0c \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07threads\x18\r \x01(\r\x12\x13\n\x0bray_address\x18\x0e \x01(\t\x12\x0f\n\x07tilings\x18\x0f \x03(\t\x12\x0e\n\x06scales\x18\x10 \x03(\t\x12\r\n\x05pages\x18\x11 \x03(\rB\x0f\n\r_val_fraction\"\xb9\x02\n\x05Trial\x12\x0e\n\x06number\x18\x01 \x01(\r\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.bioclass.v1.TrialState\x12\x14\n\x0c\x61rchitecture\x18\x03 \x01(\t\x12.\n\x06params\x18\x04 \x03(\x0b\x32\x1e.bioclass.v1.Trial.ParamsEntry\x12\r\n\x05value\x18\x05 \x01(\x01\x12\x0f\n\x07seconds\x18\x06 \x01(\x01\x12\x0e\n\x06job_id\x18\x07 \x01(\t\x12\x0c\n\x04note\x18\x08 \x01(\t\x12\x10\n\x08model_mb\x18\t \x01(\x01\x12\x12\n\nlatency_ms\x18\n \x01(\x01\x12\x10\n\x08value_sd\x18\x0b \x01(\x01\x12\r\n\x05\x66olds\x18\x0c \x01(\r\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa9\x03\n\tAutoMLRun\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.bioclass.v1.JobState\x12+\n\x07request\x18\x03 \x01(\x0b\x32\x1a.bioclass.v1.AutoMLRequest\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x01\x12\x10\n\x08\x66inished\x18\x05 \x01(\x01\x12\x17\n\x0f\x65lapsed_seconds\x18\x06 \x01(\x01\x12\'\n\x0bleaderboard\x18\x07 \x03(\x0b\x32\x12.bioclass.v1.Trial\x12\x12\n\nbest_trial\x18\x08 \x01(\x05\x12\x10\n\x08model_id\x18\t \x01(\t\x12\x15\n\rint8_model_id\x18\n \x01(\t\x12+\n\x07\x65xports\x18\x0b \x03(\x0b\x32\x1a.bioclass.v1.ExportedModel\x12\x14\n\x0cquantization\x18\x0c \x01(\t\x12\x0b\n\x03log\x18\r \x03(\t\x12\r\n\x05\x65rror\x18\x0e \x01(\t\x12\x0e\n\x06metric\x18\x0f \x01(\t\x12,\n\x07profile\x18\x10 \x01(\x0b\x32\x1b.bioclass.v1.DatasetProfile\"6\n\nSizeSpread\x12\x0b\n\x03min\x18\x01 \x01(\r\x12\x0e\n\x06median\x18\x02 \x01(\r\x12\x0b\n\x03max\x18\x03 \x01(\r\"+\n\nClassCount\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0e\n\x06images\x18\x02 \x01(\r\"\xdd\x02\n\x0e\x44\x61tasetProfile\x12\x0e\n\x06images\x18\x01 \x01(\r\x12(\n\x07\x63lasses\x18\x02 \x03(\x0b\x32\x17.bioclass.v1.ClassCount\x12\x17\n\x0fimbalance_ratio\x18\x03 \x01(\x01\x12(\n\x07heights\x18\x04 \x01(\x0b\x32\x17.bioclass.v1.SizeSpread\x12\'\n\x06widths\x18\x05 \x01(\x0b\x32\x17.bioclass.v1.SizeSpread\x12\x12\n\nbit_depths\x18\x06 \x03(\r\x12\x10\n\x08\x63hannels\x18\x07 \x03(\r\x12\r\n\x05pages\x18\x08 \x03(\r\x12\x17\n\x0fprofiled_images\x18\t \x01(\r\x12\x18\n\x10\x64uplicate_images\x18\n \x01(\r\x12!\n\x19\x64uplicates_across_classes\x18\x0b \x01(\r\x12\x1a\n\x12\x64uplicate_examples\x18\x0c \x03(\t\"$\n\x12WatchAutoMLRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\"\n\x10GetAutoMLRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x13\n\x11ListAutoMLRequest\":\n\x12ListAutoMLResponse\x12$\n\x04runs\x18\x01 \x03(\x0b\x32\x16.bioclass.v1.AutoMLRun*t\n\nTrialState\x12\x1b\n\x17TRIAL_STATE_UNSPECIFIED\x10\x00\x12\x11\n\rTRIAL_RUNNING\x10\x01\x12\x12\n\x0eTRIAL_COMPLETE\x10\x02\x12\x10\n\x0cTRIAL_PRUNED\x10\x03\x12\x10\n\x0cTRIAL_FAILED\x10\x04\x32\xef\x02\n\x06\x41utoML\x12\x41\n\x0bStartAutoML\x12\x1a.bioclass.v1.AutoMLRequest\x1a\x16.bioclass.v1.AutoMLRun\x12H\n\x0bWatchAutoML\x12\x1f.bioclass.v1.WatchAutoMLRequest\x1a\x16.bioclass.v1.AutoMLRun0\x01\x12\x42\n\tGetAutoML\x12\x1d.bioclass.v1.GetAutoMLRequest\x1a\x16.bioclass.v1.AutoMLRun\x12M\n\nListAutoML\x12\x1e.bioclass.v1.ListAutoMLRequest\x1a\x1f.bioclass.v1.ListAutoMLResponse\x12\x45\n\x0c\x43\x61ncelAutoML\x12\x1d.bioclass.v1.GetAutoMLRequest\x1a\x16.bioclass.v1.AutoMLRunB\x13\n\x0forg.bioclass.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,30 +35,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\017org.bioclass.v1P\001'
   _globals['_TRIAL_PARAMSENTRY']._loaded_options = None
   _globals['_TRIAL_PARAMSENTRY']._serialized_options = b'8\001'
-  _globals['_TRIALSTATE']._serialized_start=1804
-  _globals['_TRIALSTATE']._serialized_end=1920
+  _globals['_TRIALSTATE']._serialized_start=1826
+  _globals['_TRIALSTATE']._serialized_end=1942
   _globals['_AUTOMLREQUEST']._serialized_start=70
-  _globals['_AUTOMLREQUEST']._serialized_end=450
-  _globals['_TRIAL']._serialized_start=453
-  _globals['_TRIAL']._serialized_end=766
-  _globals['_TRIAL_PARAMSENTRY']._serialized_start=721
-  _globals['_TRIAL_PARAMSENTRY']._serialized_end=766
-  _globals['_AUTOMLRUN']._serialized_start=769
-  _globals['_AUTOMLRUN']._serialized_end=1194
-  _globals['_SIZESPREAD']._serialized_start=1196
-  _globals['_SIZESPREAD']._serialized_end=1250
-  _globals['_CLASSCOUNT']._serialized_start=1252
-  _globals['_CLASSCOUNT']._serialized_end=1295
-  _globals['_DATASETPROFILE']._serialized_start=1298
-  _globals['_DATASETPROFILE']._serialized_end=1647
-  _globals['_WATCHAUTOMLREQUEST']._serialized_start=1649
-  _globals['_WATCHAUTOMLREQUEST']._serialized_end=1685
-  _globals['_GETAUTOMLREQUEST']._serialized_start=1687
-  _globals['_GETAUTOMLREQUEST']._serialized_end=1721
-  _globals['_LISTAUTOMLREQUEST']._serialized_start=1723
-  _globals['_LISTAUTOMLREQUEST']._serialized_end=1742
-  _globals['_LISTAUTOMLRESPONSE']._serialized_start=1744
-  _globals['_LISTAUTOMLRESPONSE']._serialized_end=1802
-  _globals['_AUTOML']._serialized_start=1923
-  _globals['_AUTOML']._serialized_end=2290
+  _globals['_AUTOMLREQUEST']._serialized_end=472
+  _globals['_TRIAL']._serialized_start=475
+  _globals['_TRIAL']._serialized_end=788
+  _globals['_TRIAL_PARAMSENTRY']._serialized_start=743
+  _globals['_TRIAL_PARAMSENTRY']._serialized_end=788
+  _globals['_AUTOMLRUN']._serialized_start=791
+  _globals['_AUTOMLRUN']._serialized_end=1216
+  _globals['_SIZESPREAD']._serialized_start=1218
+  _globals['_SIZESPREAD']._serialized_end=1272
+  _globals['_CLASSCOUNT']._serialized_start=1274
+  _globals['_CLASSCOUNT']._serialized_end=1317
+  _globals['_DATASETPROFILE']._serialized_start=1320
+  _globals['_DATASETPROFILE']._serialized_end=1669
+  _globals['_WATCHAUTOMLREQUEST']._serialized_start=1671
+  _globals['_WATCHAUTOMLREQUEST']._serialized_end=1707
+  _globals['_GETAUTOMLREQUEST']._serialized_start=1709
+  _globals['_GETAUTOMLREQUEST']._serialized_end=1743
+  _globals['_LISTAUTOMLREQUEST']._serialized_start=1745
+  _globals['_LISTAUTOMLREQUEST']._serialized_end=1764
+  _globals['_LISTAUTOMLRESPONSE']._serialized_start=1766
+  _globals['_LISTAUTOMLRESPONSE']._serialized_end=1824
+  _globals['_AUTOML']._serialized_start=1945
+  _globals['_AUTOML']._serialized_end=2312
 # @@protoc_insertion_point(module_scope)
