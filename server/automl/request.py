@@ -70,7 +70,11 @@ def _known(name: str, values: list[str], known: tuple[str, ...]) -> None:
         raise ValueError(f"unknown {name} {sorted(unknown)}; known: {', '.join(known)}")
 
 
+# Zero is a value for these (the proto's val_fraction is `optional`: present only when sent), not "the default".
+ZERO_IS_GIVEN = ("budget_minutes", "val_fraction")
+
+
 def validated_request(values: dict) -> AutoMLConfig:
     """The request with defaults for what was left empty; InvalidArgument names every problem."""
-    given = {k: v for k, v in values.items() if v not in ("", 0, 0.0, [], None) or k == "budget_minutes"}
+    given = {k: v for k, v in values.items() if v not in ("", 0, 0.0, [], None) or k in ZERO_IS_GIVEN}
     return validated(AutoMLConfig, given, "AutoML request")
