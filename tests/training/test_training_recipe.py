@@ -97,14 +97,15 @@ def _rising_loop(val_weights=None) -> recipe.Loop:
                        reporter=QuietReporter(), val_weights=val_weights)
 
 
-def test_patience_counts_only_after_the_warm_up():
-    """The first quarter of 12 epochs warms up (it ends with epoch 3): epoch 2, which ends inside it, does
-    not count, so patience 2 stops the run after epoch 4 (counting from epoch 2 it would stop after 3);
-    the first epoch's weights are kept."""
+def test_patience_counts_only_once_the_rate_is_down_to_half_its_peak():
+    """12 epochs: the first quarter warms up, and the rate is back down to half its peak at 62.5 % of the
+    cycle (7.5 epochs). Epochs 2-7 end before that and do not count, so patience 2 stops the run after
+    epoch 9 (counting from the warm-up's end it would stop after 4); the first epoch's weights are kept."""
     loop = _rising_loop()
     recipe.fit(loop, "train", 12, [0.1], [list(loop.network.parameters())], patience=2, weight_decay=0.0)
     losses = [h["val_loss"] for h in loop.history]
-    assert losses == sorted(losses) and len(losses) == 4
+    assert losses == sorted(losses) and len(losses) == 9
+    assert recipe.one_cycle_rate(7.5 / 12, 1.0, 0.25) == pytest.approx(0.5, abs=1e-3)
     assert recipe.validate(loop)[0] == pytest.approx(losses[0])  # the best weights are kept
 
 
