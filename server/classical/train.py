@@ -249,12 +249,14 @@ def _affordable(head: str, x: FeatureTable, y, config, threads: int, end: float 
         return True
     targets = x.row_targets(y)
     probe = np.random.default_rng(config.seed).permutation(len(x.rows))[:PROBE_ROWS]
-    if len(set(targets[probe].tolist())) < 2:
+    probe_targets = targets[probe]
+    probe_classes = len(set(probe_targets.tolist()))
+    if probe_classes < 2:
         return True  # nothing to time on: let the deadlines bound it
     started = time.perf_counter()
-    heads.fit(head, x.rows[probe], targets[probe], config.seed, threads, balanced=False, size=1, stop=reporter.check)
+    heads.fit(head, x.rows[probe], probe_targets, config.seed, threads, balanced=False, size=1, stop=reporter.check)
     scale = (len(x.rows) * np.log(len(x.rows))) / (len(probe) * np.log(max(2, len(probe)))) \
-        * len(set(targets.tolist())) / len(set(targets[probe].tolist()))
+        * len(set(targets.tolist())) / probe_classes
     stage_s = (time.perf_counter() - started) * scale
     share_s = (end - time.perf_counter()) / (folds + 1)
     if share_s >= heads.FEWEST_STAGES * stage_s:
