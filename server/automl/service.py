@@ -207,10 +207,10 @@ class AutoMLService:
     async def _trial(self, run: JobRecord, study, budget: Budget, clock, scheduler: Scheduler) -> None:
         request = _request(run)
         trial = study.ask()
-        seconds = budget.trial_seconds()
         few = _search().cross_validates(run.result.get("profile", {}))
-        config = TrainConfig.model_validate(_search().trial_config(trial, request, seconds,
-                                                                   f"{run.id}-trial-{trial.number}", few))
+        values = _search().trial_config(trial, request, budget.trial_seconds(), f"{run.id}-trial-{trial.number}", few)
+        seconds = values["max_seconds"] = budget.trial_seconds(semi_supervised=bool(values["semi_supervised"]))
+        config = TrainConfig.model_validate(values)
         job = self.trials.create({"dataset": request.dataset.model_dump(), "config": config.model_dump(mode="json")})
         trial.set_user_attr("job_id", job.id)
         self._log(run, f"trial {trial.number}: {config.arch} {trial.params} for {seconds:.0f} s of training")
@@ -450,7 +450,8 @@ class AutoMLService:
         trial.set_user_attr("seconds", wall_s)
         training_s = sum(h.get("seconds", 0.0) for h in job.result.get("history", []))
         if job.state == SUCCEEDED:
-            budget.measured(wall_s, training_s)
+            semi_supervised = bool(job.request.get("config", {}).get("semi_supervised"))
+            budget.measured(wall_s, training_s, semi_supervised=semi_supervised)
             budget.network_finished = True
             request = _request(run)
             value, attrs = search.outcome(job.result, request)
